@@ -1,0 +1,45 @@
+#!/usr/bin/env bun
+// roam: the command line. The only place that talks to a person.
+import { Command, CommanderError } from "commander";
+import pkg from "../package.json" with { type: "json" };
+import { ExitCode, UserError } from "./exit.ts";
+
+export function buildProgram(): Command {
+  const program = new Command("roam")
+    .description("Road-warrior IKEv2/IPsec VPN client")
+    .version(pkg.version, "-V, --version", "print the version and exit")
+    .helpOption("-h, --help", "show help")
+    .showHelpAfterError("(run roam --help for usage)")
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) })
+    .exitOverride();
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv, { from: "user" });
+    return ExitCode.OK;
+  } catch (e: unknown) {
+    if (e instanceof CommanderError) {
+      // --help and --version end through here with code 0.
+      if (e.exitCode === 0) return ExitCode.OK;
+      return ExitCode.USAGE; // commander already printed the one-line reason
+    }
+    if (e instanceof UserError) {
+      process.stderr.write(`roam: ${e.message}\n`);
+      return e.exitCode;
+    }
+    throw e;
+  }
+}
+
+if (import.meta.main) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (e: unknown) => {
+      process.stderr.write(`roam: internal error (a bug, please report it):\n${e instanceof Error ? e.stack : String(e)}\n`);
+      process.exit(ExitCode.INTERNAL);
+    },
+  );
+}
