@@ -1,0 +1,93 @@
+// Atomic replacement of a system file (resolv.conf), remembering what was there — a regular file,
+// a symlink (systemd-resolved's stub), or nothing — so that it can be put back exactly.
+
+import { closeSync, fchmodSync, fsyncSync, lstatSync, openSync, readFileSync, readlinkSync, renameSync, symlinkSync, unlinkSync, writeSync } from "node:fs";
+import { basename, dirname, join } from "node:path";
+
+export type PreviousFile =
+  | { type: "absent" }
+  | { type: "symlink"; target: string }
+  | { type: "file"; content: string; mode: number };
+
+function isErrno(e: unknown, code: string): boolean {
+  return typeof e === "object" && e !== null && (e as { code?: unknown }).code === code;
+}
+
+/** What is at `path` now, without following a symlink. */
+export function snapshotFile(path: string): PreviousFile {
+  let st;
+  try {
+    st = lstatSync(path);
+  } catch (e) {
+    if (isErrno(e, "ENOENT")) return { type: "absent" };
+    throw e;
+  }
+  if (st.isSymbolicLink()) return { type: "symlink", target: readlinkSync(path) };
+  return { type: "file", content: readFileSync(path, "utf8"), mode: st.mode & 0o7777 };
+}
+
+function tempBeside(path: string): string {
+  return join(dirname(path), `.${basename(path)}.roam-${process.pid}`);
+}
+
+/**
+ * Writes `content` to `path` atomically: a temporary file in the same directory, fsync, rename(2).
+ * If `path` is a symlink, the link itself is replaced (its target is left untouched).
+ */
+export function writeFileAtomic(path: string, content: string, mode: number): void {
+  const tmp = tempBeside(path);
+  const fd = openSync(tmp, "w", mode);
+  try {
+    fchmodSync(fd, mode); // exact mode, whatever the umask
+    writeSync(fd, content);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  try {
+    renameSync(tmp, path);
+  } catch (e) {
+    try {
+      unlinkSync(tmp);
+    } catch {
+      // already gone
+    }
+    throw e;
+  }
+}
+
+/** Puts back what `snapshotFile` saw, atomically where the kind allows it. */
+export function restoreFile(path: string, previous: PreviousFile): void {
+  switch (previous.type) {
+    case "absent":
+      try {
+        unlinkSync(path);
+      } catch (e) {
+        if (!isErrno(e, "ENOENT")) throw e;
+      }
+      return;
+    case "symlink": {
+      const tmp = tempBeside(path);
+      try {
+        unlinkSync(tmp);
+      } catch {
+        // no leftover
+      }
+      symlinkSync(previous.target, tmp);
+      renameSync(tmp, path);
+      return;
+    }
+    case "file":
+      writeFileAtomic(path, previous.content, previous.mode);
+      return;
+  }
+}
+
+/** The content at `path` (following symlinks), or null if it cannot be read. */
+export function readIfPresent(path: string): string | null {
+  try {
+    return readFileSync(path, "utf8");
+  } catch {
+    return null;
+  }
+}

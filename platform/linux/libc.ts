@@ -1,0 +1,107 @@
+// The few libc calls roam needs on Linux, through bun:ffi. Shared by the main thread (TUN open, write)
+// and the TUN reader worker (poll, read): each thread opens its own handle.
+//
+// Every wrapper returns the raw result; on failure (-1) the caller reads `errno()` right away, on the
+// same thread, before any other libc call can overwrite it.
+
+import { dlopen, FFIType, ptr, read } from "bun:ffi";
+
+// <fcntl.h>, <poll.h>, <sys/eventfd.h>, <errno.h>, <linux/if_tun.h> for x86_64 / aarch64.
+export const O_RDWR = 0o2;
+export const O_NONBLOCK = 0o4000;
+export const O_CLOEXEC = 0o2000000;
+export const F_GETFL = 3;
+export const F_SETFL = 4;
+export const POLLIN = 0x1;
+export const POLLERR = 0x8;
+export const POLLHUP = 0x10;
+export const POLLNVAL = 0x20;
+export const EFD_NONBLOCK = O_NONBLOCK;
+export const EFD_CLOEXEC = O_CLOEXEC;
+export const EINTR = 4;
+export const EAGAIN = 11;
+export const EBADF = 9;
+/** _IOW('T', 202, int): attach the fd to a TUN/TAP interface (linux/if_tun.h). */
+export const TUNSETIFF = 0x400454ca;
+export const IFF_TUN = 0x0001;
+export const IFF_NO_PI = 0x1000;
+/** struct ifreq: char ifr_name[IFNAMSIZ=16], then a union whose first member is short ifr_flags. */
+export const IFREQ_SIZE = 40;
+export const IFNAMSIZ = 16;
+
+const lib = dlopen("libc.so.6", {
+  open: { args: [FFIType.cstring, FFIType.i32, FFIType.i32], returns: FFIType.i32 },
+  close: { args: [FFIType.i32], returns: FFIType.i32 },
+  ioctl: { args: [FFIType.i32, FFIType.u64, FFIType.ptr], returns: FFIType.i32 },
+  fcntl: { args: [FFIType.i32, FFIType.i32, FFIType.i32], returns: FFIType.i32 },
+  read: { args: [FFIType.i32, FFIType.ptr, FFIType.u64], returns: FFIType.i64_fast },
+  write: { args: [FFIType.i32, FFIType.ptr, FFIType.u64], returns: FFIType.i64_fast },
+  poll: { args: [FFIType.ptr, FFIType.u64, FFIType.i32], returns: FFIType.i32 },
+  eventfd: { args: [FFIType.u32, FFIType.i32], returns: FFIType.i32 },
+  __errno_location: { args: [], returns: FFIType.ptr },
+  strerror: { args: [FFIType.i32], returns: FFIType.cstring },
+});
+const c = lib.symbols;
+
+/** errno of the last failed libc call on this thread. */
+export function errno(): number {
+  const p = c.__errno_location();
+  return p === null ? 0 : read.i32(p, 0);
+}
+
+export function strerror(e: number): string {
+  return String(c.strerror(e) ?? `errno ${e}`);
+}
+
+/** "open /dev/net/tun: Permission denied (errno 13)" style text for the last failure. */
+export function describeErrno(what: string, e: number = errno()): string {
+  return `${what}: ${strerror(e)} (errno ${e})`;
+}
+
+export function open(path: string, flags: number, mode = 0): number {
+  // A NUL-terminated copy: bun:ffi passes JS strings as cstring, but be explicit about the terminator.
+  return c.open(Buffer.from(`${path}\0`, "utf8"), flags, mode);
+}
+
+export function close(fd: number): number {
+  return c.close(fd);
+}
+
+export function ioctl(fd: number, request: number, arg: Uint8Array): number {
+  return c.ioctl(fd, request, arg);
+}
+
+export function fcntl(fd: number, cmd: number, arg: number): number {
+  return c.fcntl(fd, cmd, arg);
+}
+
+/** read(2) into `buf` at byte `off` (off counted inside the view). Returns bytes read or -1. */
+export function readAt(fd: number, buf: Uint8Array, off: number, len: number): number {
+  return Number(c.read(fd, ptr(buf, off), len));
+}
+
+/** read(2) into raw memory at `address` (from `ptr()`), for loops that computed the base pointer once. */
+export function readRaw(fd: number, address: number, len: number): number {
+  return Number(c.read(fd, address as ReturnType<typeof ptr>, len));
+}
+
+/** write(2) from `buf` at byte `off`. Returns bytes written or -1. */
+export function writeAt(fd: number, buf: Uint8Array, off: number, len: number): number {
+  return Number(c.write(fd, ptr(buf, off), len));
+}
+
+/** poll(2) over `fds`, an array of struct pollfd { int fd; short events; short revents; } (8 bytes each). */
+export function poll(fds: Uint8Array, count: number, timeoutMs: number): number {
+  return c.poll(fds, count, timeoutMs);
+}
+
+export function eventfd(initval: number, flags: number): number {
+  return c.eventfd(initval, flags);
+}
+
+/** Sets O_NONBLOCK on fd; returns false (errno set) on failure. */
+export function setNonBlocking(fd: number): boolean {
+  const flags = fcntl(fd, F_GETFL, 0);
+  if (flags < 0) return false;
+  return fcntl(fd, F_SETFL, flags | O_NONBLOCK) >= 0;
+}

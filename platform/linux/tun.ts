@@ -1,0 +1,224 @@
+// A Linux TUN device (Documentation/networking/tuntap.rst) through bun:ffi: open /dev/net/tun,
+// TUNSETIFF with IFF_TUN|IFF_NO_PI (bare IP packets, no 4-byte packet-info header), O_NONBLOCK.
+// Reading happens in a Worker (tun-reader.worker.ts); writing is a synchronous FFI write(2) per packet.
+
+import { readFileSync } from "node:fs";
+import type { PacketBatch, TunDevice } from "../types.ts";
+import * as libc from "./libc.ts";
+import { BatchView, batchShape, type BatchShape, type FromReader, type ToReader } from "./tun-batch.ts";
+
+export class TunError extends Error {
+  constructor(
+    message: string,
+    readonly errno: number = 0,
+  ) {
+    super(message);
+    this.name = "TunError";
+  }
+}
+
+export interface OpenTunOptions {
+  /** Interface name or pattern; "%d" lets the kernel pick the number. Default "roam%d". */
+  name?: string;
+  /** Free bytes before each packet read (room for an ESP/UDP/IP header written in place). Default 64. */
+  headroom?: number;
+  /** Free bytes after each packet read (room for the ESP trailer and ICV). Default 64. */
+  tailroom?: number;
+  /** Packets per batch at most. Default 256. */
+  batchPackets?: number;
+  /** Read size per packet, at least the MTU. Default 65535 (never truncates). */
+  maxPacket?: number;
+  /** How long close() waits for the reader to confirm before terminating it. Default 1000 ms. */
+  stopTimeoutMs?: number;
+}
+
+/**
+ * Where the reader worker lives. Under `bun run`/`bun test` a URL next to this file; inside the
+ * `bun build --compile` executable the worker is a separate entrypoint (build.ts lists
+ * "platform/linux/tun-reader.worker.ts") stored under the bundle root, which a root-relative path
+ * reaches — `import.meta.url` there names the main entry, not this file, so the URL form fails.
+ */
+export function readerWorkerSpecifier(moduleUrl: string = import.meta.url): string {
+  if (moduleUrl.startsWith("file:///$bunfs/") || moduleUrl.includes("/~BUN/")) {
+    return "./platform/linux/tun-reader.worker.ts";
+  }
+  return new URL("./tun-reader.worker.ts", moduleUrl).href;
+}
+
+/** Builds the struct ifreq for TUNSETIFF. Names longer than IFNAMSIZ-1 bytes are rejected. */
+export function ifreqFor(name: string, flags: number): Uint8Array | null {
+  const nameBytes = new TextEncoder().encode(name);
+  if (nameBytes.length === 0 || nameBytes.length >= libc.IFNAMSIZ || nameBytes.includes(0)) return null;
+  const ifr = new Uint8Array(libc.IFREQ_SIZE);
+  ifr.set(nameBytes, 0);
+  new DataView(ifr.buffer).setInt16(libc.IFNAMSIZ, flags, true);
+  return ifr;
+}
+
+function nameFromIfreq(ifr: Uint8Array): string {
+  const end = ifr.indexOf(0);
+  return new TextDecoder().decode(ifr.subarray(0, end < 0 || end > libc.IFNAMSIZ ? libc.IFNAMSIZ : end));
+}
+
+/** Opens a TUN device, starts its reader, and resolves once the reader is running. */
+export async function openTun(opts: OpenTunOptions = {}): Promise<TunDevice> {
+  const wanted = opts.name ?? "roam%d";
+  const ifr = ifreqFor(wanted, libc.IFF_TUN | libc.IFF_NO_PI);
+  if (ifr === null) throw new TunError(`TUN name "${wanted}": expected 1 to ${libc.IFNAMSIZ - 1} bytes`);
+  const fd = libc.open("/dev/net/tun", libc.O_RDWR | libc.O_CLOEXEC);
+  if (fd < 0) {
+    const e = libc.errno();
+    throw new TunError(libc.describeErrno("open /dev/net/tun", e), e);
+  }
+  let stopFd = -1;
+  try {
+    if (libc.ioctl(fd, libc.TUNSETIFF, ifr) < 0) {
+      const e = libc.errno();
+      throw new TunError(libc.describeErrno(`TUNSETIFF "${wanted}"`, e), e);
+    }
+    if (!libc.setNonBlocking(fd)) {
+      const e = libc.errno();
+      throw new TunError(libc.describeErrno("fcntl O_NONBLOCK on TUN", e), e);
+    }
+    stopFd = libc.eventfd(0, libc.EFD_NONBLOCK | libc.EFD_CLOEXEC);
+    if (stopFd < 0) {
+      const e = libc.errno();
+      throw new TunError(libc.describeErrno("eventfd", e), e);
+    }
+    const shape = batchShape(opts.batchPackets ?? 256, 1500, opts.maxPacket ?? 65535, opts.headroom ?? 64, opts.tailroom ?? 64);
+    const dev = new LinuxTun(nameFromIfreq(ifr), fd, stopFd, shape, opts.stopTimeoutMs ?? 1000);
+    await dev.start();
+    return dev;
+  } catch (e) {
+    if (stopFd >= 0) libc.close(stopFd);
+    libc.close(fd);
+    throw e;
+  }
+}
+
+class LinuxTun implements TunDevice {
+  private worker: Worker | null = null;
+  private receiver: ((batch: PacketBatch) => void) | null = null;
+  private errorHandler: ((err: Error) => void) | null = null;
+  private closing: Promise<void> | null = null;
+  private stoppedResolve: (() => void) | null = null;
+  private readerAlive = false;
+  private readonly one = new BigUint64Array([1n]);
+
+  constructor(
+    readonly name: string,
+    private fd: number,
+    private stopFd: number,
+    private readonly shape: BatchShape,
+    private readonly stopTimeoutMs: number,
+  ) {}
+
+  get mtu(): number {
+    try {
+      return Number.parseInt(readFileSync(`/sys/class/net/${this.name}/mtu`, "utf8"), 10);
+    } catch {
+      return 0;
+    }
+  }
+
+  start(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const worker = new Worker(readerWorkerSpecifier());
+      this.worker = worker;
+      worker.onmessage = (ev: MessageEvent<FromReader>) => {
+        const msg = ev.data;
+        switch (msg.type) {
+          case "ready":
+            this.readerAlive = true;
+            return resolve();
+          case "batch":
+            return this.deliver(msg.buffer);
+          case "error":
+            this.readerAlive = false;
+            return this.raise(new TunError(`TUN ${this.name} reader: ${msg.message}`));
+          case "stopped":
+            this.readerAlive = false;
+            this.stoppedResolve?.();
+            return;
+        }
+      };
+      worker.onerror = (ev: ErrorEvent) => {
+        const err = new TunError(`TUN ${this.name} reader worker failed: ${ev.message}`);
+        reject(err);
+        this.raise(err);
+      };
+      const start: ToReader = { type: "start", tunFd: this.fd, stopFd: this.stopFd, shape: this.shape };
+      worker.postMessage(start);
+    });
+  }
+
+  private deliver(buffer: ArrayBuffer): void {
+    const cb = this.receiver;
+    try {
+      if (cb !== null) cb(new BatchView(buffer, this.shape));
+    } finally {
+      const back: ToReader = { type: "recycle", buffer };
+      this.worker?.postMessage(back, [buffer]);
+    }
+  }
+
+  private raise(err: Error): void {
+    if (this.errorHandler !== null) this.errorHandler(err);
+    else if (this.closing === null) throw err;
+  }
+
+  onPackets(cb: (batch: PacketBatch) => void): void {
+    this.receiver = cb;
+  }
+
+  onError(cb: (err: Error) => void): void {
+    this.errorHandler = cb;
+  }
+
+  write(buf: Uint8Array, off: number, len: number): number {
+    if (this.fd < 0) return -libc.EBADF;
+    if (off < 0 || len < 0 || off + len > buf.length) return -22; // EINVAL
+    const n = libc.writeAt(this.fd, buf, off, len);
+    return n < 0 ? -libc.errno() : n;
+  }
+
+  writeBatch(data: Uint8Array, offsets: ArrayLike<number>, lengths: ArrayLike<number>, count: number): number {
+    let written = 0;
+    for (let i = 0; i < count; i++) {
+      if (this.write(data, offsets[i]!, lengths[i]!) >= 0) written++;
+    }
+    return written;
+  }
+
+  close(): Promise<void> {
+    if (this.closing !== null) return this.closing;
+    this.closing = this.stop();
+    return this.closing;
+  }
+
+  private async stop(): Promise<void> {
+    const worker = this.worker;
+    if (worker !== null && this.readerAlive) {
+      const stopped = new Promise<void>((resolve) => {
+        this.stoppedResolve = resolve;
+      });
+      // Wake the reader out of poll() (eventfd counter += 1).
+      libc.writeAt(this.stopFd, new Uint8Array(this.one.buffer), 0, 8);
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const timeout = new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, this.stopTimeoutMs);
+      });
+      await Promise.race([stopped, timeout]);
+      clearTimeout(timer);
+    }
+    if (worker !== null) {
+      worker.terminate();
+      this.worker = null;
+    }
+    // Only now: the reader can no longer touch these fd numbers.
+    libc.close(this.fd);
+    libc.close(this.stopFd);
+    this.fd = -1;
+    this.stopFd = -1;
+  }
+}
