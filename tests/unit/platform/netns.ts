@@ -14,8 +14,8 @@ export interface Ran {
   stderr: string;
 }
 
-export function run(argv: string[], timeoutMs = 20_000): Ran {
-  const r = Bun.spawnSync(argv, { stdout: "pipe", stderr: "pipe", stdin: "ignore", timeout: timeoutMs, env: { ...process.env, LC_ALL: "C" } });
+export function run(argv: string[], timeoutMs = 20_000, cwd?: string): Ran {
+  const r = Bun.spawnSync(argv, { stdout: "pipe", stderr: "pipe", stdin: "ignore", timeout: timeoutMs, cwd, env: { ...process.env, LC_ALL: "C" } });
   return { exitCode: r.exitCode ?? -1, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
 }
 
