@@ -4,24 +4,25 @@
 
 import { GHASH } from "@noble/ciphers/_polyval.js";
 import { ctr, ecb, gcm } from "@noble/ciphers/aes.js";
-import { equalBytes, wipe, writeU32 } from "../util/bytes.ts";
+import { concatBytes, equalBytes, wipe, writeU32 } from "../util/bytes.ts";
 
 export const GCM_NONCE_LENGTH = 12;
 const BLOCK = 16;
 
 /** SP 800-38D §7.1 steps 1-6: T = GCTR_K(J0, GHASH_H(A || 0^v || C || 0^u || [len(A)]64 || [len(C)]64)). */
 export function gcmTag(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, ciphertext: Uint8Array): Uint8Array {
-  const aes = ecb(key, { disablePadding: true });
-  const h = aes.encrypt(new Uint8Array(BLOCK)); // H = CIPH_K(0^128)
-  const j0 = counterBlock(nonce, 1); // J0 = IV || 0^31 || 1 for a 96-bit IV
-  const ekj0 = aes.encrypt(j0);
+  // One ECB call (noble ciphers are single-use) on 0^128 | J0 gives H = CIPH_K(0^128) and CIPH_K(J0),
+  // with J0 = IV || 0^31 || 1 for a 96-bit IV.
+  const blocks = ecb(key, { disablePadding: true }).encrypt(concatBytes(new Uint8Array(BLOCK), counterBlock(nonce, 1)));
+  const h = blocks.subarray(0, BLOCK);
+  const ekj0 = blocks.subarray(BLOCK);
   const lengths = new Uint8Array(BLOCK);
   writeBitLength(lengths, 0, aad.length);
   writeBitLength(lengths, 8, ciphertext.length);
   // noble's GHASH pads each update() to a block boundary: exactly the 0^v and 0^u of §7.1.
   const s = new GHASH(h, aad.length + ciphertext.length).update(aad).update(ciphertext).update(lengths).digest();
   for (let i = 0; i < BLOCK; i++) s[i]! ^= ekj0[i]!;
-  wipe(h, ekj0);
+  wipe(blocks);
   return s;
 }
 
