@@ -19,8 +19,8 @@ import { EncrId, IntegId, PrfId } from "../../../core/wire/constants.ts";
 const hmac = (hash: string, key: Uint8Array, data: Uint8Array) => new Uint8Array(createHmac(hash, key).update(data).digest());
 
 function refPrfPlus(hash: string, key: Uint8Array, seed: Uint8Array, length: number): Uint8Array {
-  let t = new Uint8Array(0);
-  let out = new Uint8Array(0);
+  let t: Uint8Array = new Uint8Array(0);
+  let out: Uint8Array = new Uint8Array(0);
   for (let n = 1; out.length < length; n++) {
     t = hmac(hash, key, concatBytes(t, seed, Uint8Array.of(n)));
     out = concatBytes(out, t);
