@@ -318,7 +318,8 @@ export class Writer {
   }
 
   bytes(b: Uint8Array): void {
-    this.buf.set(b, this.reserve(b.length));
+    const at = this.reserve(b.length); // before reading this.buf: reserve may replace it
+    this.buf.set(b, at);
   }
 
   result(): Uint8Array {
