@@ -11,8 +11,8 @@
 
 import { ptr } from "bun:ffi";
 import * as libc from "./libc.ts";
-import type { BatchShape, FromReader, ToReader } from "./tun-batch.ts";
-import { dataStart } from "./tun-batch.ts";
+import type { BatchShape, FromReader, ToReader } from "../tun-batch.ts";
+import { dataStart } from "../tun-batch.ts";
 
 declare const self: Worker;
 

@@ -5,7 +5,7 @@
 import { readFileSync } from "node:fs";
 import type { PacketBatch, TunDevice } from "../types.ts";
 import * as libc from "./libc.ts";
-import { BatchView, batchShape, type BatchShape, type FromReader, type ToReader } from "./tun-batch.ts";
+import { BatchView, batchShape, type BatchShape, type FromReader, type ToReader } from "../tun-batch.ts";
 
 export class TunError extends Error {
   constructor(

@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ifreqFor, readerWorkerSpecifier } from "../../../platform/linux/tun.ts";
-import { BatchView, batchShape, dataStart } from "../../../platform/linux/tun-batch.ts";
+import { BatchView, batchShape, dataStart } from "../../../platform/tun-batch.ts";
 import { bunInNs, fixture, inNs, isRoot, repoRoot, run, withNetns } from "./netns.ts";
 
 interface PingResult {
@@ -103,4 +103,30 @@ test("batch layout: counts, offsets and lengths read back without copying", () =
   expect([...v.lengths]).toEqual([50, 60]);
   expect(v.data.buffer).toBe(buf);
   expect(shape.bytes).toBe(start + 4 * (16 + 100 + 8) + 16 + 200 + 8);
+});
+
+test("MemoryTun: the test double delivers the real batch layout and records writes", async () => {
+  const { MemoryTun } = await import("../../../platform/testing/memory-tun.ts");
+  const tun = new MemoryTun("mem0", 1400, { headroom: 32, tailroom: 16, batchPackets: 2 });
+  const seen: { count: number; packets: number[][]; roomOk: boolean }[] = [];
+  tun.onPackets((b) => {
+    const packets: number[][] = [];
+    let roomOk = true;
+    for (let i = 0; i < b.count; i++) {
+      const o = b.offsets[i]!;
+      packets.push([...b.data.subarray(o, o + b.lengths[i]!)]);
+      roomOk &&= o >= b.headroom && o + b.lengths[i]! + b.tailroom <= b.data.length;
+    }
+    seen.push({ count: b.count, packets, roomOk });
+    tun.writeBatch(b.data, b.offsets, b.lengths, b.count);
+  });
+  tun.inject([new Uint8Array([0x45, 1]), new Uint8Array([0x45, 2, 2]), new Uint8Array([0x60, 3])]);
+  expect(seen).toEqual([
+    { count: 2, packets: [[0x45, 1], [0x45, 2, 2]], roomOk: true },
+    { count: 1, packets: [[0x60, 3]], roomOk: true },
+  ]);
+  expect(tun.written.map((p) => [...p])).toEqual([[0x45, 1], [0x45, 2, 2], [0x60, 3]]);
+  expect(() => tun.inject([new Uint8Array(1401)])).toThrow(RangeError);
+  await tun.close();
+  expect(tun.write(new Uint8Array(1), 0, 1)).toBe(-9);
 });

@@ -1,4 +1,5 @@
-// The layout of one TUN read batch and the messages between tun.ts and its reader worker.
+// The layout of one TUN read batch (any OS; MemoryTun uses it too) and the messages between
+// platform/linux/tun.ts and its reader worker.
 //
 // One ArrayBuffer per batch, transferred (not copied) to the main thread and handed back after use:
 //
@@ -9,7 +10,7 @@
 //
 // offsets[i] is the byte index of packet i in the whole buffer.
 
-import type { PacketBatch } from "../types.ts";
+import type { PacketBatch } from "./types.ts";
 
 export interface BatchShape {
   /** At most this many packets per batch. */
