@@ -130,8 +130,10 @@ function readStruct(r: Reader, schema: Schema, limit: number, owns: boolean, par
   const scope: Scope = { obj: {}, temps: new Map(), parent };
   const f: Frame = { start: r.pos, end: limit, sized: owns, schema, more: -1 };
   if (!readFields(r, f, schema.fields, scope)) return null;
-  if (f.sized && r.pos !== f.end) {
-    r.fail(r.pos, `${f.end - r.pos} unexpected trailing bytes in ${schema.name}`);
+  // A structure that owns its container must fill it, even when its own length field said less.
+  const end = owns ? limit : f.end;
+  if ((f.sized || owns) && r.pos !== end) {
+    r.fail(r.pos, `${end - r.pos} unexpected trailing bytes in ${schema.name}`);
     return null;
   }
   if (schema.check) {
