@@ -134,8 +134,8 @@ test("RFC 7748 §5.2 X25519 test vectors (including a u-coordinate with the top 
   ];
   for (const [k, u, out] of vectors) expect(shared(keyExchangeFromPrivate(KeId.CURVE25519, fromHex(k!)), fromHex(u!))).toBe(out!);
   // The iterated test, 1 and 1000 iterations: k, u = X25519(k, u), k.
-  let k = fromHex("09".padEnd(64, "0"));
-  let u = k.slice();
+  let k: Uint8Array = fromHex("09".padEnd(64, "0"));
+  let u: Uint8Array = k.slice();
   for (let i = 1; i <= 1000; i++) {
     const r = keyExchangeFromPrivate(KeId.CURVE25519, k).computeShared(u);
     if (!r.ok) throw new Error(r.reason);
