@@ -3,16 +3,32 @@
 // salt counted in the encryption key (RFC 4106 §8.1, RFC 7634 §2).
 
 import { concatBytes, wipe } from "../util/bytes.ts";
+import { EncrId } from "../wire/constants.ts";
 import { prfPlus } from "./prf.ts";
 import type { Prf } from "./prf.ts";
 
-export { encrKeyLength } from "./encr.ts";
-export { integKeyLength } from "./integ.ts";
+import { encrKeyLength } from "./encr.ts";
+import { integKeyLength } from "./integ.ts";
+
+export { encrKeyLength, integKeyLength };
 
 /** Lengths in bytes of one direction's keys: encryption (incl. salt) and integrity (0 with AEAD). */
 export interface KeyLengths {
   encr: number;
   integ: number;
+}
+
+/**
+ * Key lengths for negotiated transforms (Key Length attribute in bits, 0 or undefined when absent),
+ * or undefined when a transform is not implemented or an AEAD cipher comes with an integrity transform.
+ */
+export function keyLengthsFor(encrId: number, keyLengthAttrBits: number | undefined, integId: number): KeyLengths | undefined {
+  const encr = encrKeyLength(encrId, keyLengthAttrBits);
+  const integ = integKeyLength(integId);
+  if (encr === undefined || integ === undefined) return undefined;
+  const aead = encrId !== EncrId.AES_CBC;
+  if (aead !== (integ === 0)) return undefined; // RFC 5282: AEAD without, AES-CBC with an integrity transform
+  return { encr, integ };
 }
 
 /** The seven IKE SA secrets of RFC 7296 §2.14. SK_ai/SK_ar are empty with an AEAD cipher. */

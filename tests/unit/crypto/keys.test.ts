@@ -9,6 +9,7 @@ import {
   deriveIkeSaKeys,
   encrKeyLength,
   integKeyLength,
+  keyLengthsFor,
   wipeChildSaKeys,
   wipeIkeSaKeys,
 } from "../../../core/crypto/keys.ts";
@@ -118,4 +119,10 @@ test("encryption key lengths include the AEAD salt (RFC 4106 §8.1, RFC 7634 §2
   expect(encrKeyLength(EncrId.CHACHA20_POLY1305, 256)).toBeUndefined();
   expect(encrKeyLength(EncrId.TRIPLE_DES)).toBeUndefined();
   expect(integKeyLength(IntegId.HMAC_SHA2_512_256)).toBe(64);
+  expect(keyLengthsFor(EncrId.AES_CBC, 256, IntegId.HMAC_SHA2_256_128)).toEqual({ encr: 32, integ: 32 });
+  expect(keyLengthsFor(EncrId.AES_GCM_16, 128, IntegId.NONE)).toEqual({ encr: 20, integ: 0 });
+  expect(keyLengthsFor(EncrId.CHACHA20_POLY1305, 0, IntegId.NONE)).toEqual({ encr: 36, integ: 0 });
+  expect(keyLengthsFor(EncrId.AES_CBC, 128, IntegId.NONE)).toBeUndefined();
+  expect(keyLengthsFor(EncrId.AES_GCM_16, 256, IntegId.HMAC_SHA2_256_128)).toBeUndefined();
+  expect(keyLengthsFor(EncrId.AES_CBC, 128, IntegId.AES_XCBC_96)).toBeUndefined();
 });
