@@ -1,0 +1,109 @@
+// The whole stage in one call: namespaces, certificates, a running strongSwan gateway, credentials.
+//
+//   const stage = await createStage();
+//   try { ... stage.topo.exec(stage.topo.names.client, ["roam", "connect", ...]) ... }
+//   finally { await stage.destroy(); }
+
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { randomBytes } from "node:crypto";
+import { clientSwanctlConf, gatewaySwanctlConf, type Credentials } from "./configs.ts";
+import { GATEWAY_ID, makePki, type KeyType, type Pki } from "./pki.ts";
+import { onCleanup, run } from "./proc.ts";
+import { startCharon, type Charon } from "./strongswan.ts";
+import { createTopology, type Topology } from "./topology.ts";
+
+export interface StageOptions {
+  /** Key type of both CAs and gateway certificates (default "ecdsa", P-256). */
+  readonly keyType?: KeyType;
+  /** Which gateway certificate the EAP connection presents: "roam" (default) or "other" (untrusted CA). */
+  readonly gatewayCert?: "roam" | "other";
+}
+
+export interface Stage {
+  readonly topo: Topology;
+  /** Private run directory (certificates, charon dirs); removed by destroy() unless ROAM_INTEROP_KEEP=1. */
+  readonly dir: string;
+  readonly pki: Pki;
+  readonly creds: Credentials;
+  readonly gateway: Charon;
+  /** Starts a strongSwan client charon in the client namespace, with connections `psk` and `eap`. */
+  startStrongswanClient(): Promise<Charon>;
+  /** Stops every charon (verified by pid), removes the namespaces, /etc/netns entries and the run dir. */
+  destroy(): Promise<void>;
+}
+
+/** Why the interop tests cannot run here (not root, tools missing), or undefined when they can. */
+export function interopUnavailable(): string | undefined {
+  if (process.getuid?.() !== 0) return "interop tests need root (network namespaces); run as root";
+  const missing = ["charon-systemd", "swanctl", "pki", "ip", "iptables", "tcpdump", "ping", "openssl"].filter(
+    (bin) => run(["sh", "-c", 'command -v "$1"', "sh", bin]).code !== 0,
+  );
+  if (missing.length > 0) return `missing ${missing.join(", ")}: run tests/interop/install-deps.sh`;
+  return undefined;
+}
+
+const randomSecret = (): string => randomBytes(18).toString("base64url");
+
+export async function createStage(opts: StageOptions = {}): Promise<Stage> {
+  const dir = mkdtempSync(`${tmpdir()}/roam-interop-`);
+  const removeDir = (): void => {
+    if (process.env.ROAM_INTEROP_KEEP !== "1") rmSync(dir, { recursive: true, force: true });
+  };
+  const unregisterDir = onCleanup(removeDir);
+  const charons: Charon[] = [];
+  let topo: Topology | undefined;
+
+  const destroy = async (): Promise<void> => {
+    const errors: unknown[] = [];
+    for (const c of charons.splice(0).reverse()) await c.stop().catch((e: unknown) => errors.push(e));
+    topo?.destroy();
+    unregisterDir();
+    if (errors.length > 0) throw errors[0];
+  };
+
+  try {
+    topo = createTopology();
+    const pki = makePki(`${dir}/pki`, opts.keyType);
+    const creds: Credentials = {
+      gatewayId: GATEWAY_ID,
+      pskClientId: "client@roam.test",
+      psk: randomSecret(),
+      eapUser: "alice",
+      eapPassword: randomSecret(),
+    };
+    const gwCert = opts.gatewayCert === "other" ? pki.otherGateway : pki.gateway;
+    const t = topo;
+    const gateway = await startCharon(t, {
+      name: "gateway",
+      ns: t.names.gateway,
+      dir: `${dir}/gateway`,
+      swanctlConf: gatewaySwanctlConf(creds, { gatewayCertFile: "gw.crt" }),
+      files: { "x509/gw.crt": gwCert.cert, "private/gw.key": gwCert.key },
+    });
+    charons.push(gateway);
+
+    return {
+      topo: t,
+      dir,
+      pki,
+      creds,
+      gateway,
+      async startStrongswanClient() {
+        const client = await startCharon(t, {
+          name: "client",
+          ns: t.names.client,
+          dir: `${dir}/client-${charons.length}`,
+          swanctlConf: clientSwanctlConf(creds, "ca.crt"),
+          files: { "x509ca/ca.crt": pki.ca.cert },
+        });
+        charons.push(client);
+        return client;
+      },
+      destroy,
+    };
+  } catch (e) {
+    await destroy().catch(() => {});
+    throw e;
+  }
+}
