@@ -84,13 +84,12 @@ export const MODP_GROUPS: ReadonlyMap<number, ModpGroup> = new Map([
 /** base^exp mod m, left-to-right square-and-multiply. Not constant time (BigInt cannot be). */
 export function modPow(base: bigint, exp: bigint, m: bigint): bigint {
   let result = 1n;
-  let b = base % m;
+  const b = base % m;
   const bits = exp.toString(2);
   for (let i = 0; i < bits.length; i++) {
     result = (result * result) % m;
     if (bits.charCodeAt(i) === 49) result = (result * b) % m; // '1'
   }
-  b = 0n;
   return result;
 }
 

@@ -88,4 +88,7 @@ test("GCM open refuses a changed tag, ciphertext, AAD or nonce", () => {
     expect(gcmOpen(key, flip(iv, 11), aad, ct, t)).toBeUndefined();
     expect(gcmOpen(key, iv, concatBytes(aad, Uint8Array.of(0)), ct, t)).toBeUndefined();
   }
+  // Only the IPsec tag lengths: a short (or empty) prefix of the right tag is not accepted.
+  for (const n of [0, 1, 4, 7, 15]) expect(gcmOpen(key, iv, aad, ct, tag.subarray(0, n))).toBeUndefined();
+  expect(() => gcmSeal(key, iv, aad, ct, 4)).toThrow(RangeError);
 });
