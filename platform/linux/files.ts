@@ -1,7 +1,7 @@
 // Atomic replacement of a system file (resolv.conf), remembering what was there — a regular file,
 // a symlink (systemd-resolved's stub), or nothing — so that it can be put back exactly.
 
-import { closeSync, fchmodSync, fsyncSync, lstatSync, openSync, readFileSync, readlinkSync, renameSync, symlinkSync, unlinkSync, writeSync } from "node:fs";
+import { closeSync, fchmodSync, fsyncSync, ftruncateSync, lstatSync, openSync, readFileSync, readlinkSync, renameSync, symlinkSync, unlinkSync, writeSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 
 export type PreviousFile =
@@ -52,7 +52,17 @@ export function writeFileAtomic(path: string, content: string, mode: number): vo
     } catch {
       // already gone
     }
-    throw e;
+    // A bind-mounted file (`ip netns exec` mounts /etc/netns/NAME/resolv.conf over /etc/resolv.conf,
+    // containers mount theirs) cannot be replaced by rename(2): EBUSY. Rewrite it in place instead.
+    if (!isErrno(e, "EBUSY")) throw e;
+    const fd = openSync(path, "r+");
+    try {
+      ftruncateSync(fd, 0);
+      writeSync(fd, content, 0);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
   }
 }
 
