@@ -165,7 +165,7 @@ function x25519Exchange(secret: Uint8Array): KeyExchange {
         // noble refuses low-order points itself, which would give the all-zero value below.
         return { ok: false, reason: "Curve25519 shared secret is all zeros (low-order public value)" };
       }
-      // RFC 8031 §3: the recipient MUST check for the all-zero shared secret and abort.
+      // RFC 8031 §3 (after RFC 7748 §6.1): the recipient MUST check for the all-zero secret and abort.
       let acc = 0;
       for (let i = 0; i < shared.length; i++) acc |= shared[i]!;
       if (acc === 0) return { ok: false, reason: "Curve25519 shared secret is all zeros (low-order public value)" };
