@@ -4,7 +4,9 @@
 
 import { NotifyError, PayloadType, payloadName } from "./constants.ts";
 import type { IkeHeader, IkeMessage, Payload, SkfPayload, SkPayload } from "./payloads.ts";
-import { parseStruct, Writer, writeStruct, type Schema } from "./schema.ts";
+import type { Schema } from "./schema.ts";
+import { parseStruct } from "./schema-read.ts";
+import { Writer, writeStruct } from "./schema-write.ts";
 import { keSchema, saSchema } from "./payload/sa.ts";
 import { authSchema, certReqSchema, certSchema, idSchema, nonceSchema, vendorIdSchema } from "./payload/auth.ts";
 import { deleteSchema, notifySchema } from "./payload/notify.ts";
