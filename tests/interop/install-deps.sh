@@ -38,14 +38,23 @@ own_policy=0
 cleanup() {
   if [ "$own_policy" = 1 ]; then rm -f "$POLICY"; fi
 }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 if [ ! -e "$POLICY" ]; then
   printf '#!/bin/sh\n# temporary, from roam tests/interop/install-deps.sh\nexit 101\n' >"$POLICY"
   chmod 755 "$POLICY"
   own_policy=1
 fi
 
-charon_pids() { pgrep -x charon || true; pgrep -x charon-systemd || true; }
+# pids of running charons, read from /proc (a minimal Debian has no pgrep).
+charon_pids() {
+  local f comm
+  for f in /proc/[0-9]*/comm; do
+    comm=$(cat "$f" 2>/dev/null) || continue
+    case "$comm" in charon | charon-systemd) f=${f#/proc/}; echo "${f%/comm}" ;; esac
+  done
+}
 # charons already running before we install (not ours: never touched).
 before=$(charon_pids)
 

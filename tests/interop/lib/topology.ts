@@ -7,7 +7,7 @@
 // forwarded packet hits a counted DROP rule, so nothing reaches a corporate host in cleartext.
 // Only namespaces created here are touched; all are named roam-<role>-<pid>-<tag>.
 
-import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, mkdirSync, openSync, rmSync, writeFileSync } from "node:fs";
 import { mustRun, onCleanup, pidAlive, run, type RunOptions, type RunResult } from "./proc.ts";
 
 /** Addresses and interface names of the stage; a roam client under test will need these. */
@@ -141,14 +141,18 @@ export function createTopology(): Topology {
     exec,
     mustExec,
     spawn(ns, argv, opts = {}) {
-      const out = opts.logFile === undefined ? "ignore" : Bun.file(opts.logFile);
-      const proc = Bun.spawn(["ip", "netns", "exec", ns, ...argv], {
-        env: { ...process.env, ...opts.env },
-        stdin: "ignore",
-        stdout: out,
-        stderr: out,
-      });
-      return proc;
+      // One shared fd for stdout and stderr (two Bun.file targets would overwrite each other).
+      const fd = opts.logFile === undefined ? undefined : openSync(opts.logFile, "a");
+      try {
+        return Bun.spawn(["ip", "netns", "exec", ns, ...argv], {
+          env: { ...process.env, ...opts.env },
+          stdin: "ignore",
+          stdout: fd ?? "ignore",
+          stderr: fd ?? "ignore",
+        });
+      } finally {
+        if (fd !== undefined) closeSync(fd);
+      }
     },
     honestDropCount() {
       const out = mustExec(names.gateway, ["iptables", "-L", "FORWARD", "-v", "-x", "-n"]);
