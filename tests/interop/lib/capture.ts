@@ -2,8 +2,8 @@
 // "no cleartext" checks: tcpdump writes a pcap; stop() reads it back with `tcpdump -r` into a list of
 // packets (protocol, addresses, ports) and lets a test search the raw bytes for a marker.
 
-import { existsSync, readFileSync } from "node:fs";
-import { sleep, stopPid, waitFor } from "./proc.ts";
+import { readFileSync } from "node:fs";
+import { readIfExists, sleep, stopPid, waitFor } from "./proc.ts";
 import { IFACE, type Topology } from "./topology.ts";
 
 /** Time given to tcpdump to write the last packets before it is stopped. */
@@ -42,7 +42,7 @@ export async function startCapture(
   // directory (Debian's tcpdump otherwise drops to user tcpdump).
   const argv = ["tcpdump", "-i", iface, "-n", "--immediate-mode", "-U", "-s", "0", "-Z", "root", "-w", pcapPath];
   const proc = topo.spawn(ns, argv, { logFile: logPath });
-  const log = (): string => (existsSync(logPath) ? readFileSync(logPath, "utf8") : "");
+  const log = (): string => readIfExists(logPath);
   await waitFor(`tcpdump on ${ns}/${iface} to listen`, () => {
     if (proc.exitCode !== null) throw new Error(`tcpdump exited: ${log()}`);
     return log().includes("listening on");

@@ -43,6 +43,22 @@ export interface GatewayConfOptions {
 const list = (xs: readonly string[]): string => xs.join(", ");
 const quote = (s: string): string => `"${s.replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"`;
 
+/** The same secrets on both ends: the PSK for (gw.roam.test, client@roam.test) and alice's password. */
+function secrets(creds: Credentials): string {
+  return `secrets {
+  ike-${CONN.psk} {
+    id-gw = ${GATEWAY_ID}
+    id-client = ${creds.pskClientId}
+    secret = ${quote(creds.psk)}
+  }
+  eap-${creds.eapUser} {
+    id = ${creds.eapUser}
+    secret = ${quote(creds.eapPassword)}
+  }
+}
+`;
+}
+
 export function gatewaySwanctlConf(creds: Credentials, opts: GatewayConfOptions): string {
   const child = `    children {
       ${CHILD} {
@@ -94,18 +110,7 @@ pools {
     dns = ${NET.dns}
   }
 }
-secrets {
-  ike-${CONN.psk} {
-    id-gw = ${GATEWAY_ID}
-    id-client = ${creds.pskClientId}
-    secret = ${quote(creds.psk)}
-  }
-  eap-${creds.eapUser} {
-    id = ${creds.eapUser}
-    secret = ${quote(creds.eapPassword)}
-  }
-}
-`;
+${secrets(creds)}`;
 }
 
 /**
@@ -159,16 +164,5 @@ connections {
     }
   }
 }
-secrets {
-  ike-${CONN.psk} {
-    id-gw = ${GATEWAY_ID}
-    id-client = ${creds.pskClientId}
-    secret = ${quote(creds.psk)}
-  }
-  eap-${creds.eapUser} {
-    id = ${creds.eapUser}
-    secret = ${quote(creds.eapPassword)}
-  }
-}
-`;
+${secrets(creds)}`;
 }

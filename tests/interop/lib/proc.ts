@@ -2,7 +2,7 @@
 // stop a pid and prove it is gone, and a process-wide list of cleanups that also runs on SIGINT/SIGTERM
 // and at exit, so a failing or interrupted test still removes what it made.
 
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 
 export interface RunResult {
   readonly code: number;
@@ -42,6 +42,9 @@ export function mustRun(argv: readonly string[], opts: RunOptions = {}): string 
   }
   return r.stdout;
 }
+
+/** A text file's contents, or "" while it does not exist (logs of processes just started). */
+export const readIfExists = (path: string): string => (existsSync(path) ? readFileSync(path, "utf8") : "");
 
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 

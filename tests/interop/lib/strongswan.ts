@@ -4,8 +4,8 @@
 // Nothing under /etc/strongswan*, /etc/swanctl or /run/charon.* is read or written, so a gateway and a
 // strongSwan client can run at once in two namespaces.
 
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { onCleanup, pidAlive, run, stopPid, waitFor, type RunResult } from "./proc.ts";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { onCleanup, pidAlive, readIfExists, run, stopPid, waitFor, type RunResult } from "./proc.ts";
 import type { Topology } from "./topology.ts";
 
 /**
@@ -147,7 +147,7 @@ export async function startCharon(topo: Topology, opts: CharonOptions): Promise<
       }
       return r.stdout;
     },
-    log: () => (existsSync(logPath) ? readFileSync(logPath, "utf8") : ""),
+    log: () => readIfExists(logPath),
     stop() {
       stopped ??= stopPid(pid).then(unregister);
       return stopped;
