@@ -10,6 +10,7 @@
 import { equalBytes, fromUtf8 } from "../util/bytes.ts";
 import {
   DerReader,
+  enterOne,
   Tag,
   bigintOf,
   bitStringOf,
@@ -179,7 +180,7 @@ function readExtension(ext: Extensions, id: string, v: Tlv): boolean {
 function readExtensions(t: Tlv | undefined): Extensions {
   const ext: Extensions = { subjectAltNames: [], unknownCritical: [] };
   if (!t) return ext;
-  const seq = DerReader.of(readOne(t.value, "Extensions", t.valueOffset));
+  const seq = enterOne(t.value, Tag.SEQUENCE, "Extensions", t.valueOffset);
   const seen = new Set<string>();
   while (!seq.done) {
     // Extension ::= SEQUENCE { extnID OBJECT IDENTIFIER, critical BOOLEAN DEFAULT FALSE, extnValue OCTET STRING }
@@ -199,7 +200,7 @@ function readExtensions(t: Tlv | undefined): Extensions {
 }
 
 function readCertificate(der: Uint8Array): Certificate {
-  const cert = DerReader.of(readOne(der, "Certificate"));
+  const cert = enterOne(der, Tag.SEQUENCE, "Certificate");
   const tbsTlv = cert.expect(Tag.SEQUENCE, "tbsCertificate");
   const sigAlgTlv = cert.expect(Tag.SEQUENCE, "signatureAlgorithm");
   const signature = octetAlignedBitsOf(cert.expect(Tag.BIT_STRING, "signatureValue"), "signatureValue");
@@ -269,7 +270,7 @@ export function subjectPublicKeyBits(der: Uint8Array): Uint8Array | null {
   const c = parseCertificate(der);
   if (!c.ok) return null;
   const r = decode(() => {
-    const s = DerReader.of(readOne(c.value.spki, "SubjectPublicKeyInfo"));
+    const s = enterOne(c.value.spki, Tag.SEQUENCE, "SubjectPublicKeyInfo");
     s.any("algorithm");
     return octetAlignedBitsOf(s.expect(Tag.BIT_STRING, "subjectPublicKey"), "subjectPublicKey");
   });

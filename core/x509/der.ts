@@ -169,10 +169,22 @@ export function readOne(buf: Uint8Array, what: string, base = 0): Tlv {
   return t;
 }
 
-// ---- contents decoders (X.690 §8.x); each takes a Tlv already checked for its tag by the caller ----
+/** Parses exactly one element of the given tag filling all of `buf`, and enters it. */
+export function enterOne(buf: Uint8Array, tag: number, what: string, base = 0): DerReader {
+  const t = readOne(buf, what, base);
+  if (t.tag !== tag) fail(t.offset, `${what}: expected ${tagName(tag)}, found ${tagName(t.tag)}`);
+  return DerReader.of(t);
+}
+
+function want(t: Tlv, tag: number): void {
+  if (t.tag !== tag) fail(t.offset, `expected ${tagName(tag)}, found ${tagName(t.tag)}`);
+}
+
+// ---- contents decoders (X.690 §8.x); each checks the universal tag it decodes ----
 
 /** §8.19: OBJECT IDENTIFIER as dotted decimal. */
 export function oidOf(t: Tlv): string {
+  want(t, Tag.OID);
   const v = t.value;
   if (v.length === 0) fail(t.offset, "empty OBJECT IDENTIFIER");
   const arcs: bigint[] = [];
@@ -200,6 +212,7 @@ export function oidOf(t: Tlv): string {
 
 /** §8.3: INTEGER as a (two's complement) bigint. */
 export function bigintOf(t: Tlv): bigint {
+  want(t, Tag.INTEGER);
   const v = t.value;
   if (v.length === 0) fail(t.offset, "empty INTEGER");
   // §8.3.2: the first nine bits must not be all zeros or all ones.
@@ -228,12 +241,14 @@ export function smallIntOf(t: Tlv, what: string): number {
 
 /** §8.2: BOOLEAN (BER: any non-zero octet is TRUE). */
 export function booleanOf(t: Tlv): boolean {
+  want(t, Tag.BOOLEAN);
   if (t.value.length !== 1) fail(t.offset, "BOOLEAN must be one octet");
   return t.value[0] !== 0;
 }
 
 /** §8.6: BIT STRING: the first contents octet counts the unused bits of the last one. */
 export function bitStringOf(t: Tlv): { bytes: Uint8Array; unusedBits: number } {
+  want(t, Tag.BIT_STRING);
   const v = t.value;
   if (v.length === 0) fail(t.offset, "empty BIT STRING");
   const unusedBits = v[0]!;

@@ -5,6 +5,7 @@ import { ed25519 } from "@noble/curves/ed25519.js";
 import { p256, p384, p521 } from "@noble/curves/nist.js";
 import {
   DerReader,
+  enterOne,
   Tag,
   bigintOf,
   ctx,
@@ -61,7 +62,7 @@ export function readAlgorithmIdentifier(t: Tlv, what: string): { oid: string; pa
 
 /** RFC 8017 App. A.1.1 RSAPublicKey ::= SEQUENCE { modulus INTEGER, publicExponent INTEGER }. */
 function rsaPublicKey(der: Uint8Array, base: number): PublicKey {
-  const r = DerReader.of(readOne(der, "RSAPublicKey", base));
+  const r = enterOne(der, Tag.SEQUENCE, "RSAPublicKey", base);
   const n = unsignedOf(r.expect(Tag.INTEGER, "RSA modulus"), "RSA modulus");
   const e = unsignedOf(r.expect(Tag.INTEGER, "RSA public exponent"), "RSA public exponent");
   r.end("RSAPublicKey");
@@ -81,6 +82,7 @@ function ecPoint(curve: CurveName, point: Uint8Array, offset: number): PublicKey
 
 /** RFC 5280 §4.1.2.7 SubjectPublicKeyInfo ::= SEQUENCE { algorithm AlgorithmIdentifier, subjectPublicKey BIT STRING }. */
 export function readSubjectPublicKeyInfo(t: Tlv): PublicKey {
+  if (t.tag !== Tag.SEQUENCE) fail(t.offset, "SubjectPublicKeyInfo is not a SEQUENCE");
   const r = DerReader.of(t);
   const alg = readAlgorithmIdentifier(r.any("SubjectPublicKeyInfo algorithm"), "SubjectPublicKeyInfo");
   const bitsTlv = r.expect(Tag.BIT_STRING, "subjectPublicKey");
@@ -116,7 +118,7 @@ export function parsePublicKey(der: Uint8Array): Decoded<PublicKey> {
 
 /** RFC 8017 App. A.1.2 RSAPrivateKey (two-prime, version 0). */
 function rsaPrivateKey(der: Uint8Array, base: number): PrivateKey {
-  const r = DerReader.of(readOne(der, "RSAPrivateKey", base));
+  const r = enterOne(der, Tag.SEQUENCE, "RSAPrivateKey", base);
   const version = smallIntOf(r.expect(Tag.INTEGER, "RSAPrivateKey version"), "RSAPrivateKey version");
   if (version !== 0) fail(base, "multi-prime RSA keys are not supported");
   const ints: bigint[] = [];
@@ -131,7 +133,7 @@ function rsaPrivateKey(der: Uint8Array, base: number): PrivateKey {
 
 /** RFC 5915 §3 ECPrivateKey ::= SEQUENCE { version 1, privateKey OCTET STRING, [0] parameters, [1] publicKey }. */
 function ecPrivateKey(der: Uint8Array, base: number, curveFromAlg: CurveName | undefined): PrivateKey {
-  const r = DerReader.of(readOne(der, "ECPrivateKey", base));
+  const r = enterOne(der, Tag.SEQUENCE, "ECPrivateKey", base);
   if (bigintOf(r.expect(Tag.INTEGER, "ECPrivateKey version")) !== 1n) fail(base, "ECPrivateKey version is not 1");
   const scalarTlv = r.expect(Tag.OCTET_STRING, "ECPrivateKey privateKey");
   let curve = curveFromAlg;
@@ -156,7 +158,7 @@ function ecPrivateKey(der: Uint8Array, base: number, curveFromAlg: CurveName | u
 
 /** RFC 5958 §2 OneAsymmetricKey (PKCS#8 PrivateKeyInfo). */
 function pkcs8(der: Uint8Array): PrivateKey {
-  const r = DerReader.of(readOne(der, "PrivateKeyInfo"));
+  const r = enterOne(der, Tag.SEQUENCE, "PrivateKeyInfo");
   const version = smallIntOf(r.expect(Tag.INTEGER, "PrivateKeyInfo version"), "version");
   if (version > 1) fail(0, `PrivateKeyInfo version ${version} is unknown`);
   const alg = readAlgorithmIdentifier(r.any("privateKeyAlgorithm"), "privateKeyAlgorithm");

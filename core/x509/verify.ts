@@ -4,7 +4,7 @@
 import { ed25519 } from "@noble/curves/ed25519.js";
 import type { Random } from "../types.ts";
 import { concatBytes } from "../util/bytes.ts";
-import { DerReader, Tag, decode, encSeq, encUint, readOne, unsignedOf } from "./der.ts";
+import { DerReader, enterOne, Tag, decode, encSeq, encUint, readOne, unsignedOf } from "./der.ts";
 import { HASHES } from "./hash.ts";
 import { CURVES, type CurveName, type PrivateKey, type PublicKey } from "./keys.ts";
 import { i2osp, os2ip, signPkcs1, signPss, verifyPkcs1, verifyPss } from "./rsa.ts";
@@ -35,7 +35,7 @@ function keyFits(key: PublicKey | PrivateKey, scheme: SignatureScheme): string |
 export function ecdsaDerToRaw(curve: CurveName, der: Uint8Array): Uint8Array | null {
   const size = CURVES[curve].size;
   const r = decode(() => {
-    const seq = DerReader.of(readOne(der, "Ecdsa-Sig-Value"));
+    const seq = enterOne(der, Tag.SEQUENCE, "Ecdsa-Sig-Value");
     const rr = unsignedOf(seq.expect(Tag.INTEGER, "r"), "r");
     const ss = unsignedOf(seq.expect(Tag.INTEGER, "s"), "s");
     seq.end("Ecdsa-Sig-Value");
