@@ -52,6 +52,8 @@ export const MSCHAPV2_MSK_LENGTH = 64;
  * - strongSwan src/libcharon/plugins/eap_mschapv2/eap_mschapv2.c, GenerateMSK() (used by its peer and
  *   its server alike): SHA1 over Magic2 first, then Magic3, each cut to 16 octets, then two 16-octet zero
  *   pads; its commit 5775283f8b (2009) moved the pads to the end "compatible with Win7/2008 RC".
+ * (Android's EAP-MSCHAPv2, in AOSP's IPsec module tests, expects only the first 32 octets; same prf output
+ * with HMAC prfs, different with the AES-based ones.)
  * The trailing zeros matter to IKEv2: with an HMAC prf they do not change prf(MSK, ...), but with
  * PRF_AES128_XCBC or PRF_AES128_CMAC (RFC 4434, RFC 4615) the whole 64-octet key is compressed first.
  */

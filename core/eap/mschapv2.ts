@@ -91,6 +91,8 @@ class Mschapv2Peer implements EapPeer {
   /** The 20-octet digest of the "S=" we expect (RFC 2759 §8.7). */
   private expectedAuth: Uint8Array | undefined;
   private msk: Uint8Array | undefined;
+  /** The gateway's M= text from its Success Request, made printable. */
+  private serverMessage: string | undefined;
   /** RFC 3748 §4.1: a repeated Request is answered with the same Response, without processing it again. */
   private last: { request: Uint8Array; response: Uint8Array } | undefined;
 
@@ -206,8 +208,6 @@ class Mschapv2Peer implements EapPeer {
     if (s.message) this.serverMessage = printable(s.message);
     return { send: response(identifier, EapType.MSCHAPV2, encodeMschapAck(MschapOpCode.SUCCESS)) };
   }
-
-  private serverMessage: string | undefined;
 
   private succeed(): EapStep {
     const msk = this.msk!;
