@@ -296,9 +296,11 @@ export function timeOf(t: Tlv): number {
   const mi = digits(t, s, p + 6, 2);
   const sec = digits(t, s, p + 8, 2);
   if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 59) fail(t.offset, `time "${s}" is out of range`);
-  const ms = Date.UTC(year, mo - 1, d, h, mi, sec);
-  if (new Date(ms).getUTCDate() !== d) fail(t.offset, `time "${s}" names a day that does not exist`);
-  return ms;
+  // Date.UTC maps years 0..99 to 19xx, so the year is set separately (pure arithmetic, no clock).
+  const date = new Date(Date.UTC(2000, mo - 1, d, h, mi, sec));
+  date.setUTCFullYear(year, mo - 1, d);
+  if (date.getUTCDate() !== d) fail(t.offset, `time "${s}" names a day that does not exist`);
+  return date.getTime();
 }
 
 function latin1(b: Uint8Array): string {

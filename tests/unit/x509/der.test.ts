@@ -97,6 +97,10 @@ test("UTCTime and GeneralizedTime (RFC 5280 §4.1.2.5)", () => {
   expect(t(Tag.UTCTime, "491231235959Z")).toEqual({ ok: true, value: Date.UTC(2049, 11, 31, 23, 59, 59) });
   expect(t(Tag.UTCTime, "500101000000Z")).toEqual({ ok: true, value: Date.UTC(1950, 0, 1) }); // YY >= 50 is 19YY
   expect(t(Tag.GeneralizedTime, "20500101000000Z")).toEqual({ ok: true, value: Date.UTC(2050, 0, 1) });
+  const y50 = t(Tag.GeneralizedTime, "00500101000000Z"); // year 50, not 1950
+  expect(y50.ok && new Date(y50.value).toISOString()).toBe("0050-01-01T00:00:00.000Z");
+  expect(t(Tag.GeneralizedTime, "20240229120000Z")).toEqual({ ok: true, value: Date.UTC(2024, 1, 29, 12) });
+  expect(t(Tag.GeneralizedTime, "20230229120000Z").ok).toBe(false);
   for (const [tag, s] of [
     [Tag.UTCTime, "4912312359Z"], // no seconds
     [Tag.UTCTime, "491231235959+0100"],
