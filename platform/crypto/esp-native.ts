@@ -12,6 +12,21 @@ import { AEAD_SALT_LENGTH, checkedSuite, ESP_HEADER_LENGTH, writeAeadAad, writeA
 import type { EspCipher, EspCipherFactory, EspCipherParams, EspSuite } from "../../core/esp/cipher.ts";
 import { createNobleEspCipher } from "../../core/esp/noble.ts";
 
+/**
+ * Copies src into dst at `off` in pieces of at most 2 KiB. Above a size threshold glibc's memmove
+ * switches to `rep movsb`, which measured 20-25x slower on this project's AMD EPYC machines for some
+ * source/destination alignments (8000 octets: ~360k copies/s in one piece, ~2.7M/s in 2 KiB pieces).
+ */
+const COPY_CHUNK = 2048;
+function copyInto(dst: Uint8Array, src: Uint8Array, off: number): void {
+  const n = src.length;
+  if (n <= COPY_CHUNK) {
+    dst.set(src, off);
+    return;
+  }
+  for (let o = 0; o < n; o += COPY_CHUNK) dst.set(src.subarray(o, Math.min(n, o + COPY_CHUNK)), off + o);
+}
+
 type GcmAlgorithm = "aes-128-gcm" | "aes-192-gcm" | "aes-256-gcm";
 type CbcAlgorithm = "aes-128-cbc" | "aes-192-cbc" | "aes-256-cbc";
 
@@ -46,7 +61,7 @@ class NativeGcm implements EspCipher {
     const c = createCipheriv(this.algorithm, this.key, this.nonce);
     c.setAAD(this.aad);
     const ct = c.update(buf.subarray(dataOff, dataOff + dataLen));
-    buf.set(ct, dataOff);
+    copyInto(buf, ct, dataOff);
     const rest = c.final(); // empty for GCM
     if (rest.length > 0) buf.set(rest, dataOff + ct.length);
     buf.set(c.getAuthTag(), dataOff + dataLen);
@@ -67,7 +82,7 @@ class NativeGcm implements EspCipher {
       pt.fill(0);
       return false;
     }
-    buf.set(pt, dataOff);
+    copyInto(buf, pt, dataOff);
     pt.fill(0);
     return true;
   }
@@ -109,7 +124,7 @@ class NativeCbcHmac implements EspCipher {
     const dataOff = ivOff + 16;
     const c = createCipheriv(this.algorithm, this.key, buf.subarray(ivOff, dataOff)).setAutoPadding(false);
     const ct = c.update(buf.subarray(dataOff, dataOff + dataLen));
-    buf.set(ct, dataOff);
+    copyInto(buf, ct, dataOff);
     const rest = c.final(); // empty: the data is a whole number of blocks
     if (rest.length > 0) buf.set(rest, dataOff + ct.length);
     const icv = this.icv(buf, espOff, dataOff + dataLen, seqHi);
@@ -127,7 +142,7 @@ class NativeCbcHmac implements EspCipher {
     const d = createDecipheriv(this.algorithm, this.key, buf.subarray(ivOff, dataOff)).setAutoPadding(false);
     const pt = d.update(buf.subarray(dataOff, icvOff));
     const rest = d.final();
-    buf.set(pt, dataOff);
+    copyInto(buf, pt, dataOff);
     if (rest.length > 0) buf.set(rest, dataOff + pt.length);
     pt.fill(0);
     return true;
