@@ -23,7 +23,7 @@ import { systemRandom } from "../../platform/random.ts";
 
 const SIZES = [64, 1400, 8000];
 const SECONDS_PER_CASE = Number(process.env.ESP_BENCH_SECONDS ?? 0.35);
-const OPEN_POOL = 2048;
+const OPEN_POOL = 128; // small enough to stay in cache at 8000 octets (2048 x 8 KB measured DRAM, not ESP)
 
 interface Suite {
   name: string;
