@@ -1,0 +1,166 @@
+// IKE_AUTH as initiator (RFC 7296 §1.2, §2.15, §2.16): who we are, proof of it, and proof of the gateway.
+//
+//   PSK:  HDR, SK{IDi, [IDr], AUTH, CP, SAi2, TSi, TSr}  -->  <--  HDR, SK{IDr, AUTH, CP, SAr2, TSi, TSr}
+//   EAP:  HDR, SK{IDi, CERTREQ, [IDr], CP, SAi2, TSi, TSr} -->  <--  HDR, SK{IDr, CERT, AUTH, EAP}
+//         HDR, SK{EAP} -->  <-- HDR, SK{EAP}   ...until EAP-Success
+//         HDR, SK{AUTH} -->  <--  HDR, SK{AUTH, CP, SAr2, TSi, TSr}
+//
+// The gateway's certificate and AUTH are verified before any EAP answer leaves, so no credential goes to
+// a gateway that has not proved who it is.
+
+import { pskAuth, signedOctets } from "../crypto/auth.ts";
+import { createMschapv2Peer, type EapPeer } from "../eap/mschapv2.ts";
+import { equalBytes, wipe } from "../util/bytes.ts";
+import { AuthMethod, CertEncoding, IdType, NotifyError, NotifyStatus, notifyName } from "../wire/constants.ts";
+import { sameDistinguishedName } from "../x509/dn.ts";
+import { validateChain } from "../x509/chain.ts";
+import { parseCertificate } from "../x509/cert.ts";
+import { identityMatches } from "../x509/identity.ts";
+import { verifyAuth } from "../x509/ikeauth.ts";
+import type { SessionConfig } from "./config.ts";
+import type { IkeSaKeys } from "./ikesa.ts";
+import type { InitTranscript } from "./init.ts";
+import * as M from "./msg.ts";
+import type { ProgressStage, SessionEnv, SessionFailure } from "./types.ts";
+
+export type AuthStep =
+  | { kind: "continue"; payloads: M.Payload[]; stage?: ProgressStage; detail?: string }
+  | { kind: "fail"; failure: SessionFailure }
+  | { kind: "done" };
+
+type Phase = "first" | "eap" | "final";
+
+export class AuthExchange {
+  private phase: Phase = "first";
+  private eap: EapPeer | null = null;
+  private msk: Uint8Array | null = null;
+  private idrBody: Uint8Array | null = null;
+  peerIdText: string;
+
+  constructor(
+    private readonly cfg: SessionConfig,
+    private readonly env: SessionEnv,
+    private readonly keys: IkeSaKeys,
+    private readonly init: InitTranscript,
+  ) {
+    this.peerIdText = cfg.remoteId.text;
+  }
+
+  private idiBody(): Uint8Array {
+    return M.idBody(this.cfg.localId.type, this.cfg.localId.data);
+  }
+
+  /** Our AUTH (§2.15): prf(prf(secret, "Key Pad for IKEv2"), RealMessage1 | Nr | prf(SK_pi, IDi')). */
+  private ourAuth(secret: Uint8Array): M.Payload {
+    const octets = signedOctets(this.keys.prf, this.init.request, this.init.nr, this.keys.material.SK_pi, this.idiBody());
+    return M.auth(AuthMethod.SHARED_KEY_MIC, pskAuth(this.keys.prf, secret, octets));
+  }
+
+  firstRequest(): M.Payload[] {
+    const c = this.cfg;
+    const out: M.Payload[] = [M.id("i", c.localId.type, c.localId.data)];
+    if (c.credentials.kind === "eap-mschapv2") {
+      // §3.7: ask for a certificate from our CAs (SHA-1 of each anchor's subjectPublicKeyInfo key).
+      out.push(M.certreq(CertEncoding.X509_SIGNATURE, M.caKeyIds(c.trustAnchors)));
+    }
+    out.push(M.notify(NotifyStatus.INITIAL_CONTACT));
+    out.push(M.id("r", c.remoteId.type, c.remoteId.data));
+    if (c.credentials.kind === "psk") out.push(this.ourAuth(c.credentials.secret));
+    else this.eap = createMschapv2Peer({ identity: c.credentials.identity, password: c.credentials.password, random: this.env.random });
+    return out;
+  }
+
+  processResponse(payloads: M.Payload[]): AuthStep {
+    const err = M.firstErrorNotify(payloads);
+    if (err === NotifyError.AUTHENTICATION_FAILED) return fail("auth", "authentication failed: gateway sent AUTHENTICATION_FAILED");
+    if (this.phase === "first") {
+      const idr = M.findId(payloads, "r");
+      const authP = M.findAuth(payloads);
+      if (!idr || !authP) {
+        return fail("protocol", err !== null ? `gateway refused IKE_AUTH: ${notifyName(err)}` : "gateway's IKE_AUTH answer has no IDr or AUTH");
+      }
+      const idCheck = this.checkIdr(idr.type, idr.data);
+      if (idCheck) return idCheck;
+      this.idrBody = M.idBody(idr.type, idr.data);
+      const verified = this.cfg.credentials.kind === "psk" ? this.verifyPskAuth(authP, this.cfg.credentials.secret) : this.verifyCertAuth(payloads, authP, idr);
+      if (verified) return verified;
+      if (this.cfg.credentials.kind === "psk") return { kind: "done" };
+      this.phase = "eap";
+      const eap = M.findEap(payloads);
+      if (!eap) return fail("protocol", "gateway authenticated but started no EAP exchange");
+      return this.stepEap(eap);
+    }
+    if (this.phase === "eap") {
+      const eap = M.findEap(payloads);
+      if (!eap) return fail("protocol", err !== null ? `gateway refused IKE_AUTH: ${notifyName(err)}` : "gateway's IKE_AUTH answer has no EAP payload");
+      return this.stepEap(eap);
+    }
+    // final: the gateway's AUTH made with the MSK (§2.16)
+    const authP = M.findAuth(payloads);
+    if (!authP) return fail("protocol", err !== null ? `gateway refused IKE_AUTH: ${notifyName(err)}` : "gateway's last IKE_AUTH answer has no AUTH");
+    const v = this.verifyPskAuth(authP, this.msk!);
+    if (v) return v;
+    return { kind: "done" };
+  }
+
+  private checkIdr(type: number, data: Uint8Array): AuthStep | null {
+    const want = this.cfg.remoteId;
+    if (type === want.type && equalBytes(data, want.data)) return null;
+    // A DN may be spelled with other string types or spacing and still be the same name (RFC 5280 §7.1).
+    if (type === IdType.DER_ASN1_DN && want.type === IdType.DER_ASN1_DN && sameDistinguishedName(data, want.data)) return null;
+    return fail("auth", `gateway identified itself as ${M.idText(type, data)}, expected ${want.text}`);
+  }
+
+  /** The gateway's shared-key AUTH: RealMessage2 | Ni | prf(SK_pr, IDr'). */
+  private verifyPskAuth(a: { method: number; data: Uint8Array }, secret: Uint8Array): AuthStep | null {
+    if (a.method !== AuthMethod.SHARED_KEY_MIC) return fail("auth", `gateway used AUTH method ${a.method}, expected a shared key MIC`);
+    const octets = signedOctets(this.keys.prf, this.init.response, this.init.ni, this.keys.material.SK_pr, this.idrBody!);
+    const expect = pskAuth(this.keys.prf, secret, octets);
+    if (!equalBytes(expect, a.data)) {
+      return fail("auth", this.msk ? "gateway's AUTH does not match the EAP key" : "gateway's AUTH does not match the pre-shared key");
+    }
+    return null;
+  }
+
+  private verifyCertAuth(payloads: M.Payload[], a: { method: number; data: Uint8Array }, idr: { type: number; data: Uint8Array }): AuthStep | null {
+    const certs = M.findCerts(payloads).filter((c) => c.encoding === CertEncoding.X509_SIGNATURE);
+    if (certs.length === 0) return fail("certificate", "gateway certificate not trusted: the gateway sent no certificate");
+    if (this.cfg.trustAnchors.length === 0) return fail("config", "no CA certificate given to verify the gateway (--ca)");
+    const parsed = certs.map((c) => parseCertificate(c.data));
+    const ee = parsed[0]!;
+    if (!ee.ok) return fail("certificate", `gateway certificate not trusted: it does not decode (${ee.error.reason})`);
+    const inters = parsed.slice(1).flatMap((p) => (p.ok ? [p.value] : []));
+    const anchors = this.cfg.trustAnchors.map((d) => parseCertificate(d)).flatMap((p) => (p.ok ? [p.value] : []));
+    const chain = validateChain(ee.value, inters, anchors, this.env.wallTime());
+    if (!chain.ok) return fail("certificate", `gateway certificate not trusted: ${chain.reason}`);
+    if (!identityMatches(ee.value, idr.type, idr.data)) {
+      return fail("certificate", `gateway certificate not trusted: it is not for ${M.idText(idr.type, idr.data)}`);
+    }
+    const octets = signedOctets(this.keys.prf, this.init.response, this.init.ni, this.keys.material.SK_pr, this.idrBody!);
+    const v = verifyAuth(a.method, a.data, octets, ee.value.publicKey);
+    if (!v.ok) return fail("auth", `gateway's signature AUTH does not verify: ${v.reason}`);
+    this.peerIdText = M.idText(idr.type, idr.data);
+    return null;
+  }
+
+  private stepEap(eapBytes: Uint8Array): AuthStep {
+    const r = this.eap!.process(eapBytes);
+    if (r.done) {
+      if (!r.done.ok) return fail("auth", `authentication failed: ${r.done.reason}`);
+      const msk = r.done.msk;
+      this.msk = msk;
+      this.phase = "final";
+      return { kind: "continue", payloads: [this.ourAuth(msk)], stage: "authenticating", detail: "EAP succeeded" };
+    }
+    if (!r.send) return fail("protocol", "EAP exchange stalled");
+    return { kind: "continue", payloads: [M.eap(r.send)], stage: "eap" };
+  }
+
+  wipe(): void {
+    wipe(this.msk ?? undefined);
+  }
+}
+
+function fail(code: SessionFailure["code"], message: string): AuthStep {
+  return { kind: "fail", failure: { code, message } };
+}

@@ -1,0 +1,167 @@
+// The first CHILD_SA, created inside IKE_AUTH (RFC 7296 §1.2, §2.9, §2.17), and the configuration
+// payload that rides with it (§2.19, §3.15): a virtual IP, DNS servers and domains.
+//
+//   CP(CFG_REQUEST), SAi2, TSi, TSr  -->  <--  CP(CFG_REPLY), SAr2, TSi, TSr
+
+import { createSkSuite } from "../crypto/encr.ts";
+import { deriveChildSaKeys } from "../crypto/keys.ts";
+import { readU32 } from "../util/bytes.ts";
+import { CfgAttr, CfgType, NotifyError, NotifyStatus, notifyName, ProtocolId } from "../wire/constants.ts";
+import type { SessionConfig } from "./config.ts";
+import type { IkeSaKeys } from "./ikesa.ts";
+import * as M from "./msg.ts";
+import { acceptsChoice, formatSuite } from "./proposal.ts";
+import { checkNarrowing, rangeToCidrs, type Selector } from "./selectors.ts";
+import type { ChildSaParams, SessionEnv, SessionFailure, TunnelConfig } from "./types.ts";
+
+const ANY4: Selector = { family: 4, start: new Uint8Array(4), end: new Uint8Array(4).fill(255), protocol: 0, startPort: 0, endPort: 65535 };
+const ANY6: Selector = { family: 6, start: new Uint8Array(16), end: new Uint8Array(16).fill(255), protocol: 0, startPort: 0, endPort: 65535 };
+
+export type ChildResult =
+  | { ok: true; child: ChildSaParams; config: TunnelConfig; suiteName: string }
+  | { ok: false; failure: SessionFailure };
+
+export class ChildSaTask {
+  /** Our inbound SPI, chosen now (§3.3.1: the SPI in our proposal is the one the gateway sends to). */
+  private readonly spiIn: number;
+  private readonly tsi: Selector[];
+  private readonly tsr: Selector[];
+  private active = new Map<number, number>(); // spiOut -> spiIn
+
+  constructor(
+    private readonly cfg: SessionConfig,
+    env: SessionEnv,
+  ) {
+    let spi = 0;
+    // SPIs 0..255 are reserved (RFC 4303 §2.1).
+    while (spi < 256) spi = readU32(env.random.bytes(4), 0);
+    this.spiIn = spi;
+    // With a virtual IP requested, TSi is "any": the gateway narrows it to the address it assigns.
+    this.tsi = cfg.requestIp6 ? [ANY4, ANY6] : [ANY4];
+    this.tsr = cfg.remoteSelectors.length > 0 ? cfg.remoteSelectors : cfg.requestIp6 ? [ANY4, ANY6] : [ANY4];
+  }
+
+  requestPayloads(): M.Payload[] {
+    // §3.15.1: zero-length attributes ask for a value.
+    const attrs: M.CfgAttribute[] = [
+      { attrType: CfgAttr.INTERNAL_IP4_ADDRESS },
+      { attrType: CfgAttr.INTERNAL_IP4_DNS },
+      { attrType: CfgAttr.INTERNAL_DNS_DOMAIN, domain: "" },
+    ];
+    if (this.cfg.requestIp6) attrs.push({ attrType: CfgAttr.INTERNAL_IP6_ADDRESS }, { attrType: CfgAttr.INTERNAL_IP6_DNS });
+    if (this.cfg.applicationVersion) attrs.push({ attrType: CfgAttr.APPLICATION_VERSION, text: this.cfg.applicationVersion });
+    const spi = new Uint8Array(4);
+    new DataView(spi.buffer).setUint32(0, this.spiIn);
+    return [
+      M.cp(CfgType.REQUEST, attrs),
+      M.sa(ProtocolId.ESP, this.cfg.espProposals, spi),
+      M.ts("i", this.tsi),
+      M.ts("r", this.tsr),
+    ];
+  }
+
+  processResponse(payloads: M.Payload[], keys: IkeSaKeys): ChildResult {
+    const err = M.firstErrorNotify(payloads);
+    if (err !== null) {
+      const why: Record<number, string> = {
+        [NotifyError.NO_PROPOSAL_CHOSEN]: "gateway accepted none of our ESP proposals (NO_PROPOSAL_CHOSEN)",
+        [NotifyError.TS_UNACCEPTABLE]: "gateway refused the requested subnets (TS_UNACCEPTABLE)",
+        [NotifyError.INTERNAL_ADDRESS_FAILURE]: "gateway could not assign a virtual IP (INTERNAL_ADDRESS_FAILURE)",
+        [NotifyError.FAILED_CP_REQUIRED]: "gateway requires a configuration request (FAILED_CP_REQUIRED)",
+      };
+      return fail("protocol", why[err] ?? `gateway refused the CHILD_SA: ${notifyName(err)}`);
+    }
+    if (M.findNotify(payloads, NotifyStatus.USE_TRANSPORT_MODE)) return fail("protocol", "gateway wants transport mode; roam runs tunnel mode only");
+    const chosen = M.chosenSuite(payloads, ProtocolId.ESP);
+    if (!chosen.ok) return fail("protocol", `gateway's CHILD_SA answer: ${chosen.error}`);
+    if (!acceptsChoice(this.cfg.espProposals, chosen.suite, "esp")) {
+      return fail("protocol", `gateway chose ESP ${formatSuite(chosen.suite, "esp")}, which we did not propose`);
+    }
+    if (chosen.spi.length !== 4) return fail("protocol", "gateway's ESP SPI is not 4 bytes");
+    const spiOut = readU32(chosen.spi, 0);
+    const tsi = M.findTs(payloads, "i");
+    const tsr = M.findTs(payloads, "r");
+    if (!tsi || !tsr) return fail("protocol", "gateway's CHILD_SA answer has no TSi/TSr");
+    const ni = checkNarrowing(this.tsi, tsi);
+    if (!ni.ok) return fail("protocol", `TSi: ${ni.reason}`);
+    const nr = checkNarrowing(this.tsr, tsr);
+    if (!nr.ok) return fail("protocol", `TSr: ${nr.reason}`);
+
+    const config = this.readConfig(payloads, tsr);
+    if (config.ip4.length === 0 && config.ip6.length === 0) {
+      return fail("protocol", "gateway assigned no virtual IP (no INTERNAL_IP4_ADDRESS or INTERNAL_IP6_ADDRESS in its reply)");
+    }
+    // Key lengths for ESP are those of the same transforms in IKE (RFC 4106 §8.1, RFC 7634 §2 salts included).
+    const lengths = createSkSuite(chosen.suite.encr.id, chosen.suite.encr.keyBits || undefined, chosen.suite.integ);
+    if (!lengths.ok) return fail("protocol", `gateway chose an ESP suite roam cannot run: ${lengths.reason}`);
+    const k = deriveChildSaKeys(keys.prf, keys.material.SK_d, keys.nonces.ni, keys.nonces.nr, {
+      encr: lengths.suite.encrKeyLength,
+      integ: lengths.suite.integKeyLength,
+    });
+    const child: ChildSaParams = {
+      spiIn: this.spiIn,
+      spiOut,
+      encrId: chosen.suite.encr.id,
+      encrKeyBits: chosen.suite.encr.keyBits,
+      integId: chosen.suite.integ,
+      // §2.17: the initiator's outbound keys come first.
+      encrKeyOut: k.initiatorToResponder.encr,
+      integKeyOut: k.initiatorToResponder.integ,
+      encrKeyIn: k.responderToInitiator.encr,
+      integKeyIn: k.responderToInitiator.integ,
+      esn: chosen.suite.esn === 1,
+      tsi,
+      tsr,
+    };
+    this.active.set(spiOut, this.spiIn);
+    return { ok: true, child, config, suiteName: formatSuite(chosen.suite, "esp") };
+  }
+
+  private readConfig(payloads: M.Payload[], tsr: Selector[]): TunnelConfig {
+    const cfg: TunnelConfig = { ip4: [], ip6: [], dns: [], domains: [], routes: [] };
+    const reply = M.findCp(payloads);
+    for (const a of reply?.type === CfgType.REPLY ? reply.attributes : []) {
+      if ("address" in a && a.address) {
+        if (a.attrType === CfgAttr.INTERNAL_IP4_ADDRESS) cfg.ip4.push(M.addrText(a.address));
+        else if (a.attrType === CfgAttr.INTERNAL_IP6_ADDRESS) cfg.ip6.push(M.addrText(a.address));
+        else if (a.attrType === CfgAttr.INTERNAL_IP4_DNS || a.attrType === CfgAttr.INTERNAL_IP6_DNS) {
+          cfg.dns.push(M.addrText(a.address));
+        }
+      } else if ("domain" in a && a.attrType === CfgAttr.INTERNAL_DNS_DOMAIN && a.domain) {
+        cfg.domains.push(a.domain); // RFC 8598 §4
+      }
+    }
+    cfg.routes = tsr.flatMap((s) => rangeToCidrs(s.start, s.end));
+    return cfg;
+  }
+
+  /** The gateway deleted CHILD_SAs by its inbound SPIs (= our outbound): returns our inbound SPIs to delete in reply (§1.4.1). */
+  onPeerDelete(spisOut: number[]): number[] {
+    return spisOut.flatMap((s) => (this.active.has(s) ? [this.active.get(s)!] : []));
+  }
+
+  /** Forgets the pairs for the given outbound SPIs; returns [spiIn, spiOut] of each. */
+  removedPairs(spisOut: number[]): [number, number][] {
+    const out: [number, number][] = [];
+    for (const s of spisOut) {
+      const i = this.active.get(s);
+      if (i !== undefined) {
+        out.push([i, s]);
+        this.active.delete(s);
+      }
+    }
+    return out;
+  }
+
+  removeAll(): [number, number][] {
+    return this.removedPairs([...this.active.keys()]);
+  }
+
+  hasActive(): boolean {
+    return this.active.size > 0;
+  }
+}
+
+function fail(code: SessionFailure["code"], message: string): ChildResult {
+  return { ok: false, failure: { code, message } };
+}

@@ -1,0 +1,48 @@
+// What a session needs to know before it starts: addresses, identities, credentials, proposals.
+// Built by cli/ from flags or a profile; the core checks nothing about the host.
+
+import type { ProposalSpec } from "./proposal.ts";
+import type { RetransmitPolicy } from "./retransmit.ts";
+import type { Selector } from "./selectors.ts";
+
+/** An IKE identity (RFC 7296 §3.5): the ID type and its data as sent on the wire. */
+export interface Identity {
+  type: number;
+  data: Uint8Array;
+  /** For messages to people: "gw.example.com", "198.51.100.1", "CN=gw, O=Example". */
+  text: string;
+}
+
+export type Credentials =
+  | { kind: "psk"; secret: Uint8Array }
+  /** The gateway proves itself with a certificate chaining to `trustAnchors`; we answer EAP-MSCHAPv2. */
+  | { kind: "eap-mschapv2"; identity: string; password: string };
+
+export interface SessionConfig {
+  /** The gateway's address as bytes (4 or 16) and the port IKE_SA_INIT goes to (500, or 4500). */
+  gatewayAddress: Uint8Array;
+  gatewayPort: number;
+  /** Our address and port as the socket sees them (for NAT detection, RFC 7296 §2.23). */
+  localAddress: Uint8Array;
+  localPort: number;
+  /** For messages: "192.0.2.1" or the host name the user gave. */
+  gatewayName: string;
+  localId: Identity;
+  /** The identity the gateway must prove; also sent as IDr. */
+  remoteId: Identity;
+  credentials: Credentials;
+  /** DER certificates the gateway's chain must end at (required with certificate authentication). */
+  trustAnchors: Uint8Array[];
+  ikeProposals: ProposalSpec[];
+  espProposals: ProposalSpec[];
+  /** Remote subnets asked for (TSr); the gateway may narrow them. Default 0.0.0.0/0 and ::/0. */
+  remoteSelectors: Selector[];
+  /** Ask for an IPv6 virtual address and DNS servers too. */
+  requestIp6: boolean;
+  /** Always use UDP encapsulation, even without NAT (a userspace client has no raw ESP socket). */
+  forceEncap: boolean;
+  connectRetransmit: RetransmitPolicy;
+  retransmit: RetransmitPolicy;
+  /** Sent as APPLICATION_VERSION in the configuration request. */
+  applicationVersion: string;
+}

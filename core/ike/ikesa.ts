@@ -1,0 +1,78 @@
+// The keys of an IKE SA (RFC 7296 §2.14) and the protection of its messages in an SK payload (§3.14).
+
+import { computeSkeyseed, deriveIkeSaKeys, wipeIkeSaKeys, type IkeSaKeys as IkeKeyMaterial } from "../crypto/keys.ts";
+import { createSkSuite, type SkSuite } from "../crypto/encr.ts";
+import { prfById, type Prf } from "../crypto/prf.ts";
+import { equalBytes, wipe } from "../util/bytes.ts";
+import type { Random } from "../types.ts";
+import * as M from "./msg.ts";
+import type { ChosenSuite } from "./proposal.ts";
+
+export interface DeriveInput {
+  suite: ChosenSuite;
+  suiteName: string;
+  spiI: Uint8Array;
+  spiR: Uint8Array;
+  ni: Uint8Array;
+  nr: Uint8Array;
+  sharedSecret: Uint8Array;
+  random: Random;
+}
+
+export class IkeSaKeys {
+  private constructor(
+    readonly spiI: Uint8Array,
+    readonly spiR: Uint8Array,
+    readonly suite: ChosenSuite,
+    readonly suiteName: string,
+    readonly prf: Prf,
+    readonly material: IkeKeyMaterial,
+    private readonly sk: SkSuite,
+    private readonly random: Random,
+    readonly nonces: { ni: Uint8Array; nr: Uint8Array },
+  ) {}
+
+  /** Fails only for transforms acceptsChoice() let through but crypto/ cannot do: a bug, not bad input. */
+  static derive(d: DeriveInput): IkeSaKeys {
+    const prf = prfById(d.suite.prf);
+    if (!prf) throw new Error(`PRF ${d.suite.prf} was negotiated but is not implemented`);
+    const sk = createSkSuite(d.suite.encr.id, d.suite.encr.keyBits || undefined, d.suite.integ);
+    if (!sk.ok) throw new Error(`negotiated SK suite is not implemented: ${sk.reason}`);
+    const skeyseed = computeSkeyseed(prf, d.ni, d.nr, d.sharedSecret);
+    const material = deriveIkeSaKeys(prf, skeyseed, d.ni, d.nr, d.spiI, d.spiR, { encr: sk.suite.encrKeyLength, integ: sk.suite.integKeyLength });
+    wipe(skeyseed);
+    return new IkeSaKeys(d.spiI, d.spiR, d.suite, d.suiteName, prf, material, sk.suite, d.random, { ni: d.ni, nr: d.nr });
+  }
+
+  /** We are always the original initiator: we send with SK_ei/SK_ai and receive with SK_er/SK_ar. */
+  protect(exchangeType: number, messageId: number, response: boolean, payloads: M.Payload[]): Uint8Array {
+    const inner = M.encodeInner(payloads);
+    const header = { spiI: this.spiI, spiR: this.spiR, exchangeType, messageId, response };
+    const bodyLength = this.sk.bodyLength(inner.bytes.length);
+    const aad = M.encodeSkEnvelope(header, inner.firstType, bodyLength);
+    const iv = this.random.bytes(this.sk.ivLength);
+    const body = this.sk.seal({ encr: this.material.SK_ei, integ: this.material.SK_ai }, aad, inner.bytes, iv);
+    const out = new Uint8Array(aad.length + body.length);
+    out.set(aad, 0);
+    out.set(body, aad.length);
+    return out;
+  }
+
+  /** Parses, checks the SPIs, verifies and decrypts. Failure means: drop it (§2.21.1). */
+  unprotect(data: Uint8Array): { ok: true; value: M.InMessage } | { ok: false; reason: string } {
+    const outer = M.decodeOuter(data);
+    if (!outer.ok) return outer;
+    const m = outer.value;
+    if (!equalBytes(m.spiI, this.spiI) || !equalBytes(m.spiR, this.spiR)) return { ok: false, reason: "not this IKE SA" };
+    if (!m.sk) return { ok: false, reason: "no SK payload" };
+    const opened = this.sk.open({ encr: this.material.SK_er, integ: this.material.SK_ar }, data.subarray(0, m.sk.bodyOffset), data.subarray(m.sk.bodyOffset));
+    if (!opened.ok) return { ok: false, reason: `SK payload: ${opened.message}` };
+    const inner = M.decodeInner(m.sk.firstInner, opened.plaintext, m.sk.bodyOffset);
+    if (!inner.ok) return inner;
+    return { ok: true, value: { ...m, payloads: inner.value } };
+  }
+
+  wipe(): void {
+    wipeIkeSaKeys(this.material);
+  }
+}

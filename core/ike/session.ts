@@ -1,0 +1,366 @@
+// The IKEv2 initiator session (RFC 7296): IKE_SA_INIT, IKE_AUTH (PSK, or gateway certificate + EAP),
+// the first CHILD_SA with a configuration payload, answering the gateway's INFORMATIONAL requests,
+// and deleting the IKE SA on close. Pure: events in, actions out; `now` is a monotonic time in ms.
+//
+//   start ──► IKE_SA_INIT ──► IKE_AUTH ──(EAP rounds)──► established ──close──► INFORMATIONAL(DELETE) ──► closed
+//                 │  COOKIE / INVALID_KE_PAYLOAD: again            │ gateway DELETE / lost
+//                 └────────────── failed ◄──────────────────────────┘
+
+import { toHex } from "../util/bytes.ts";
+import { ExchangeType, NotifyError, ProtocolId } from "../wire/constants.ts";
+import type { SessionConfig } from "./config.ts";
+import { AuthExchange } from "./auth.ts";
+import { CONNECT_RETRANSMIT, PendingRequest } from "./retransmit.ts";
+import { ChildSaTask } from "./child.ts";
+import { IkeSaKeys } from "./ikesa.ts";
+import { IkeInit } from "./init.ts";
+import * as M from "./msg.ts";
+import type { Action, IkePort, SessionEvent, SessionFailure } from "./types.ts";
+import type { SessionEnv } from "./types.ts";
+
+type State = "idle" | "init" | "auth" | "established" | "deleting" | "done";
+
+export interface SessionStatus {
+  state: State;
+  ikeSpiI?: string;
+  ikeSpiR?: string;
+  natLocal?: boolean;
+  natRemote?: boolean;
+  ikeProposal?: string;
+}
+
+/** How long to wait for the answer to our DELETE on close before giving up. */
+const DELETE_RETRANSMIT = { timeoutMs: 1000, base: 1.5, retransmits: 2 };
+
+export class IkeSession {
+  private state: State = "idle";
+  private init: IkeInit;
+  private keys: IkeSaKeys | null = null;
+  private auth: AuthExchange | null = null;
+  private child: ChildSaTask | null = null;
+  private pending: PendingRequest | null = null;
+  /** Our next request's message ID, and the gateway's next expected request (RFC 7296 §2.2). */
+  private nextRequestId = 0;
+  private peerNextId = 0;
+  /** The last response we sent, kept for a retransmitted request (§2.1). */
+  private lastResponse: { messageId: number; datagram: Uint8Array } | null = null;
+  private port: IkePort;
+  private out: Action[] = [];
+
+  constructor(
+    private readonly cfg: SessionConfig,
+    private readonly env: SessionEnv,
+  ) {
+    this.init = new IkeInit(cfg, env);
+    this.port = cfg.gatewayPort === 500 ? "ike" : "natt";
+  }
+
+  status(): SessionStatus {
+    const s: SessionStatus = { state: this.state };
+    if (this.keys) {
+      s.ikeSpiI = toHex(this.keys.spiI);
+      s.ikeSpiR = toHex(this.keys.spiR);
+      s.natLocal = this.init.natLocal;
+      s.natRemote = this.init.natRemote;
+      s.ikeProposal = this.keys.suiteName;
+    }
+    return s;
+  }
+
+  /** Feeds one event; returns what the caller must do, in order. */
+  handle(ev: SessionEvent, now: number): Action[] {
+    this.out = [];
+    try {
+      switch (ev.kind) {
+        case "start":
+          if (this.state === "idle") this.startInit(now);
+          break;
+        case "datagram":
+          this.onDatagram(ev.data, now);
+          break;
+        case "timer":
+          if (ev.timer === "retransmit") this.onRetransmitTimer(now);
+          break;
+        case "close":
+          this.onClose(now);
+          break;
+      }
+    } catch (e) {
+      // A bug must not leave the caller waiting forever: fail the session, keep the stack for the log.
+      if (this.state !== "done") {
+        this.fail({ code: "protocol", message: `internal error: ${e instanceof Error ? e.message : String(e)}` });
+      }
+      throw e;
+    }
+    return this.out;
+  }
+
+  // ---- sending requests and retransmitting them ----
+
+  private sendRequest(datagram: Uint8Array, exchangeType: number, messageId: number, now: number, policy = this.cfg.retransmit): void {
+    this.pending = new PendingRequest(messageId, exchangeType, [datagram], policy, now);
+    this.out.push({ kind: "send", data: datagram, port: this.port });
+    this.out.push({ kind: "arm-timer", timer: "retransmit", at: this.pending.nextAt });
+  }
+
+  private onRetransmitTimer(now: number): void {
+    const p = this.pending;
+    if (!p || this.state === "done") return;
+    if (now < p.nextAt) {
+      this.out.push({ kind: "arm-timer", timer: "retransmit", at: p.nextAt });
+      return;
+    }
+    if (p.due(now)) {
+      for (const d of p.datagrams) this.out.push({ kind: "send", data: d, port: this.port });
+      this.out.push({ kind: "arm-timer", timer: "retransmit", at: p.nextAt });
+      return;
+    }
+    this.pending = null;
+    if (this.state === "deleting") {
+      this.finish("the gateway did not confirm the DELETE; the tunnel is closed anyway");
+      return;
+    }
+    const what = M.exchangeText(p.exchangeType);
+    const message =
+      p.exchangeType === ExchangeType.IKE_SA_INIT
+        ? `gateway ${this.cfg.gatewayName} did not answer ${what} after ${p.sends} tries`
+        : `gateway ${this.cfg.gatewayName} stopped answering (${what}, ${p.sends} tries)`;
+    this.fail({ code: p.exchangeType === ExchangeType.IKE_SA_INIT ? "unreachable" : "lost", message });
+  }
+
+  // ---- IKE_SA_INIT ----
+
+  private startInit(now: number): void {
+    this.state = "init";
+    this.out.push({ kind: "progress", stage: "ike-sa-init" });
+    const datagram = this.init.buildRequest();
+    this.sendRequest(datagram, ExchangeType.IKE_SA_INIT, 0, now, this.cfg.connectRetransmit ?? CONNECT_RETRANSMIT);
+  }
+
+  private onInitResponse(data: Uint8Array, now: number): void {
+    const r = this.init.processResponse(data);
+    switch (r.kind) {
+      case "ignore":
+        return;
+      case "retry": // COOKIE or INVALID_KE_PAYLOAD: the same exchange again (§2.6, §1.2)
+        this.out.push({ kind: "progress", stage: "ike-sa-init", detail: r.reason });
+        this.sendRequest(this.init.buildRequest(), ExchangeType.IKE_SA_INIT, 0, now, this.cfg.connectRetransmit);
+        return;
+      case "fail":
+        this.fail(r.failure);
+        return;
+      case "done":
+        break;
+    }
+    this.keys = r.keys;
+    this.nextRequestId = 1;
+    // RFC 7296 §2.23 / RFC 3948: continue on port 4500 (we always encapsulate, so always float).
+    this.port = "natt";
+    this.state = "auth";
+    this.child = new ChildSaTask(this.cfg, this.env);
+    this.auth = new AuthExchange(this.cfg, this.env, this.keys, this.init.transcript());
+    this.out.push({ kind: "progress", stage: "authenticating", detail: this.keys.suiteName });
+    this.sendProtected(ExchangeType.IKE_AUTH, [...this.auth.firstRequest(), ...this.child.requestPayloads()], now);
+  }
+
+  // ---- protected exchanges ----
+
+  private sendProtected(exchangeType: number, payloads: M.Payload[], now: number, policy = this.cfg.retransmit): void {
+    const keys = this.keys!;
+    const messageId = this.nextRequestId++;
+    const datagram = keys.protect(exchangeType, messageId, false, payloads);
+    this.sendRequest(datagram, exchangeType, messageId, now, policy);
+  }
+
+  private sendResponse(exchangeType: number, messageId: number, payloads: M.Payload[]): void {
+    const datagram = this.keys!.protect(exchangeType, messageId, true, payloads);
+    this.lastResponse = { messageId, datagram };
+    this.out.push({ kind: "send", data: datagram, port: this.port });
+  }
+
+  private onDatagram(data: Uint8Array, now: number): void {
+    if (this.state === "idle" || this.state === "done") return;
+    if (this.state === "init") {
+      this.onInitResponse(data, now);
+      return;
+    }
+    const keys = this.keys!;
+    const msg = keys.unprotect(data);
+    if (!msg.ok) return; // not ours, or failed integrity: drop silently (§2.21.1)
+    const m = msg.value;
+    if (m.response) {
+      const p = this.pending;
+      if (!p || m.messageId !== p.messageId || m.exchangeType !== p.exchangeType) return;
+      this.pending = null;
+      this.out.push({ kind: "cancel-timer", timer: "retransmit" });
+      this.onResponse(m, now);
+    } else {
+      this.onRequest(m, now);
+    }
+  }
+
+  private onResponse(m: M.InMessage, now: number): void {
+    switch (this.state) {
+      case "auth":
+        this.onAuthResponse(m, now);
+        return;
+      case "deleting":
+        this.finish("disconnected");
+        return;
+      default:
+        return;
+    }
+  }
+
+  private onAuthResponse(m: M.InMessage, now: number): void {
+    const auth = this.auth!;
+    const r = auth.processResponse(m.payloads);
+    if (r.kind === "fail") {
+      this.failAndDelete(r.failure, now);
+      return;
+    }
+    if (r.kind === "continue") {
+      if (r.stage) this.out.push({ kind: "progress", stage: r.stage, detail: r.detail });
+      this.sendProtected(ExchangeType.IKE_AUTH, r.payloads, now);
+      return;
+    }
+    // Authenticated both ways: now the CHILD_SA and the configuration payload in this same message.
+    const c = this.child!.processResponse(m.payloads, this.keys!);
+    if (!c.ok) {
+      this.failAndDelete(c.failure, now);
+      return;
+    }
+    this.state = "established";
+    this.out.push({ kind: "install-child", child: c.child });
+    this.out.push({ kind: "apply-config", config: c.config });
+    this.out.push({
+      kind: "established",
+      info: {
+        ikeSpiI: toHex(this.keys!.spiI),
+        ikeSpiR: toHex(this.keys!.spiR),
+        natLocal: this.init.natLocal,
+        natRemote: this.init.natRemote,
+        ikeProposal: this.keys!.suiteName,
+        espProposal: c.suiteName,
+        remoteId: auth.peerIdText,
+        localId: this.cfg.localId.text,
+      },
+    });
+  }
+
+  // ---- requests from the gateway (§1.4, §1.5, §2.1) ----
+
+  private onRequest(m: M.InMessage, now: number): void {
+    if (m.messageId === this.peerNextId - 1 && this.lastResponse?.messageId === m.messageId) {
+      this.out.push({ kind: "send", data: this.lastResponse.datagram, port: this.port }); // retransmitted request
+      return;
+    }
+    if (m.messageId !== this.peerNextId) return; // outside the window of one: ignore (§2.3)
+    this.peerNextId++;
+    if (m.exchangeType === ExchangeType.INFORMATIONAL) {
+      this.onInformational(m, now);
+      return;
+    }
+    if (m.exchangeType === ExchangeType.CREATE_CHILD_SA) {
+      // Rekeying is not implemented yet: refuse politely so the gateway keeps the current SAs (§1.3).
+      this.sendResponse(m.exchangeType, m.messageId, [M.notify(NotifyError.NO_ADDITIONAL_SAS)]);
+      return;
+    }
+    // IKE_SA_INIT / IKE_AUTH requests make no sense towards an initiator: answer with INVALID_SYNTAX (§2.21.2).
+    this.sendResponse(m.exchangeType, m.messageId, [M.notify(NotifyError.INVALID_SYNTAX)]);
+  }
+
+  private onInformational(m: M.InMessage, now: number): void {
+    const reply: M.Payload[] = [];
+    let ikeDeleted = false;
+    let childDeleted = false;
+    for (const d of M.deletes(m.payloads)) {
+      if (d.protocolId === ProtocolId.IKE) ikeDeleted = true;
+      else if (d.protocolId === ProtocolId.ESP && this.child) {
+        const ours = this.child.onPeerDelete(d.spis);
+        if (ours.length > 0) {
+          reply.push(M.del(ProtocolId.ESP, ours));
+          for (const [spiIn, spiOut] of this.child.removedPairs(d.spis)) this.out.push({ kind: "remove-child", spiIn, spiOut });
+          childDeleted = true;
+        }
+      }
+    }
+    this.sendResponse(ExchangeType.INFORMATIONAL, m.messageId, ikeDeleted ? [] : reply);
+    if (ikeDeleted) {
+      this.pending = null;
+      this.fail({ code: "lost", message: `gateway ${this.cfg.gatewayName} deleted the IKE SA` });
+      return;
+    }
+    if (childDeleted && this.child && !this.child.hasActive()) {
+      // Without a CHILD_SA there is no tunnel: close the IKE SA too and report.
+      this.failAndDelete({ code: "lost", message: `gateway ${this.cfg.gatewayName} deleted the CHILD_SA` }, now);
+    }
+  }
+
+  // ---- closing ----
+
+  private onClose(now: number): void {
+    switch (this.state) {
+      case "idle":
+      case "init":
+        this.pending = null;
+        this.finish("cancelled");
+        return;
+      case "auth":
+      case "established":
+        this.startDelete(now);
+        return;
+      default:
+        return;
+    }
+  }
+
+  private startDelete(now: number): void {
+    this.state = "deleting";
+    this.removeChildren();
+    this.out.push({ kind: "cancel-timer", timer: "retransmit" });
+    this.pending = null;
+    this.sendProtected(ExchangeType.INFORMATIONAL, [M.del(ProtocolId.IKE, [])], now, DELETE_RETRANSMIT);
+  }
+
+  private removeChildren(): void {
+    if (!this.child) return;
+    for (const [spiIn, spiOut] of this.child.removeAll()) this.out.push({ kind: "remove-child", spiIn, spiOut });
+  }
+
+  /** Fails, and tells the gateway with a DELETE it need not wait for. */
+  private failAndDelete(failure: SessionFailure, now: number): void {
+    if (this.keys) {
+      this.removeChildren();
+      const messageId = this.nextRequestId++;
+      this.out.push({ kind: "send", data: this.keys.protect(ExchangeType.INFORMATIONAL, messageId, false, [M.del(ProtocolId.IKE, [])]), port: this.port });
+    }
+    void now;
+    this.fail(failure);
+  }
+
+  private fail(failure: SessionFailure): void {
+    if (this.state === "done") return;
+    this.removeChildren();
+    this.state = "done";
+    this.pending = null;
+    this.out.push({ kind: "cancel-timer", timer: "retransmit" });
+    this.out.push({ kind: "failed", failure });
+    this.wipe();
+  }
+
+  private finish(reason: string): void {
+    if (this.state === "done") return;
+    this.state = "done";
+    this.out.push({ kind: "cancel-timer", timer: "retransmit" });
+    this.out.push({ kind: "closed", reason });
+    this.wipe();
+  }
+
+  private wipe(): void {
+    this.keys?.wipe();
+    this.init.wipe();
+    this.auth?.wipe();
+  }
+}
+

@@ -1,0 +1,80 @@
+// The IKE session's contract with the world: events in, actions out (boringtun style).
+// The session never does I/O and never reads a clock; `now` arrives with every event.
+
+import type { Random } from "../types.ts";
+import type { Selector } from "./selectors.ts";
+
+/** Where a datagram goes: the gateway's IKE port (500) or its NAT-T port (4500, with non-ESP marker). */
+export type IkePort = "ike" | "natt";
+
+export type SessionEvent =
+  | { kind: "start" }
+  | { kind: "datagram"; data: Uint8Array; port: IkePort }
+  | { kind: "timer"; timer: TimerName }
+  | { kind: "close" };
+
+/** Timers are named after the event they wait for. */
+export type TimerName = "retransmit" | "giveup" | "delete-ack";
+
+export type Action =
+  | { kind: "send"; data: Uint8Array; port: IkePort }
+  | { kind: "arm-timer"; timer: TimerName; at: number }
+  | { kind: "cancel-timer"; timer: TimerName }
+  | { kind: "progress"; stage: ProgressStage; detail?: string }
+  | { kind: "install-child"; child: ChildSaParams }
+  | { kind: "remove-child"; spiIn: number; spiOut: number }
+  | { kind: "apply-config"; config: TunnelConfig }
+  | { kind: "established"; info: EstablishedInfo }
+  | { kind: "failed"; failure: SessionFailure }
+  | { kind: "closed"; reason: string };
+
+export type ProgressStage = "ike-sa-init" | "authenticating" | "eap" | "child-sa";
+
+/** Why a session ended without a tunnel. `code` picks the process exit code. */
+export interface SessionFailure {
+  code: "auth" | "unreachable" | "protocol" | "config" | "certificate" | "lost";
+  message: string;
+}
+
+export interface ChildSaParams {
+  /** Our inbound SPI (the gateway sends with it) and the gateway's, both host order. */
+  spiIn: number;
+  spiOut: number;
+  encrId: number;
+  encrKeyBits: number;
+  integId: number;
+  /** Keys for packets we send (initiator→responder) and for packets we receive. */
+  encrKeyOut: Uint8Array;
+  integKeyOut: Uint8Array;
+  encrKeyIn: Uint8Array;
+  integKeyIn: Uint8Array;
+  esn: boolean;
+  tsi: Selector[];
+  tsr: Selector[];
+}
+
+export interface TunnelConfig {
+  ip4: string[];
+  ip6: string[];
+  dns: string[];
+  domains: string[];
+  /** Remote traffic selectors as subnets (CIDR) to route into the tunnel. */
+  routes: string[];
+}
+
+export interface EstablishedInfo {
+  ikeSpiI: string;
+  ikeSpiR: string;
+  natLocal: boolean;
+  natRemote: boolean;
+  ikeProposal: string;
+  espProposal: string;
+  remoteId: string;
+  localId: string;
+}
+
+export interface SessionEnv {
+  random: Random;
+  /** Wall-clock time in ms since the epoch, only for certificate validity. */
+  wallTime(): number;
+}

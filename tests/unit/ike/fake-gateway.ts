@@ -1,0 +1,212 @@
+// A scripted IKEv2 responder for exchange tests: it builds its answers with core/wire and core/crypto,
+// independently of core/ike. It is a test double, never interop: real gateways are in tests/interop.
+
+import { pskAuth, signedOctets } from "../../../core/crypto/auth.ts";
+import { createKeyExchange } from "../../../core/crypto/dh.ts";
+import { createSkSuite, type SkSuite } from "../../../core/crypto/encr.ts";
+import { computeSkeyseed, deriveChildSaKeys, deriveIkeSaKeys, type IkeSaKeys } from "../../../core/crypto/keys.ts";
+import { prfById, type Prf } from "../../../core/crypto/prf.ts";
+import type { Random } from "../../../core/types.ts";
+import { concatBytes, equalBytes, utf8 } from "../../../core/util/bytes.ts";
+import { CfgAttr, CfgType, ExchangeType, IdType, NotifyError, NotifyStatus, PayloadType, ProtocolId, TransformType, TsType } from "../../../core/wire/constants.ts";
+import { encodeSkEnvelope, encryptedPart, parseMessage, parsePayloads, serializeMessage, serializePayloads } from "../../../core/wire/message.ts";
+import { findNotify, findPayload, keyLength, type Payload, type Proposal } from "../../../core/wire/payloads.ts";
+import { parseAddress } from "../../../core/wire/addr.ts";
+
+/** Deterministic randomness for reproducible exchanges. */
+export function seededRandom(seed: number): Random {
+  let s = seed >>> 0 || 1;
+  return {
+    bytes(n: number) {
+      const out = new Uint8Array(n);
+      for (let i = 0; i < n; i++) {
+        s ^= s << 13;
+        s >>>= 0;
+        s ^= s >>> 17;
+        s ^= s << 5;
+        s >>>= 0;
+        out[i] = s & 0xff;
+      }
+      return out;
+    },
+  };
+}
+
+export interface FakeGatewayOptions {
+  psk: Uint8Array;
+  id: string; // FQDN
+  random: Random;
+  /** Behaviours to script failures. */
+  cookie?: boolean;
+  demandGroup?: number;
+  rejectAuth?: boolean;
+  vip?: string;
+  dns?: string;
+  narrowTo?: string[];
+}
+
+export class FakeGateway {
+  private prf!: Prf;
+  private sk!: SkSuite;
+  private keys!: IkeSaKeys;
+  private spiI: Uint8Array = new Uint8Array(8);
+  private spiR: Uint8Array;
+  private ni!: Uint8Array;
+  private nr!: Uint8Array;
+  private initResponse!: Uint8Array;
+  private initRequest!: Uint8Array;
+  private cookieSent = false;
+  childKeys: ReturnType<typeof deriveChildSaKeys> | null = null;
+  espSpi = 0xc0ffee01;
+  clientEspSpi = 0;
+  deleted = false;
+  received: { exchangeType: number; response: boolean; payloads: Payload[] }[] = [];
+
+  constructor(private readonly o: FakeGatewayOptions) {
+    this.spiR = o.random.bytes(8);
+  }
+
+  /** Handles one datagram from the client; returns the answer, if any. */
+  receive(data: Uint8Array): Uint8Array | null {
+    const r = parseMessage(data);
+    if (!r.ok) throw new Error(`fake gateway: client sent an unparsable message: ${r.error.reason}`);
+    const { header } = r.value;
+    if (header.exchangeType === ExchangeType.IKE_SA_INIT) return this.onInit(data, r.value.payloads, header.spiI);
+    const enc = encryptedPart(data, r.value);
+    if (!enc) throw new Error("fake gateway: protected exchange without SK");
+    const opened = this.sk.open({ encr: this.keys.SK_ei, integ: this.keys.SK_ai }, enc.aad, enc.body);
+    if (!opened.ok) throw new Error(`fake gateway: cannot open the client's SK payload: ${opened.message}`);
+    const inner = parsePayloads(enc.payload.firstInner, opened.plaintext);
+    if (!inner.ok) throw new Error(`fake gateway: bad inner payloads: ${inner.error.reason}`);
+    this.received.push({ exchangeType: header.exchangeType, response: header.flags.response, payloads: inner.value });
+    if (header.flags.response) return null;
+    if (header.exchangeType === ExchangeType.IKE_AUTH) return this.protect(ExchangeType.IKE_AUTH, header.messageId, true, this.onAuth(inner.value));
+    if (header.exchangeType === ExchangeType.INFORMATIONAL) {
+      if (findPayload(inner.value, PayloadType.DELETE)?.protocolId === ProtocolId.IKE) this.deleted = true;
+      return this.protect(ExchangeType.INFORMATIONAL, header.messageId, true, []);
+    }
+    throw new Error(`fake gateway: unexpected exchange ${header.exchangeType}`);
+  }
+
+  private onInit(data: Uint8Array, payloads: Payload[], spiI: Uint8Array): Uint8Array {
+    const plain = (p: Payload[]) => serializeMessage({ header: this.header(spiI, new Uint8Array(8), ExchangeType.IKE_SA_INIT, 0, true), payloads: p });
+    if (this.o.cookie && !this.cookieSent) {
+      this.cookieSent = true;
+      return plain([notify(NotifyStatus.COOKIE, utf8("cookie-0123456789"))]);
+    }
+    if (this.o.cookie && !equalBytes(findNotify(payloads, NotifyStatus.COOKIE)?.data ?? new Uint8Array(0), utf8("cookie-0123456789"))) {
+      throw new Error("fake gateway: the client did not return the COOKIE");
+    }
+    const sa = findPayload(payloads, PayloadType.SA)!;
+    const ke = findPayload(payloads, PayloadType.KE)!;
+    if (this.o.demandGroup !== undefined && ke.dhGroup !== this.o.demandGroup) {
+      const d = new Uint8Array(2);
+      d[0] = this.o.demandGroup >> 8;
+      d[1] = this.o.demandGroup & 0xff;
+      return plain([notify(NotifyError.INVALID_KE_PAYLOAD, d)]);
+    }
+    this.spiI = spiI;
+    this.initRequest = data;
+    this.ni = findPayload(payloads, PayloadType.NONCE)!.nonce;
+    const chosen = choose(sa.proposals[0]!, ke.dhGroup);
+    this.prf = prfById(chosen.prf)!;
+    const suite = createSkSuite(chosen.encr, chosen.keyBits, chosen.integ);
+    if (!suite.ok) throw new Error(suite.reason);
+    this.sk = suite.suite;
+    const myKe = createKeyExchange(ke.dhGroup, this.o.random);
+    const shared = myKe.computeShared(ke.keyExchangeData);
+    if (!shared.ok) throw new Error(shared.reason);
+    this.nr = this.o.random.bytes(32);
+    const skeyseed = computeSkeyseed(this.prf, this.ni, this.nr, shared.secret);
+    this.keys = deriveIkeSaKeys(this.prf, skeyseed, this.ni, this.nr, spiI, this.spiR, { encr: this.sk.encrKeyLength, integ: this.sk.integKeyLength });
+    const resp: Payload[] = [
+      { type: PayloadType.SA, critical: false, proposals: [chosen.proposal] },
+      { type: PayloadType.KE, critical: false, dhGroup: ke.dhGroup, keyExchangeData: myKe.publicKey },
+      { type: PayloadType.NONCE, critical: false, nonce: this.nr },
+      notify(NotifyStatus.NAT_DETECTION_SOURCE_IP, this.o.random.bytes(20)),
+      notify(NotifyStatus.NAT_DETECTION_DESTINATION_IP, this.o.random.bytes(20)),
+    ];
+    this.initResponse = serializeMessage({ header: this.header(spiI, this.spiR, ExchangeType.IKE_SA_INIT, 0, true), payloads: resp });
+    return this.initResponse;
+  }
+
+  private onAuth(payloads: Payload[]): Payload[] {
+    const idi = findPayload(payloads, PayloadType.IDi as typeof PayloadType.IDi | typeof PayloadType.IDr)!;
+    const auth = findPayload(payloads, PayloadType.AUTH);
+    if (!auth) throw new Error("fake gateway: PSK client sent no AUTH");
+    const idiBody = concatBytes(new Uint8Array([idi.idType, 0, 0, 0]), idi.data);
+    const expect = pskAuth(this.prf, this.o.psk, signedOctets(this.prf, this.initRequest, this.nr, this.keys.SK_pi, idiBody));
+    if (this.o.rejectAuth || !equalBytes(expect, auth.authData)) return [notify(NotifyError.AUTHENTICATION_FAILED)];
+    const idr = utf8(this.o.id);
+    const idrBody = concatBytes(new Uint8Array([IdType.FQDN, 0, 0, 0]), idr);
+    const myAuth = pskAuth(this.prf, this.o.psk, signedOctets(this.prf, this.initResponse, this.ni, this.keys.SK_pr, idrBody));
+    const sa = findPayload(payloads, PayloadType.SA)!;
+    const chosen = choose(sa.proposals[0]!, 0);
+    this.clientEspSpi = new DataView(sa.proposals[0]!.spi.buffer, sa.proposals[0]!.spi.byteOffset).getUint32(0);
+    const espSpi = new Uint8Array(4);
+    new DataView(espSpi.buffer).setUint32(0, this.espSpi);
+    chosen.proposal.spi = espSpi;
+    const childSuite = createSkSuite(chosen.encr, chosen.keyBits, chosen.integ);
+    if (!childSuite.ok) throw new Error(childSuite.reason);
+    this.childKeys = deriveChildSaKeys(this.prf, this.keys.SK_d, this.ni, this.nr, { encr: childSuite.suite.encrKeyLength, integ: childSuite.suite.integKeyLength });
+    const vip = parseAddress(this.o.vip ?? "198.19.0.1")!;
+    const ranges = (this.o.narrowTo ?? ["203.0.113.0", "203.0.113.255", "198.51.100.0", "198.51.100.255"]).map((a) => parseAddress(a)!);
+    const tsr = [];
+    for (let i = 0; i < ranges.length; i += 2) tsr.push(sel(ranges[i]!, ranges[i + 1]!));
+    return [
+      { type: PayloadType.IDr, critical: false, idType: IdType.FQDN, data: idr },
+      { type: PayloadType.AUTH, critical: false, authMethod: 2, authData: myAuth },
+      {
+        type: PayloadType.CP,
+        critical: false,
+        cfgType: CfgType.REPLY,
+        attributes: [
+          { attrType: CfgAttr.INTERNAL_IP4_ADDRESS, address: vip },
+          { attrType: CfgAttr.INTERNAL_IP4_DNS, address: parseAddress(this.o.dns ?? "203.0.113.53")! },
+        ],
+      },
+      { type: PayloadType.SA, critical: false, proposals: [chosen.proposal] },
+      { type: PayloadType.TSi, critical: false, selectors: [sel(vip, vip)] },
+      { type: PayloadType.TSr, critical: false, selectors: tsr },
+    ];
+  }
+
+  /** An INFORMATIONAL request from the gateway (e.g. a liveness check or a DELETE). */
+  request(messageId: number, payloads: Payload[]): Uint8Array {
+    return this.protect(ExchangeType.INFORMATIONAL, messageId, false, payloads);
+  }
+
+  private header(spiI: Uint8Array, spiR: Uint8Array, exchangeType: number, messageId: number, response: boolean) {
+    return { spiI, spiR, majorVersion: 2, minorVersion: 0, exchangeType, flags: { initiator: false, response, version: false }, messageId };
+  }
+
+  private protect(exchangeType: number, messageId: number, response: boolean, payloads: Payload[]): Uint8Array {
+    const inner = serializePayloads(payloads);
+    const bodyLength = this.sk.bodyLength(inner.bytes.length);
+    const aad = encodeSkEnvelope(this.header(this.spiI, this.spiR, exchangeType, messageId, response), inner.firstType, bodyLength);
+    const body = this.sk.seal({ encr: this.keys.SK_er, integ: this.keys.SK_ar }, aad, inner.bytes, this.o.random.bytes(this.sk.ivLength));
+    return concatBytes(aad, body);
+  }
+}
+
+function notify(notifyType: number, data: Uint8Array = new Uint8Array(0)): Payload {
+  return { type: PayloadType.NOTIFY, critical: false, protocolId: 0, spi: new Uint8Array(0), notifyType, data };
+}
+
+function sel(start: Uint8Array, end: Uint8Array) {
+  return { tsType: start.length === 4 ? TsType.IPV4_ADDR_RANGE : TsType.IPV6_ADDR_RANGE, ipProtocol: 0, startPort: 0, endPort: 65535, startAddress: start, endAddress: end } as const;
+}
+
+/** Takes the first transform of each type from a proposal (the group given, when the proposal has KE). */
+function choose(p: Proposal, group: number) {
+  const first = (type: number) => p.transforms.find((t) => t.transformType === type);
+  const encr = first(TransformType.ENCR)!;
+  const picked = [encr, first(TransformType.PRF), first(TransformType.INTEG), group ? p.transforms.find((t) => t.transformType === TransformType.KE && t.transformId === group) : undefined, first(TransformType.ESN)].filter((t) => t !== undefined);
+  return {
+    proposal: { proposalNum: p.proposalNum, protocolId: p.protocolId, spi: new Uint8Array(0), transforms: picked } as Proposal,
+    encr: encr.transformId,
+    keyBits: keyLength(encr),
+    prf: first(TransformType.PRF)?.transformId ?? 0,
+    integ: first(TransformType.INTEG)?.transformId ?? 0,
+  };
+}

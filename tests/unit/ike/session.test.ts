@@ -1,0 +1,221 @@
+// Exchange tests: the initiator session against a scripted responder, with fixed randomness and time.
+import { describe, expect, test } from "bun:test";
+import type { SessionConfig } from "../../../core/ike/config.ts";
+import { parseIdentity } from "../../../core/ike/identity.ts";
+import { defaultProposals, parseProposals } from "../../../core/ike/proposal.ts";
+import { CONNECT_RETRANSMIT, ESTABLISHED_RETRANSMIT } from "../../../core/ike/retransmit.ts";
+import { IkeSession } from "../../../core/ike/session.ts";
+import type { Action } from "../../../core/ike/types.ts";
+import { utf8 } from "../../../core/util/bytes.ts";
+import { KeId, PayloadType, ProtocolId } from "../../../core/wire/constants.ts";
+import { parseAddress } from "../../../core/wire/addr.ts";
+import { FakeGateway, seededRandom } from "./fake-gateway.ts";
+
+const PSK = utf8("correct horse battery staple");
+
+function config(over: Partial<SessionConfig> = {}): SessionConfig {
+  const id = (t: string) => {
+    const r = parseIdentity(t);
+    if (!r.ok) throw new Error(r.error);
+    return r.value;
+  };
+  return {
+    gatewayAddress: parseAddress("192.0.2.1")!,
+    gatewayPort: 500,
+    localAddress: parseAddress("198.18.1.2")!,
+    localPort: 40000,
+    gatewayName: "192.0.2.1",
+    localId: id("client@roam.test"),
+    remoteId: id("gw.roam.test"),
+    credentials: { kind: "psk", secret: PSK },
+    trustAnchors: [],
+    ikeProposals: defaultProposals("ike"),
+    espProposals: defaultProposals("esp"),
+    remoteSelectors: [],
+    requestIp6: false,
+    forceEncap: true,
+    connectRetransmit: CONNECT_RETRANSMIT,
+    retransmit: ESTABLISHED_RETRANSMIT,
+    applicationVersion: "roam test",
+    ...over,
+  };
+}
+
+const env = (seed: number) => ({ random: seededRandom(seed), wallTime: () => Date.UTC(2026, 10, 23) });
+
+/** Runs the session against the gateway until nothing more is sent; returns every action. */
+function pump(s: IkeSession, gw: FakeGateway, first: Action[], now = 0): Action[] {
+  const all: Action[] = [...first];
+  let queue = first;
+  for (let rounds = 0; rounds < 20 && queue.length > 0; rounds++) {
+    const next: Action[] = [];
+    for (const a of queue) {
+      if (a.kind !== "send") continue;
+      const answer = gw.receive(a.data);
+      if (answer) next.push(...s.handle({ kind: "datagram", data: answer, port: a.port }, now));
+    }
+    all.push(...next);
+    queue = next;
+  }
+  return all;
+}
+
+const kinds = (as: Action[]) => as.map((a) => a.kind);
+const find = <K extends Action["kind"]>(as: Action[], k: K) => as.find((a) => a.kind === k) as Extract<Action, { kind: K }> | undefined;
+
+describe("PSK connect", () => {
+  test("IKE_SA_INIT then IKE_AUTH: a CHILD_SA, the virtual IP, DNS and split routes", () => {
+    const gw = new FakeGateway({ psk: PSK, id: "gw.roam.test", random: seededRandom(7) });
+    const s = new IkeSession(config(), env(1));
+    const actions = pump(s, gw, s.handle({ kind: "start" }, 0));
+    const est = find(actions, "established");
+    expect(est).toBeDefined();
+    expect(est!.info.ikeProposal).toBe("aes256gcm16-prfsha256-x25519");
+    expect(est!.info.espProposal).toBe("aes256gcm16");
+    expect(est!.info.natRemote).toBe(true); // the fake gateway's NAT-D hashes are random
+    const cfg = find(actions, "apply-config")!.config;
+    expect(cfg).toEqual({ ip4: ["198.19.0.1"], ip6: [], dns: ["203.0.113.53"], domains: [], routes: ["203.0.113.0/24", "198.51.100.0/24"] });
+    const child = find(actions, "install-child")!.child;
+    expect(child.spiOut).toBe(gw.espSpi);
+    expect(child.spiIn).toBe(gw.clientEspSpi);
+    // Both sides derived the same CHILD_SA keys (§2.17), in the right directions.
+    expect(child.encrKeyOut).toEqual(gw.childKeys!.initiatorToResponder.encr);
+    expect(child.encrKeyIn).toEqual(gw.childKeys!.responderToInitiator.encr);
+    expect(child.encrKeyOut.length).toBe(36); // AES-256 key + 4-byte salt (RFC 4106 §8.1)
+    // The first IKE_SA_INIT went to port 500, everything after to 4500 (NAT-T, RFC 3948).
+    const sends = actions.filter((a) => a.kind === "send");
+    expect(sends[0]!.port).toBe("ike");
+    expect(sends.slice(1).every((a) => a.port === "natt")).toBe(true);
+    expect(s.status().state).toBe("established");
+  });
+
+  test("the client asks for an address and DNS, and proposes any TSi and TSr", () => {
+    const gw = new FakeGateway({ psk: PSK, id: "gw.roam.test", random: seededRandom(7) });
+    const s = new IkeSession(config(), env(2));
+    pump(s, gw, s.handle({ kind: "start" }, 0));
+    const auth = gw.received.find((m) => m.exchangeType === 35)!;
+    const cp = auth.payloads.find((p) => p.type === PayloadType.CP);
+    expect(cp && "attributes" in cp && cp.attributes.map((a) => a.attrType)).toEqual([1, 3, 25, 7]);
+    const tsi = auth.payloads.find((p) => p.type === PayloadType.TSi);
+    expect(tsi && "selectors" in tsi && tsi.selectors.length).toBe(1);
+  });
+
+  test("COOKIE: the request is sent again with the cookie first (§2.6)", () => {
+    const gw = new FakeGateway({ psk: PSK, id: "gw.roam.test", random: seededRandom(7), cookie: true });
+    const s = new IkeSession(config(), env(3));
+    const actions = pump(s, gw, s.handle({ kind: "start" }, 0));
+    expect(find(actions, "established")).toBeDefined();
+  });
+
+  test("INVALID_KE_PAYLOAD: retried with the group the gateway wants (§1.2)", () => {
+    const gw = new FakeGateway({ psk: PSK, id: "gw.roam.test", random: seededRandom(7), demandGroup: KeId.ECP_256 });
+    const s = new IkeSession(config(), env(4));
+    const actions = pump(s, gw, s.handle({ kind: "start" }, 0));
+    expect(find(actions, "established")!.info.ikeProposal).toBe("aes256gcm16-prfsha256-ecp256");
+  });
+
+  test("INVALID_KE_PAYLOAD for a group we did not offer fails with the reason", () => {
+    const gw = new FakeGateway({ psk: PSK, id: "gw.roam.test", random: seededRandom(7), demandGroup: KeId.MODP_4096 });
+    const ike = parseProposals("aes256gcm16-prfsha256-x25519", "ike");
+    const s = new IkeSession(config({ ikeProposals: ike.ok ? ike.value : [] }), env(5));
+    const actions = pump(s, gw, s.handle({ kind: "start" }, 0));
+    expect(find(actions, "failed")!.failure.message).toContain("group 16, which is not in our proposals");
+  });
+
+  test("a wrong PSK: the gateway's AUTHENTICATION_FAILED is reported as an auth failure", () => {
+    const gw = new FakeGateway({ psk: utf8("another key"), id: "gw.roam.test", random: seededRandom(7) });
+    const s = new IkeSession(config(), env(6));
+    const actions = pump(s, gw, s.handle({ kind: "start" }, 0));
+    const f = find(actions, "failed")!.failure;
+    expect(f).toEqual({ code: "auth", message: "authentication failed: gateway sent AUTHENTICATION_FAILED" });
+    expect(kinds(actions)).not.toContain("install-child");
+  });
+
+  test("a gateway with another identity is refused", () => {
+    const gw = new FakeGateway({ psk: PSK, id: "evil.example", random: seededRandom(7) });
+    const s = new IkeSession(config(), env(7));
+    const f = find(pump(s, gw, s.handle({ kind: "start" }, 0)), "failed")!.failure;
+    expect(f.code).toBe("auth");
+    expect(f.message).toBe("gateway identified itself as evil.example, expected gw.roam.test");
+  });
+
+  test("widened traffic selectors are refused", () => {
+    const gw = new FakeGateway({ psk: PSK, id: "gw.roam.test", random: seededRandom(7), narrowTo: ["0.0.0.0", "255.255.255.255"] });
+    const sel = { family: 4 as const, start: parseAddress("203.0.113.0")!, end: parseAddress("203.0.113.255")!, protocol: 0, startPort: 0, endPort: 65535 };
+    const s = new IkeSession(config({ remoteSelectors: [sel] }), env(8));
+    const f = find(pump(s, gw, s.handle({ kind: "start" }, 0)), "failed")!.failure;
+    expect(f.message).toContain("widened");
+  });
+});
+
+describe("retransmission", () => {
+  test("an unreachable gateway: 5 sends with backoff, then one line naming the gateway", () => {
+    const s = new IkeSession(config(), env(9));
+    let now = 0;
+    let actions = s.handle({ kind: "start" }, now);
+    let sends = actions.filter((a) => a.kind === "send").length;
+    const waits: number[] = [];
+    for (let i = 0; i < 10; i++) {
+      const arm = find(actions, "arm-timer");
+      if (!arm) break;
+      waits.push(arm.at - now);
+      now = arm.at;
+      actions = s.handle({ kind: "timer", timer: "retransmit" }, now);
+      sends += actions.filter((a) => a.kind === "send").length;
+      if (find(actions, "failed")) break;
+    }
+    expect(sends).toBe(5);
+    expect(waits).toEqual([2000, 3000, 4500, 6750, 10125]);
+    expect(now).toBeLessThan(30_000);
+    expect(find(actions, "failed")!.failure).toEqual({ code: "unreachable", message: "gateway 192.0.2.1 did not answer IKE_SA_INIT after 5 tries" });
+  });
+
+  test("the same bytes are retransmitted", () => {
+    const s = new IkeSession(config(), env(10));
+    const first = find(s.handle({ kind: "start" }, 0), "send")!;
+    const again = find(s.handle({ kind: "timer", timer: "retransmit" }, 2000), "send")!;
+    expect(again.data).toEqual(first.data);
+  });
+});
+
+describe("after the tunnel is up", () => {
+  function up(seed: number) {
+    const gw = new FakeGateway({ psk: PSK, id: "gw.roam.test", random: seededRandom(seed) });
+    const s = new IkeSession(config(), env(seed + 100));
+    pump(s, gw, s.handle({ kind: "start" }, 0));
+    expect(s.status().state).toBe("established");
+    return { gw, s };
+  }
+
+  test("an empty INFORMATIONAL (liveness check) is answered, and a retransmit of it answered again", () => {
+    const { gw, s } = up(11);
+    const req = gw.request(0, []);
+    const a1 = s.handle({ kind: "datagram", data: req, port: "natt" }, 1000);
+    expect(kinds(a1)).toEqual(["send"]);
+    gw.receive((a1[0] as { data: Uint8Array }).data);
+    const a2 = s.handle({ kind: "datagram", data: req, port: "natt" }, 1100);
+    expect((a2[0] as { data: Uint8Array }).data).toEqual((a1[0] as { data: Uint8Array }).data);
+  });
+
+  test("close sends DELETE for the IKE SA, removes the CHILD_SA and ends when answered", () => {
+    const { gw, s } = up(12);
+    const actions = pump(s, gw, s.handle({ kind: "close" }, 5000), 5000);
+    expect(gw.deleted).toBe(true);
+    expect(kinds(actions)).toContain("remove-child");
+    expect(find(actions, "closed")!.reason).toBe("disconnected");
+  });
+
+  test("the gateway deleting the IKE SA ends the session as lost", () => {
+    const { gw, s } = up(13);
+    const del = { type: PayloadType.DELETE, critical: false, protocolId: ProtocolId.IKE, spiSize: 0, spis: [] as Uint8Array[] } as const;
+    const actions = s.handle({ kind: "datagram", data: gw.request(0, [del]), port: "natt" }, 1000);
+    expect(find(actions, "failed")!.failure.code).toBe("lost");
+    expect(kinds(actions)).toContain("remove-child");
+  });
+
+  test("garbage and messages for another SA are dropped silently", () => {
+    const { s } = up(14);
+    expect(s.handle({ kind: "datagram", data: new Uint8Array([1, 2, 3]), port: "natt" }, 1000)).toEqual([]);
+    expect(s.handle({ kind: "datagram", data: new Uint8Array(200), port: "natt" }, 1000)).toEqual([]);
+  });
+});
