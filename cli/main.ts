@@ -2,6 +2,8 @@
 // roam: the command line. The only place that talks to a person.
 import { Command, CommanderError } from "commander";
 import pkg from "../package.json" with { type: "json" };
+import { connectCommand } from "./commands/connect.ts";
+import { disconnectCommand, statusCommand } from "./commands/session.ts";
 import { ExitCode, UserError } from "./exit.ts";
 
 export function buildProgram(): Command {
@@ -12,6 +14,9 @@ export function buildProgram(): Command {
     .showHelpAfterError("(run roam --help for usage)")
     .configureOutput({ writeErr: (s) => process.stderr.write(s) })
     .exitOverride();
+  for (const c of [connectCommand(), disconnectCommand(), statusCommand()]) {
+    program.addCommand(c.exitOverride().configureOutput({ writeErr: (s) => process.stderr.write(s) }));
+  }
   return program;
 }
 
@@ -19,7 +24,8 @@ export async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
   try {
     await program.parseAsync(argv, { from: "user" });
-    return ExitCode.OK;
+    // Commands report their outcome through process.exitCode (0 when they set none).
+    return typeof process.exitCode === "number" ? process.exitCode : ExitCode.OK;
   } catch (e: unknown) {
     if (e instanceof CommanderError) {
       // --help and --version end through here with code 0.

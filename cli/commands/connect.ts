@@ -1,0 +1,193 @@
+// `roam connect`: runs a tunnel in the foreground, or with --background returns once it is up.
+//
+// Background mode re-runs this executable as a detached child. The child receives the checked request
+// (secrets included) on its standard input — never on its command line or in its environment — and
+// reports progress as JSON lines on standard output until the tunnel is up or has failed; then the
+// parent exits with the outcome and the child carries on alone.
+
+import { spawn } from "node:child_process";
+import { Command, Option } from "commander";
+import { serveControl, ControlBusyError, type ControlServer } from "../control.ts";
+import { parseConnectFlags, type ConnectFlags, type ConnectRequest } from "../connect-options.ts";
+import { ExitCode, UserError } from "../exit.ts";
+import { Tunnel, GatewayResolveError, type TunnelEvent, type TunnelOutcome } from "../tunnel/runtime.ts";
+import { onShutdown } from "../../platform/signals.ts";
+import { Reporter } from "../output.ts";
+import { decodeRequest, encodeRequest } from "../request-codec.ts";
+import { readFirstLine } from "../stdin.ts";
+
+const TUNNEL_NAME = "roam";
+
+export function connectCommand(): Command {
+  return new Command("connect")
+    .description("connect to an IKEv2 gateway; runs in the foreground until Ctrl-C or `roam disconnect`")
+    .option("--gateway <host>", "gateway host name or address")
+    .option("--port <port>", "gateway IKE port", "500")
+    .option("--remote-id <id>", "identity the gateway must prove (e.g. gw.example.com)")
+    .option("--id <id>", "our identity (default: our address; with EAP, what the gateway sees in IDi)")
+    .option("--psk-file <file>", "authenticate with the pre-shared key in FILE (mode 0600)")
+    .option("--eap-identity <user>", "authenticate with EAP-MSCHAPv2 as USER")
+    .option("--password-stdin", "read the EAP password from the first line of standard input")
+    .option("--ca <file>", "CA certificate(s), PEM or DER, that the gateway's certificate must chain to")
+    .option("--subnet <cidr...>", "remote subnets to ask for (default: everything; the gateway narrows)")
+    .option("--ike <proposals>", "IKE proposals, strongSwan syntax (e.g. aes256gcm16-prfsha256-x25519)")
+    .option("--esp <proposals>", "ESP proposals, strongSwan syntax (e.g. aes256gcm16)")
+    .option("--ipv6", "also ask for an IPv6 virtual address and DNS servers")
+    .option("--background", "return once the tunnel is up (exit 0), or with the cause of failure")
+    .addOption(new Option("--internal-child").hideHelp())
+    .action(async (flags: ConnectFlags & { internalChild?: boolean }) => {
+      if (flags.internalChild) {
+        process.exitCode = await runChild();
+        return;
+      }
+      const req = await parseConnectFlags(flags, () => readFirstLine(process.stdin));
+      process.exitCode = req.background ? await runBackground(req) : await runForeground(req, new Reporter(process.stderr));
+    });
+}
+
+export function exitCodeFor(o: TunnelOutcome): number {
+  if (o.ok) return ExitCode.OK;
+  switch (o.failure.code) {
+    case "auth":
+    case "certificate":
+      return ExitCode.AUTH_FAILED;
+    case "unreachable":
+      return ExitCode.UNREACHABLE;
+    case "lost":
+      return ExitCode.TUNNEL_LOST;
+    case "config":
+      return ExitCode.USAGE;
+    case "host":
+      return ExitCode.HOST_SETUP_FAILED;
+    default:
+      return ExitCode.NEGOTIATION_FAILED;
+  }
+}
+
+/** Runs the tunnel in this process; `onEvent` sees every event. Returns the exit code. */
+async function runTunnel(req: ConnectRequest, onEvent: (e: TunnelEvent) => void): Promise<number> {
+  let control: ControlServer | null = null;
+  // "down" is reported only once the host is clean and the control socket gone: whoever acts on it
+  // (a script, the --background parent) finds nothing of the tunnel left.
+  const tunnel = new Tunnel(
+    req,
+    (e) => {
+      if (e.kind === "down") control?.close();
+      onEvent(e);
+    },
+    TUNNEL_NAME,
+  );
+  const shutdown = onShutdown(async () => {
+    tunnel.stop();
+    await Promise.race([tunnel.done, Bun.sleep(5000)]);
+    control?.close();
+  });
+  try {
+    control = await serveControl(TUNNEL_NAME, {
+      status: () => tunnel.status(),
+      disconnect: async () => {
+        tunnel.stop();
+        const o = await tunnel.done;
+        return { disconnected: true, outcome: o.ok ? o.reason : o.failure.message };
+      },
+    });
+    await tunnel.start();
+  } catch (e) {
+    control?.close();
+    shutdown.dispose();
+    if (e instanceof ControlBusyError) throw new UserError(e.message);
+    if (e instanceof GatewayResolveError) throw new UserError(e.message, ExitCode.UNREACHABLE);
+    throw e;
+  }
+  const outcome = await tunnel.done;
+  // A disconnect request waiting for tunnel.done gets its answer on the next turn.
+  await Bun.sleep(20);
+  shutdown.dispose();
+  return exitCodeFor(outcome);
+}
+
+async function runForeground(req: ConnectRequest, out: Reporter): Promise<number> {
+  return await runTunnel(req, (e) => out.event(e));
+}
+
+async function runBackground(req: ConnectRequest): Promise<number> {
+  const out = new Reporter(process.stderr);
+  const [exe, ...pre] = selfCommand();
+  const child = spawn(exe!, [...pre, "connect", "--internal-child"], { stdio: ["pipe", "pipe", "ignore"], detached: true });
+  child.stdin!.end(`${encodeRequest(req)}\n`);
+  return await new Promise<number>((resolve) => {
+    let buf = "";
+    let settled = false;
+    const settle = (code: number) => {
+      if (settled) return;
+      settled = true;
+      child.stdout!.destroy();
+      child.unref();
+      resolve(code);
+    };
+    child.stdout!.on("data", (chunk: Buffer) => {
+      buf += chunk.toString();
+      let nl: number;
+      while ((nl = buf.indexOf("\n")) >= 0) {
+        const line = buf.slice(0, nl);
+        buf = buf.slice(nl + 1);
+        let ev: TunnelEvent | { kind: "error"; message: string; exitCode: number };
+        try {
+          ev = JSON.parse(line);
+        } catch {
+          continue;
+        }
+        if (ev.kind === "error") {
+          out.error(ev.message);
+          settle(ev.exitCode);
+          return;
+        }
+        out.event(ev);
+        if (ev.kind === "up") settle(ExitCode.OK);
+        if (ev.kind === "down") settle(exitCodeFor(ev.outcome));
+      }
+    });
+    child.on("exit", (code) => {
+      if (!settled) {
+        out.error(`the tunnel process ended before the tunnel was up (exit ${code})`);
+        settle(code && code > 1 ? code : ExitCode.INTERNAL);
+      }
+    });
+  });
+}
+
+/** The detached child of --background: request on stdin, events on stdout until up or down. */
+async function runChild(): Promise<number> {
+  let req: ConnectRequest;
+  try {
+    req = decodeRequest(await readFirstLine(process.stdin));
+  } catch (e) {
+    process.stdout.write(`${JSON.stringify({ kind: "error", message: `bad request from the parent: ${String(e)}`, exitCode: ExitCode.INTERNAL })}\n`);
+    return ExitCode.INTERNAL;
+  }
+  let attached = true;
+  const emit = (e: TunnelEvent) => {
+    if (!attached) return;
+    try {
+      process.stdout.write(`${JSON.stringify(e)}\n`);
+    } catch {
+      attached = false;
+    }
+    if (e.kind === "up" || e.kind === "down") attached = false; // the parent has gone after this
+  };
+  try {
+    return await runTunnel(req, emit);
+  } catch (e) {
+    const exitCode = e instanceof UserError ? e.exitCode : ExitCode.INTERNAL;
+    const message = e instanceof UserError ? e.message : `internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`;
+    if (attached) process.stdout.write(`${JSON.stringify({ kind: "error", message, exitCode })}\n`);
+    return exitCode;
+  }
+}
+
+/** How to run this same program again: the compiled executable, or bun with the script. */
+function selfCommand(): string[] {
+  const script = process.argv[1];
+  if (script && /\.(ts|js)$/.test(script) && !script.startsWith("/$bunfs/")) return [process.execPath, script];
+  return [process.execPath];
+}

@@ -1,0 +1,128 @@
+// The control socket of a running tunnel (/run/roam/<name>.sock, in a root-only directory): one JSON
+// request line in, one JSON reply line out. `roam status` and `roam disconnect` talk to it.
+
+import { existsSync, unlinkSync } from "node:fs";
+import type { Socket } from "bun";
+import { STATE_DIR } from "./tunnel/runtime.ts";
+
+export type ControlRequest = { command: "status" } | { command: "disconnect" };
+export type ControlReply = { ok: true; result: unknown } | { ok: false; error: string };
+
+export function controlPath(name: string): string {
+  return `${STATE_DIR}/${name}.sock`;
+}
+
+export interface ControlHandlers {
+  status(): unknown;
+  /** Resolves when the tunnel is down and the host clean. */
+  disconnect(): Promise<unknown>;
+}
+
+export interface ControlServer {
+  close(): void;
+}
+
+/** Listens on the control socket. A stale socket file (no process behind it) is replaced. */
+export async function serveControl(name: string, h: ControlHandlers): Promise<ControlServer> {
+  const path = controlPath(name);
+  if (existsSync(path)) {
+    if (await probe(path)) throw new ControlBusyError(`a tunnel named "${name}" is already running (control socket ${path}); run roam disconnect first`);
+    unlinkSync(path);
+  }
+  const buffers = new WeakMap<Socket<undefined>, string>();
+  const server = Bun.listen<undefined>({
+    unix: path,
+    socket: {
+      data(sock, chunk) {
+        const text = (buffers.get(sock) ?? "") + chunk.toString();
+        const nl = text.indexOf("\n");
+        if (nl < 0) {
+          if (text.length > 4096) sock.end();
+          else buffers.set(sock, text);
+          return;
+        }
+        void answer(h, text.slice(0, nl)).then((reply) => {
+          sock.write(`${JSON.stringify(reply)}\n`);
+          sock.end();
+        });
+      },
+    },
+  });
+  return {
+    close() {
+      // Stop listening and remove the socket; a connection being answered (disconnect) may finish.
+      server.stop(false);
+      try {
+        unlinkSync(path);
+      } catch {
+        // already gone
+      }
+    },
+  };
+}
+
+async function answer(h: ControlHandlers, line: string): Promise<ControlReply> {
+  let req: ControlRequest;
+  try {
+    req = JSON.parse(line) as ControlRequest;
+  } catch {
+    return { ok: false, error: "request is not JSON" };
+  }
+  try {
+    if (req.command === "status") return { ok: true, result: h.status() };
+    if (req.command === "disconnect") return { ok: true, result: await h.disconnect() };
+  } catch (e) {
+    return { ok: false, error: e instanceof Error ? e.message : String(e) };
+  }
+  return { ok: false, error: `unknown command ${JSON.stringify((req as { command?: unknown }).command)}` };
+}
+
+export class ControlBusyError extends Error {}
+export class NotRunningError extends Error {}
+
+/** Sends one request; NotRunningError when no tunnel listens. */
+export async function callControl(name: string, req: ControlRequest, timeoutMs = 15_000): Promise<ControlReply> {
+  const path = controlPath(name);
+  if (!existsSync(path)) throw new NotRunningError(`no tunnel named "${name}" is running`);
+  return await new Promise<ControlReply>((resolve, reject) => {
+    let buf = "";
+    const timer = setTimeout(() => reject(new Error(`the tunnel process did not answer on ${path} within ${timeoutMs / 1000} s`)), timeoutMs);
+    Bun.connect<undefined>({
+      unix: path,
+      socket: {
+        open(sock) {
+          sock.write(`${JSON.stringify(req)}\n`);
+        },
+        data(_sock, chunk) {
+          buf += chunk.toString();
+        },
+        close() {
+          clearTimeout(timer);
+          const line = buf.split("\n")[0] ?? "";
+          try {
+            resolve(JSON.parse(line) as ControlReply);
+          } catch {
+            reject(new Error(`the tunnel process gave no answer on ${path}`));
+          }
+        },
+        connectError() {
+          clearTimeout(timer);
+          reject(new NotRunningError(`no tunnel named "${name}" is running (stale control socket ${path})`));
+        },
+      },
+    }).catch(() => {
+      clearTimeout(timer);
+      reject(new NotRunningError(`no tunnel named "${name}" is running (stale control socket ${path})`));
+    });
+  });
+}
+
+async function probe(path: string): Promise<boolean> {
+  try {
+    const sock = await Bun.connect<undefined>({ unix: path, socket: { data() {} } });
+    sock.end();
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,123 @@
+// The ESP data path of one tunnel (wireguard-go's device/send.go shape, written down):
+//
+//   outbound: TUN batch ─► for each packet: seal in place (ESP header in the headroom, trailer and ICV in
+//             the tailroom) ─► queue on the UDP socket ─► flush once per batch, while the batch is still ours
+//   inbound:  UDP datagram (port 4500, ESP) ─► open in place ─► inbound policy check (RFC 4301 §5.2)
+//             ─► TUN write
+//
+// No allocation per packet: the buffers are the TUN reader's and the socket's; results are reused.
+
+import { ESP_HEADROOM, ESP_TAILROOM, EspEngine } from "../../core/esp/engine.ts";
+import type { EspCipher, EspCipherParams } from "../../core/esp/cipher.ts";
+import { createNobleEspCipher } from "../../core/esp/noble.ts";
+import { InboundSa, OutboundSa } from "../../core/esp/sa.ts";
+import { InboundPolicy } from "../../core/ike/selectors.ts";
+import type { ChildSaParams } from "../../core/ike/types.ts";
+import { wipe } from "../../core/util/bytes.ts";
+import { createNativeEspCipher } from "../../platform/crypto/esp-native.ts";
+import { systemRandom } from "../../platform/random.ts";
+import type { PacketBatch, TunDevice } from "../../platform/types.ts";
+
+export interface Traffic {
+  bytesIn: number;
+  bytesOut: number;
+  packetsIn: number;
+  packetsOut: number;
+}
+
+export interface EspSender {
+  /** Queues one ESP datagram for the gateway's NAT-T port; the buffer must stay unchanged until flush. */
+  send(data: Uint8Array): void;
+  /** Sends what is queued now. */
+  flush(): void;
+}
+
+export class DataPath {
+  private readonly engine = new EspEngine();
+  private policy: InboundPolicy | null = null;
+  private tun: TunDevice | null = null;
+  private readonly traffic: Traffic = { bytesIn: 0, bytesOut: 0, packetsIn: 0, packetsOut: 0 };
+  private readonly extraDrops = { policy: 0, "no-sa": 0, "tun-write": 0, "no-room": 0 };
+  private outSpiFor = new Map<number, number>(); // spiIn -> spiOut
+
+  constructor(private readonly out: EspSender) {}
+
+  /** Installs a CHILD_SA: our outbound SA and our inbound SA, and its selectors for the inbound check. */
+  install(c: ChildSaParams): void {
+    const base = { encrId: c.encrId, keyBits: c.encrKeyBits || undefined, integId: c.integId, esn: c.esn };
+    const outCipher = createCipher({ ...base, encrKey: c.encrKeyOut, integKey: c.integKeyOut });
+    const inCipher = createCipher({ ...base, encrKey: c.encrKeyIn, integKey: c.integKeyIn });
+    // The ciphers copied the keys: the session's copies are no longer needed.
+    wipe(c.encrKeyOut, c.integKeyOut, c.encrKeyIn, c.integKeyIn);
+    this.engine.addInbound(new InboundSa({ spi: c.spiIn, cipher: inCipher, esn: c.esn }));
+    this.engine.setOutbound(new OutboundSa({ spi: c.spiOut, cipher: outCipher, esn: c.esn, random: systemRandom }));
+    this.outSpiFor.set(c.spiIn >>> 0, c.spiOut >>> 0);
+    // Inbound packets come from the remote selectors (TSr) to the local ones (TSi).
+    this.policy = new InboundPolicy(c.tsi, c.tsr);
+  }
+
+  remove(spiIn: number): void {
+    const spiOut = this.outSpiFor.get(spiIn >>> 0);
+    this.engine.removeInbound(spiIn);
+    if (spiOut !== undefined && this.engine.outbound?.spi === spiOut) this.engine.setOutbound(undefined);
+    this.outSpiFor.delete(spiIn >>> 0);
+  }
+
+  attachTun(tun: TunDevice): void {
+    this.tun = tun;
+    tun.onPackets((b) => this.outboundBatch(b));
+  }
+
+  private outboundBatch(b: PacketBatch): void {
+    if (b.headroom < ESP_HEADROOM || b.tailroom < ESP_TAILROOM) throw new Error(`TUN batch has ${b.headroom}/${b.tailroom} bytes of head/tail room, ESP needs ${ESP_HEADROOM}/${ESP_TAILROOM}`);
+    const t = this.traffic;
+    for (let i = 0; i < b.count; i++) {
+      const off = b.offsets[i]!;
+      const len = b.lengths[i]!;
+      const r = this.engine.seal(b.data, off, len);
+      if (r.status !== "ok") {
+        if (r.status === "no-sa" || r.status === "expired" || r.status === "seq-exhausted") this.extraDrops["no-sa"]++;
+        else this.extraDrops["no-room"]++;
+        continue;
+      }
+      t.packetsOut++;
+      t.bytesOut += len;
+      this.out.send(b.data.subarray(r.offset, r.offset + r.length));
+    }
+    // The batch goes back to the reader when we return: send now, not on a later turn.
+    this.out.flush();
+  }
+
+  /** One ESP datagram from the gateway (without UDP header). Decrypted in place. */
+  inbound(data: Uint8Array): void {
+    const r = this.engine.open(data, 0, data.length);
+    if (r.status !== "ok") return; // counted by the engine
+    if (!this.policy?.allows(data, r.offset, r.length)) {
+      this.extraDrops.policy++;
+      return;
+    }
+    const tun = this.tun;
+    if (!tun || tun.write(data, r.offset, r.length) < 0) {
+      this.extraDrops["tun-write"]++;
+      return;
+    }
+    this.traffic.packetsIn++;
+    this.traffic.bytesIn += r.length;
+  }
+
+  counters(): { traffic: Traffic; drops: Record<string, number> } {
+    return { traffic: { ...this.traffic }, drops: { ...this.engine.drops, ...this.extraDrops } };
+  }
+
+  close(): void {
+    this.engine.dispose();
+    this.policy = null;
+  }
+}
+
+/** The native cipher (node:crypto) where it exists, else noble (ChaCha20-Poly1305 has no native path in Bun). */
+function createCipher(p: EspCipherParams): EspCipher {
+  const c = createNativeEspCipher(p) ?? createNobleEspCipher(p);
+  if (!c) throw new Error(`ESP suite encr ${p.encrId}/${p.keyBits ?? "-"} integ ${p.integId} is not implemented`);
+  return c;
+}

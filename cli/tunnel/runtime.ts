@@ -1,0 +1,356 @@
+// One tunnel in one process: the thin loop around the pure IKE session (boringtun's shape).
+//
+//   UDP from gateway:500  ─► session ─► actions: send / timers / install CHILD_SA / apply config / up / failed
+//   UDP from gateway:4500 ─► non-ESP marker? session : keepalive? drop : ESP ─► DataPath.inbound ─► TUN
+//   TUN batch ─► DataPath.outbound ─► UDP to gateway:4500
+//
+// Every change to the host goes through the journal (platform/linux/journal.ts) and is undone when
+// the tunnel ends, however it ends.
+
+import { mkdirSync } from "node:fs";
+import type { SessionConfig } from "../../core/ike/config.ts";
+import { IkeSession } from "../../core/ike/session.ts";
+import { CONNECT_RETRANSMIT, ESTABLISHED_RETRANSMIT } from "../../core/ike/retransmit.ts";
+import type { Action, ChildSaParams, EstablishedInfo, IkePort, SessionFailure, TimerName, TunnelConfig } from "../../core/ike/types.ts";
+import { parseIdentity } from "../../core/ike/identity.ts";
+import { classifyUdp4500, NON_ESP_MARKER } from "../../core/esp/udpencap.ts";
+import { parseAddress } from "../../core/wire/addr.ts";
+import { systemClock } from "../../platform/clock.ts";
+import { LinuxDns } from "../../platform/linux/dns.ts";
+import { Journal } from "../../platform/linux/journal.ts";
+import { applyAddressing, LinuxNetConfig } from "../../platform/linux/netcfg.ts";
+import { sourceAddressFor } from "../../platform/linux/route.ts";
+import { openTun } from "../../platform/linux/tun.ts";
+import { systemRandom } from "../../platform/random.ts";
+import type { TunDevice } from "../../platform/types.ts";
+import { openUdp, type BunUdpEndpoint } from "../../platform/udp.ts";
+import type { ConnectRequest } from "../connect-options.ts";
+import pkg from "../../package.json" with { type: "json" };
+import { DataPath } from "./datapath.ts";
+
+/** Inner MTU: 1500 minus IPv4 (20), UDP (8), ESP header (8), IV (8), ICV (16), trailer and padding (up to 17), with margin. */
+export const TUNNEL_MTU = 1400;
+export const NAT_KEEPALIVE_MS = 20_000;
+/** Control sockets and undo journals; tests point it elsewhere with ROAM_RUN_DIR. */
+export const STATE_DIR = process.env.ROAM_RUN_DIR || "/run/roam";
+
+export type TunnelEvent =
+  | { kind: "progress"; message: string }
+  | { kind: "up"; status: TunnelStatus }
+  | { kind: "down"; outcome: TunnelOutcome };
+
+export type TunnelOutcome = { ok: true; reason: string } | { ok: false; failure: SessionFailure | { code: "host"; message: string } };
+
+export interface TunnelStatus {
+  state: "connecting" | "connected" | "disconnecting" | "down";
+  pid: number;
+  gateway: { host: string; address: string; port: number };
+  localAddress: string;
+  interface: string | null;
+  virtualIps: string[];
+  routes: string[];
+  dns: { servers: string[]; domains: string[] };
+  ike: { spiI: string; spiR: string; proposal: string; localId: string; remoteId: string; natLocal: boolean; natRemote: boolean } | null;
+  child: { spiIn: string; spiOut: string; proposal: string } | null;
+  traffic: { bytesIn: number; bytesOut: number; packetsIn: number; packetsOut: number };
+  drops: Record<string, number>;
+  establishedAt: string | null;
+  uptimeSeconds: number;
+}
+
+export class Tunnel {
+  private session!: IkeSession;
+  private udp: BunUdpEndpoint | null = null;
+  private tun: TunDevice | null = null;
+  private readonly journal: Journal;
+  private readonly net: LinuxNetConfig;
+  private readonly dns: LinuxDns;
+  private readonly timers = new Map<TimerName, ReturnType<typeof setTimeout>>();
+  private keepalive: ReturnType<typeof setInterval> | null = null;
+  private datapath: DataPath | null = null;
+  private gatewayAddress = "";
+  private localAddress = "";
+  private natPort = 4500;
+  private info: EstablishedInfo | null = null;
+  private config: TunnelConfig | null = null;
+  private childParams: ChildSaParams | null = null;
+  private establishedAtMs = 0;
+  private establishedAtWall: string | null = null;
+  private state: TunnelStatus["state"] = "connecting";
+  private ended = false;
+  private resolveDone!: (o: TunnelOutcome) => void;
+  readonly done: Promise<TunnelOutcome>;
+
+  constructor(
+    private readonly req: ConnectRequest,
+    private readonly onEvent: (e: TunnelEvent) => void,
+    readonly name = "roam",
+  ) {
+    this.journal = new Journal(`${STATE_DIR}/${name}.json`);
+    this.net = new LinuxNetConfig(this.journal);
+    this.dns = new LinuxDns(this.journal);
+    this.done = new Promise((r) => (this.resolveDone = r));
+  }
+
+  /** Resolves the gateway, opens the socket and starts IKE_SA_INIT. Throws only for host problems. */
+  async start(): Promise<void> {
+    mkdirSync(STATE_DIR, { recursive: true, mode: 0o700 });
+    this.gatewayAddress = await resolveGateway(this.req.gatewayHost);
+    const gw = parseAddress(this.gatewayAddress)!;
+    this.localAddress = sourceAddressFor(this.gatewayAddress) ?? (gw.length === 4 ? "0.0.0.0" : "::");
+    this.natPort = this.req.gatewayPort === 500 ? 4500 : this.req.gatewayPort;
+    this.udp = await openUdp({
+      address: gw.length === 4 ? "0.0.0.0" : "::",
+      onDatagram: (data, port, address) => this.onDatagram(data, port, address),
+    });
+    const localId = this.req.localId ?? identityOrThrow(this.localAddress);
+    const cfg: SessionConfig = {
+      gatewayAddress: gw,
+      gatewayPort: this.req.gatewayPort,
+      localAddress: parseAddress(this.localAddress)!,
+      localPort: this.udp.localPort,
+      gatewayName: this.req.gatewayHost === this.gatewayAddress ? this.gatewayAddress : `${this.req.gatewayHost} (${this.gatewayAddress})`,
+      localId,
+      remoteId: this.req.remoteId,
+      credentials: this.req.credentials,
+      trustAnchors: this.req.trustAnchors,
+      ikeProposals: this.req.ikeProposals,
+      espProposals: this.req.espProposals,
+      remoteSelectors: this.req.remoteSelectors,
+      requestIp6: this.req.requestIp6,
+      forceEncap: true,
+      connectRetransmit: CONNECT_RETRANSMIT,
+      retransmit: ESTABLISHED_RETRANSMIT,
+      applicationVersion: `roam ${pkg.version}`,
+    };
+    this.session = new IkeSession(cfg, { random: systemRandom, wallTime: () => systemClock.wallMs() });
+    this.progress(`connecting to ${cfg.gatewayName} port ${this.req.gatewayPort} from ${this.localAddress}:${this.udp.localPort}`);
+    this.feed({ kind: "start" });
+  }
+
+  /** Asks the gateway to delete the IKE SA, then tears down. Safe to call at any time, more than once. */
+  stop(): void {
+    if (this.ended) return;
+    if (this.state === "connected" || this.state === "connecting") {
+      this.state = "disconnecting";
+      this.feed({ kind: "close" });
+    }
+  }
+
+  status(): TunnelStatus {
+    const c = this.config;
+    const dp = this.datapath?.counters();
+    return {
+      state: this.state,
+      pid: process.pid,
+      gateway: { host: this.req.gatewayHost, address: this.gatewayAddress, port: this.req.gatewayPort },
+      localAddress: this.localAddress,
+      interface: this.tun?.name ?? null,
+      virtualIps: c ? [...c.ip4, ...c.ip6] : [],
+      routes: c?.routes ?? [],
+      dns: { servers: c?.dns ?? [], domains: c?.domains ?? [] },
+      ike: this.info && {
+        spiI: this.info.ikeSpiI,
+        spiR: this.info.ikeSpiR,
+        proposal: this.info.ikeProposal,
+        localId: this.info.localId,
+        remoteId: this.info.remoteId,
+        natLocal: this.info.natLocal,
+        natRemote: this.info.natRemote,
+      },
+      child: this.childParams && this.info && {
+        spiIn: hex32(this.childParams.spiIn),
+        spiOut: hex32(this.childParams.spiOut),
+        proposal: this.info.espProposal,
+      },
+      traffic: dp?.traffic ?? { bytesIn: 0, bytesOut: 0, packetsIn: 0, packetsOut: 0 },
+      drops: dp?.drops ?? {},
+      establishedAt: this.establishedAtWall,
+      uptimeSeconds: this.establishedAtMs ? Math.floor((systemClock.monotonicMs() - this.establishedAtMs) / 1000) : 0,
+    };
+  }
+
+  // ---- session plumbing ----
+
+  private feed(ev: Parameters<IkeSession["handle"]>[0]): void {
+    if (this.ended) return;
+    let actions: Action[];
+    try {
+      actions = this.session.handle(ev, systemClock.monotonicMs());
+    } catch (e) {
+      void this.teardown({ ok: false, failure: { code: "protocol", message: `internal error: ${e instanceof Error ? e.message : String(e)}` } });
+      throw e;
+    }
+    for (const a of actions) this.act(a);
+  }
+
+  private act(a: Action): void {
+    switch (a.kind) {
+      case "send":
+        this.sendIke(a.data, a.port);
+        break;
+      case "arm-timer": {
+        clearTimeout(this.timers.get(a.timer));
+        const delay = Math.max(0, a.at - systemClock.monotonicMs());
+        this.timers.set(a.timer, setTimeout(() => this.feed({ kind: "timer", timer: a.timer }), delay));
+        break;
+      }
+      case "cancel-timer":
+        clearTimeout(this.timers.get(a.timer));
+        this.timers.delete(a.timer);
+        break;
+      case "progress":
+        this.progress(progressText(a.stage, a.detail));
+        break;
+      case "install-child":
+        this.childParams = a.child;
+        this.datapath ??= new DataPath({ send: (data) => this.sendEsp(data), flush: () => this.udp?.flush() });
+        this.datapath.install(a.child);
+        break;
+      case "remove-child":
+        this.datapath?.remove(a.spiIn);
+        break;
+      case "apply-config":
+        this.config = a.config;
+        // Host setup is async (the TUN reader starts a worker); the session waits for nothing.
+        break;
+      case "established":
+        this.info = a.info;
+        void this.bringUp();
+        break;
+      case "failed":
+        void this.teardown({ ok: false, failure: a.failure });
+        break;
+      case "closed":
+        void this.teardown({ ok: true, reason: a.reason });
+        break;
+    }
+  }
+
+  private async bringUp(): Promise<void> {
+    const cfg = this.config!;
+    try {
+      this.tun = await openTun({ name: `${this.name}%d`, headroom: 64, tailroom: 64 });
+      const tun = this.tun;
+      tun.onError((e) => void this.teardown({ ok: false, failure: { code: "host", message: `TUN device failed: ${e.message}` } }));
+      applyAddressing(this.net, tun.name, cfg, TUNNEL_MTU);
+      if (cfg.dns.length > 0 || cfg.domains.length > 0) this.dns.apply(tun.name, { servers: cfg.dns, domains: cfg.domains });
+      this.datapath!.attachTun(tun);
+    } catch (e) {
+      const message = `could not configure the host: ${e instanceof Error ? e.message : String(e)}`;
+      this.progress(message);
+      this.stopWith({ ok: false, failure: { code: "host", message } });
+      return;
+    }
+    if (this.ended) return;
+    this.state = "connected";
+    this.establishedAtMs = systemClock.monotonicMs();
+    this.establishedAtWall = new Date(systemClock.wallMs()).toISOString();
+    // RFC 3948 §4: keep the NAT mapping alive while we are behind one (we always encapsulate).
+    this.keepalive = setInterval(() => this.udp?.send(new Uint8Array([0xff]), this.natPort, this.gatewayAddress), NAT_KEEPALIVE_MS);
+    this.onEvent({ kind: "up", status: this.status() });
+  }
+
+  private pendingOutcome: TunnelOutcome | null = null;
+
+  /** Ends with `outcome` after telling the gateway (DELETE), as close does. */
+  private stopWith(outcome: TunnelOutcome): void {
+    this.pendingOutcome = outcome;
+    this.state = "disconnecting";
+    this.feed({ kind: "close" });
+  }
+
+  private async teardown(outcome: TunnelOutcome): Promise<void> {
+    if (this.ended) return;
+    this.ended = true;
+    const final = this.pendingOutcome ?? outcome;
+    this.state = "down";
+    for (const t of this.timers.values()) clearTimeout(t);
+    this.timers.clear();
+    if (this.keepalive) clearInterval(this.keepalive);
+    this.datapath?.close();
+    // Let the last datagrams (DELETE) leave before the socket closes.
+    this.udp?.flush();
+    if (this.tun) await this.tun.close();
+    const report = this.journal.undoAll();
+    for (const err of report.errors) this.progress(`cleanup: ${err}`);
+    this.udp?.close();
+    this.onEvent({ kind: "down", outcome: final });
+    this.resolveDone(final);
+  }
+
+  // ---- UDP ----
+
+  private sendIke(data: Uint8Array, port: IkePort): void {
+    if (!this.udp) return;
+    if (port === "ike") this.udp.send(data, this.req.gatewayPort, this.gatewayAddress);
+    else {
+      // RFC 3948 §2.2: IKE on the NAT-T port is preceded by four zero octets.
+      const out = new Uint8Array(data.length + 4);
+      out.set(NON_ESP_MARKER, 0);
+      out.set(data, 4);
+      this.udp.send(out, this.natPort, this.gatewayAddress);
+    }
+  }
+
+  private sendEsp(data: Uint8Array): void {
+    this.udp?.send(data, this.natPort, this.gatewayAddress);
+  }
+
+  private onDatagram(data: Uint8Array, port: number, address: string): void {
+    if (address !== this.gatewayAddress && address !== `::ffff:${this.gatewayAddress}`) return;
+    if (port === this.req.gatewayPort && port !== this.natPort) {
+      this.feed({ kind: "datagram", data: data.slice(), port: "ike" });
+      return;
+    }
+    if (port !== this.natPort) return;
+    const c = classifyUdp4500(data);
+    switch (c.kind) {
+      case "ike":
+        this.feed({ kind: "datagram", data: c.message.slice(), port: "natt" });
+        break;
+      case "esp":
+        this.datapath?.inbound(data);
+        break;
+      default:
+        break; // keepalive or runt
+    }
+  }
+
+  private progress(message: string): void {
+    this.onEvent({ kind: "progress", message });
+  }
+}
+
+function progressText(stage: string, detail?: string): string {
+  const base: Record<string, string> = {
+    "ike-sa-init": "IKE_SA_INIT",
+    authenticating: "authenticating (IKE_AUTH)",
+    eap: "EAP-MSCHAPv2",
+    "child-sa": "creating the CHILD_SA",
+  };
+  return detail ? `${base[stage] ?? stage}: ${detail}` : (base[stage] ?? stage);
+}
+
+function hex32(n: number): string {
+  return n.toString(16).padStart(8, "0");
+}
+
+function identityOrThrow(text: string) {
+  const r = parseIdentity(text);
+  if (!r.ok) throw new Error(`local identity ${text}: ${r.error}`);
+  return r.value;
+}
+
+export class GatewayResolveError extends Error {}
+
+async function resolveGateway(host: string): Promise<string> {
+  if (parseAddress(host)) return host;
+  try {
+    const { lookup } = await import("node:dns/promises");
+    const r = await lookup(host);
+    return r.address;
+  } catch {
+    throw new GatewayResolveError(`cannot resolve gateway "${host}"`);
+  }
+}
