@@ -1,0 +1,213 @@
+// roam (the compiled dist/roam) against an unmodified strongSwan gateway behind NAT, for PSK and for
+// EAP-MSCHAPv2 with the gateway's certificate: traffic to both corporate LANs, a 10 MB transfer intact,
+// only IKE and ESP-in-UDP on the internet link, split routes only, and a clean host after disconnect
+// and after every failure. Needs root and tests/interop/install-deps.sh; skipped with a message otherwise.
+
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { join } from "node:path";
+import { startCapture, type CapturedPacket } from "./lib/capture.ts";
+import { pidAlive, waitFor } from "./lib/proc.ts";
+import { listSas } from "./lib/sas.ts";
+import { createStage, interopUnavailable, type Stage } from "./lib/stage.ts";
+import { NET, type Topology } from "./lib/topology.ts";
+
+const root = join(import.meta.dir, "../..");
+const ROAM = join(root, "dist/roam");
+const BUN = process.execPath;
+const unavailable = interopUnavailable() ?? (existsSync(ROAM) ? undefined : "dist/roam is not built (run bun build.ts)");
+if (unavailable !== undefined) console.warn(`SKIP tests/interop/roam.test.ts: ${unavailable}`);
+
+const CORP_ROUTES = [NET.corpB, NET.corpA].sort();
+
+interface HostState {
+  links: string;
+  routes4: string;
+  routes6: string;
+  resolv: string;
+}
+
+function hostState(topo: Topology): HostState {
+  const ns = topo.names.client;
+  const links = topo.mustExec(ns, ["ip", "-o", "link", "show"]).replace(/\s+link\/.*$/gm, "");
+  return {
+    links: links
+      .split("\n")
+      .map((l) => l.replace(/^\d+: /, "").split(":")[0])
+      .join(","),
+    routes4: topo.mustExec(ns, ["ip", "-4", "route", "show", "table", "all"]),
+    routes6: topo.mustExec(ns, ["ip", "-6", "route", "show", "table", "all"]),
+    resolv: topo.mustExec(ns, ["cat", "/etc/resolv.conf"]),
+  };
+}
+
+/** Everything on the internet link must be ARP, or UDP to or from the gateway's IKE ports 500/4500 (roam's own port is ephemeral). */
+function notIkeOrArp(packets: readonly CapturedPacket[]): CapturedPacket[] {
+  const ike = (p: CapturedPacket) =>
+    p.proto === "udp" && ((p.dst === NET.gateway && [500, 4500].includes(p.dport ?? 0)) || (p.src === NET.gateway && [500, 4500].includes(p.sport ?? 0)));
+  return packets.filter((p) => p.proto !== "arp" && !ike(p));
+}
+
+describe.skipIf(unavailable !== undefined)("roam against a strongSwan gateway behind NAT", () => {
+  let stage: Stage;
+  let runDir: string;
+  let pskFile: string;
+  let pskBad: string;
+  let caFile: string;
+  let clean: HostState;
+
+  /** Runs dist/roam in the client namespace with our own run directory. */
+  const roam = (args: string[], stdin?: string) => {
+    const t0 = performance.now();
+    const r = stage.topo.exec(stage.topo.names.client, ["env", `ROAM_RUN_DIR=${runDir}`, ROAM, ...args], { stdin, timeoutMs: 60_000 });
+    return { ...r, seconds: (performance.now() - t0) / 1000 };
+  };
+  const ping = (dst: string) => stage.topo.exec(stage.topo.names.client, ["ping", "-n", "-c", "2", "-i", "0.2", "-W", "2", dst]).code === 0;
+
+  beforeAll(async () => {
+    stage = await createStage();
+    runDir = `${stage.dir}/roam-run`;
+    mkdirSync(runDir, { recursive: true, mode: 0o700 });
+    pskFile = `${stage.dir}/client.psk`;
+    writeFileSync(pskFile, `${stage.creds.psk}\n`, { mode: 0o600 });
+    pskBad = `${stage.dir}/wrong.psk`;
+    writeFileSync(pskBad, "not the right key\n", { mode: 0o600 });
+    chmodSync(pskBad, 0o600);
+    caFile = stage.pki.ca.cert; // a PEM file made by the harness
+    clean = hostState(stage.topo);
+  }, 60_000);
+  afterAll(async () => {
+    // A roam left running by a failed assertion must not outlive the test.
+    roam(["disconnect"]);
+    await stage?.destroy();
+  });
+
+  const expectClean = () => {
+    const now = hostState(stage.topo);
+    expect(now).toEqual(clean);
+    expect(existsSync(`${runDir}/roam.json`)).toBe(false);
+    expect(existsSync(`${runDir}/roam.sock`)).toBe(false);
+  };
+
+  const pskArgs = () => ["connect", "--gateway", NET.gateway, "--remote-id", stage.creds.gatewayId, "--id", stage.creds.pskClientId, "--psk-file", pskFile];
+  const eapArgs = () => ["connect", "--gateway", NET.gateway, "--remote-id", stage.creds.gatewayId, "--ca", caFile, "--eap-identity", stage.creds.eapUser, "--password-stdin"];
+
+  const scenario = (mode: "psk" | "eap") => async () => {
+    const { topo, gateway } = stage;
+    const marker = randomBytes(12);
+    const cap = await startCapture(topo, `${stage.dir}/roam-${mode}.pcap`);
+    const up = mode === "psk" ? roam([...pskArgs(), "--background"]) : roam([...eapArgs(), "--background"], `${stage.creds.eapPassword}\n`);
+    expect(up.code, `connect: ${up.stdout}${up.stderr}`).toBe(0);
+    expect(up.stderr).toContain("tunnel up on roam0");
+    try {
+      const st = roam(["status", "--json"]);
+      expect(st.code).toBe(0);
+      const s = JSON.parse(st.stdout);
+      expect(s.state).toBe("connected");
+      expect(s.virtualIps.length).toBe(1);
+      expect(s.virtualIps[0]).toMatch(/^198\.19\.0\.\d{1,3}$/);
+      expect([...s.routes].sort()).toEqual(CORP_ROUTES);
+      expect(s.dns.servers).toEqual([NET.dns]);
+      expect(s.ike.natLocal).toBe(true);
+      expect(topo.mustExec(topo.names.client, ["cat", "/etc/resolv.conf"])).toContain(`nameserver ${NET.dns}`);
+
+      // Through the tunnel to both LANs.
+      expect(ping(NET.corpAServer)).toBe(true);
+      expect(ping(NET.corpBServer)).toBe(true);
+
+      // 10 MB of TCP from a corporate server, intact.
+      const src = topo.spawn(topo.names.corpA, [BUN, join(root, "tests/interop/fixtures/tcp-source.ts"), "8080", String(10 * 1024 * 1024), marker.toString("hex")], {
+        logFile: `${stage.dir}/tcp-source-${mode}.log`,
+      });
+      await waitFor("the TCP source to listen", () => readFileSafe(`${stage.dir}/tcp-source-${mode}.log`).includes("listening"), 10_000);
+      const sink = topo.exec(topo.names.client, [BUN, join(root, "tests/interop/fixtures/tcp-sink.ts"), NET.corpAServer, "8080"], { timeoutMs: 90_000 });
+      expect(sink.code, sink.stderr).toBe(0);
+      await waitFor("the TCP source to finish", () => !pidAlive(src.pid), 10_000);
+      const sent = readFileSafe(`${stage.dir}/tcp-source-${mode}.log`).match(/sha256 ([0-9a-f]{64})/)?.[1];
+      expect(sink.stdout.trim()).toBe(`bytes ${10 * 1024 * 1024} sha256 ${sent}`);
+
+      // Split tunnel: only the selectors go into the TUN.
+      expect(topo.mustExec(topo.names.client, ["ip", "route", "get", NET.corpAServer])).toContain("dev roam0");
+      expect(topo.mustExec(topo.names.client, ["ip", "route", "get", "192.0.2.200"])).not.toContain("roam0");
+
+      // The gateway has our SA, from the NAT's address, with our virtual IP.
+      const sas = listSas(gateway);
+      expect(sas.length).toBe(1);
+      expect(sas[0]!.state).toBe("ESTABLISHED");
+      expect(sas[0]!.remoteHost).toBe(NET.natInternet);
+      expect(sas[0]!.remoteVips).toEqual(s.virtualIps);
+
+      const after = JSON.parse(roam(["status", "--json"]).stdout);
+      expect(after.traffic.bytesIn).toBeGreaterThan(10 * 1024 * 1024);
+      expect(after.traffic.packetsOut).toBeGreaterThan(0);
+    } finally {
+      const down = roam(["disconnect"]);
+      expect(down.code, `disconnect: ${down.stdout}${down.stderr}`).toBe(0);
+    }
+    // Only IKE and ESP-in-UDP crossed the internet link, and the transfer's cleartext never did.
+    const packets = await cap.stop();
+    expect(notIkeOrArp(packets).map((p) => p.line)).toEqual([]);
+    expect(packets.some((p) => p.dport === 4500 && p.src === NET.natInternet)).toBe(true);
+    expect(cap.containsBytes(marker)).toBe(false);
+
+    await waitFor("the gateway to forget the IKE SA", () => listSas(gateway).length === 0, 5_000);
+    expect(roam(["status"]).code).toBe(3);
+    expectClean();
+  };
+
+  test("PSK: connect --background, both LANs, 10 MB intact, no cleartext, disconnect leaves the host clean", scenario("psk"), 120_000);
+  test("EAP-MSCHAPv2 with the gateway's certificate: the same", scenario("eap"), 120_000);
+
+  test("a wrong PSK fails with exit 4 and one line, within 30 s, host clean", () => {
+    const r = roam([...pskArgs().map((a) => (a === pskFile ? pskBad : a)), "--background"]);
+    expect(r.code).toBe(4);
+    expect(r.stderr.trim().split("\n").at(-1)).toBe("roam: authentication failed: gateway sent AUTHENTICATION_FAILED");
+    expect(r.seconds).toBeLessThan(30);
+    expectClean();
+  }, 40_000);
+
+  test("a wrong EAP password fails with exit 4, within 30 s, host clean", () => {
+    const r = roam([...eapArgs(), "--background"], "not-the-password\n");
+    expect(r.code).toBe(4);
+    expect(r.stderr).toContain("authentication failed");
+    expect(r.seconds).toBeLessThan(30);
+    expectClean();
+  }, 40_000);
+
+  test("an unreachable gateway fails with exit 5 and names it, within 30 s, host clean", () => {
+    const r = roam(["connect", "--gateway", "192.0.2.99", "--remote-id", "gw.roam.test", "--psk-file", pskFile, "--background"]);
+    expect(r.code).toBe(5);
+    expect(r.stderr.trim().split("\n").at(-1)).toBe("roam: gateway 192.0.2.99 did not answer IKE_SA_INIT after 5 tries");
+    expect(r.seconds).toBeLessThan(30);
+    expectClean();
+  }, 40_000);
+
+  test("a gateway certificate from another CA is refused before any password is sent (exit 4)", async () => {
+    const other = await createStage({ gatewayCert: "other" });
+    try {
+      const dir = `${other.dir}/roam-run`;
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+      const r = other.topo.exec(
+        other.topo.names.client,
+        ["env", `ROAM_RUN_DIR=${dir}`, ROAM, "connect", "--gateway", NET.gateway, "--remote-id", other.creds.gatewayId, "--ca", caFile, "--eap-identity", other.creds.eapUser, "--password-stdin", "--background"],
+        { stdin: `${other.creds.eapPassword}\n`, timeoutMs: 60_000 },
+      );
+      expect(r.code).toBe(4);
+      expect(r.stderr).toContain("gateway certificate not trusted");
+      // The gateway never saw an EAP response from us.
+      expect(other.gateway.log()).not.toMatch(/EAP method EAP_MSCHAPV2 (succeeded|failed)/);
+      expect(existsSync(`${dir}/roam.json`)).toBe(false);
+    } finally {
+      await other.destroy();
+    }
+  }, 60_000);
+});
+
+function readFileSafe(path: string): string {
+  try {
+    return readFileSync(path, "utf8");
+  } catch {
+    return "";
+  }
+}
