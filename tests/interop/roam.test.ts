@@ -159,6 +159,39 @@ describe.skipIf(unavailable !== undefined)("roam against a strongSwan gateway be
   test("PSK: connect --background, both LANs, 10 MB intact, no cleartext, disconnect leaves the host clean", scenario("psk"), 120_000);
   test("EAP-MSCHAPv2 with the gateway's certificate: the same", scenario("eap"), 120_000);
 
+  test("foreground: progress lines, traffic, and SIGTERM sends DELETE and leaves the host clean", async () => {
+    const { topo, gateway } = stage;
+    const log = `${stage.dir}/roam-foreground.log`;
+    const proc = topo.spawn(topo.names.client, ["env", `ROAM_RUN_DIR=${runDir}`, ROAM, ...pskArgs()], { logFile: log });
+    try {
+      await waitFor("roam to bring the tunnel up", () => readFileSafe(log).includes("tunnel up on roam0"), 20_000);
+      const text = readFileSafe(log);
+      expect(text).toContain("roam: IKE_SA_INIT");
+      expect(text).toContain("roam: authenticating (IKE_AUTH)");
+      expect(ping(NET.corpBServer)).toBe(true);
+      expect(listSas(gateway).length).toBe(1);
+      proc.kill("SIGTERM");
+      expect(await proc.exited).toBe(143);
+    } finally {
+      if (proc.exitCode === null) proc.kill("SIGKILL");
+    }
+    expect(readFileSafe(log)).toContain("roam: disconnected");
+    await waitFor("the gateway to forget the IKE SA", () => listSas(gateway).length === 0, 5_000);
+    expectClean();
+  }, 60_000);
+
+  test("the gateway deleting the IKE SA: roam answers, reports the tunnel lost, and cleans up", async () => {
+    const { gateway } = stage;
+    const up = roam([...pskArgs(), "--background"]);
+    expect(up.code, up.stderr).toBe(0);
+    gateway.mustSwanctl(["--terminate", "--ike", "psk", "--timeout", "10"]);
+    // The gateway got our answer to its DELETE (a clean terminate, not a timeout)...
+    expect(listSas(gateway)).toEqual([]);
+    // ...and roam took itself down.
+    await waitFor("roam to notice and clean up", () => roam(["status"]).code === 3, 10_000);
+    expectClean();
+  }, 60_000);
+
   test("a wrong PSK fails with exit 4 and one line, within 30 s, host clean", () => {
     const r = roam([...pskArgs().map((a) => (a === pskFile ? pskBad : a)), "--background"]);
     expect(r.code).toBe(4);
@@ -182,6 +215,27 @@ describe.skipIf(unavailable !== undefined)("roam against a strongSwan gateway be
     expect(r.seconds).toBeLessThan(30);
     expectClean();
   }, 40_000);
+
+  test("an RSA gateway certificate (RFC 7427 signature AUTH): EAP connect, traffic, disconnect", async () => {
+    const rsa = await createStage({ keyType: "rsa" });
+    try {
+      const dir = `${rsa.dir}/roam-run`;
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+      const exec = (args: string[], stdin?: string) =>
+        rsa.topo.exec(rsa.topo.names.client, ["env", `ROAM_RUN_DIR=${dir}`, ROAM, ...args], { stdin, timeoutMs: 60_000 });
+      const up = exec(
+        ["connect", "--gateway", NET.gateway, "--remote-id", rsa.creds.gatewayId, "--ca", rsa.pki.ca.cert, "--eap-identity", rsa.creds.eapUser, "--password-stdin", "--background"],
+        `${rsa.creds.eapPassword}\n`,
+      );
+      expect(up.code, up.stderr).toBe(0);
+      expect(rsa.topo.exec(rsa.topo.names.client, ["ping", "-n", "-c", "2", "-i", "0.2", "-W", "2", NET.corpAServer]).code).toBe(0);
+      expect(rsa.gateway.log()).toMatch(/authentication of 'gw\.roam\.test' \(myself\) with RSA/);
+      expect(exec(["disconnect"]).code).toBe(0);
+      expect(existsSync(`${dir}/roam.json`)).toBe(false);
+    } finally {
+      await rsa.destroy();
+    }
+  }, 60_000);
 
   test("a gateway certificate from another CA is refused before any password is sent (exit 4)", async () => {
     const other = await createStage({ gatewayCert: "other" });
