@@ -1,0 +1,46 @@
+// Certificates that arrive inside imported files: base64 DER (.sswan remote.cert, plist <data>) is checked
+// with the X.509 parser before it is accepted, and written out as PEM (RFC 7468 §2, 64-column lines).
+
+import { decodeBase64, decodePemCertificates } from "../../core/x509/pem.ts";
+import { parseCertificate } from "../../core/x509/cert.ts";
+import type { Result } from "./model.ts";
+
+export function encodeBase64(der: Uint8Array): string {
+  return Buffer.from(der.buffer, der.byteOffset, der.byteLength).toString("base64");
+}
+
+export function certificatesToPem(ders: Uint8Array[]): string {
+  return ders.map((d) => `-----BEGIN CERTIFICATE-----\n${encodeBase64(d).replace(/(.{64})/g, "$1\n").replace(/\n$/, "")}\n-----END CERTIFICATE-----\n`).join("");
+}
+
+/** A certificate given as base64 DER or as PEM text; the error says what was expected. */
+export function decodeCertificateText(text: string): Result<Uint8Array[]> {
+  let ders: Uint8Array[];
+  if (text.includes("-----BEGIN")) {
+    const r = decodePemCertificates(new TextEncoder().encode(text));
+    if (!r.ok) return r;
+    ders = r.value;
+  } else {
+    const der = decodeBase64(text);
+    if (!der || der.length === 0) return { ok: false, error: "is not base64 (expected a base64-encoded DER certificate)" };
+    ders = [der];
+  }
+  return checkCertificates(ders);
+}
+
+export function checkCertificates(ders: Uint8Array[]): Result<Uint8Array[]> {
+  if (ders.length === 0) return { ok: false, error: "holds no certificate" };
+  for (const der of ders) {
+    const c = parseCertificate(der);
+    if (!c.ok) return { ok: false, error: `does not decode as an X.509 certificate (${c.error.reason} at offset ${c.error.offset})` };
+  }
+  return { ok: true, value: ders };
+}
+
+/** The subject CN of a DER certificate, or null. */
+export function subjectCommonName(der: Uint8Array): string | null {
+  const c = parseCertificate(der);
+  if (!c.ok) return null;
+  const m = /(?:^|,\s*)CN=([^,]+)/.exec(c.value.subjectText);
+  return m ? m[1]!.trim() : null;
+}
