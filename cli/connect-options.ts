@@ -91,7 +91,8 @@ export async function parseConnectFlags(f: ConnectFlags, readPassword: PasswordS
     remoteSelectors,
     ikeProposals: ike.value,
     espProposals: esp.value,
-    requestIp6: f.ipv6 ?? false,
+    // Like strongSwan's `vips = 0.0.0.0, ::`: ask for both; the gateway assigns what it has.
+    requestIp6: f.ipv6 ?? true,
     background: f.background ?? false,
   };
 }

@@ -32,7 +32,7 @@ export function connectCommand(): Command {
     .option("--subnet <cidr...>", "remote subnets to ask for (default: everything; the gateway narrows)")
     .option("--ike <proposals>", "IKE proposals, strongSwan syntax (e.g. aes256gcm16-prfsha256-x25519)")
     .option("--esp <proposals>", "ESP proposals, strongSwan syntax (e.g. aes256gcm16)")
-    .option("--ipv6", "also ask for an IPv6 virtual address and DNS servers")
+    .option("--no-ipv6", "do not ask for an IPv6 virtual address, DNS servers or ::/0 selectors")
     .option("--background", "return once the tunnel is up (exit 0), or with the cause of failure")
     .addOption(new Option("--internal-child").hideHelp())
     .action(async (flags: ConnectFlags & { internalChild?: boolean }) => {

@@ -1,9 +1,11 @@
 // `roam status` and `roam disconnect`: talk to the running tunnel over its control socket.
 
+import { existsSync, rmSync } from "node:fs";
 import { Command } from "commander";
-import { callControl, NotRunningError } from "../control.ts";
+import { recoverFromStateFile } from "../../platform/linux/journal.ts";
+import { callControl, controlPath, NotRunningError } from "../control.ts";
 import { ExitCode, UserError } from "../exit.ts";
-import type { TunnelStatus } from "../tunnel/runtime.ts";
+import { STATE_DIR, type TunnelStatus } from "../tunnel/runtime.ts";
 
 const TUNNEL_NAME = "roam";
 
@@ -39,6 +41,21 @@ export function disconnectCommand(): Command {
         if (!reply.ok) throw new UserError(`disconnect: ${reply.error}`, ExitCode.INTERNAL);
       } catch (e) {
         if (e instanceof NotRunningError) {
+          // No live tunnel; but a roam that was killed may have left changes on the host: undo them,
+          // and remove its control socket (nothing listens on it: the connection was refused).
+          rmSync(controlPath(TUNNEL_NAME), { force: true });
+          const state = `${STATE_DIR}/${TUNNEL_NAME}.json`;
+          if (existsSync(state)) {
+            let report;
+            try {
+              report = recoverFromStateFile(state);
+            } catch (err) {
+              throw new UserError(`disconnect: ${err instanceof Error ? err.message : String(err)}`, ExitCode.HOST_SETUP_FAILED);
+            }
+            if (report.errors.length > 0) throw new UserError(`disconnect: could not undo: ${report.errors.join("; ")}`, ExitCode.HOST_SETUP_FAILED);
+            process.stderr.write(`roam: no tunnel was running; undid ${report.undone} change(s) left by a roam that did not exit cleanly\n`);
+            return;
+          }
           process.stderr.write(`roam: disconnect: ${e.message}\n`);
           process.exitCode = ExitCode.NOT_CONNECTED;
           return;

@@ -17,7 +17,7 @@ import { classifyUdp4500, NON_ESP_MARKER } from "../../core/esp/udpencap.ts";
 import { parseAddress } from "../../core/wire/addr.ts";
 import { systemClock } from "../../platform/clock.ts";
 import { LinuxDns } from "../../platform/linux/dns.ts";
-import { Journal } from "../../platform/linux/journal.ts";
+import { Journal, recoverFromStateFile } from "../../platform/linux/journal.ts";
 import { applyAddressing, LinuxNetConfig } from "../../platform/linux/netcfg.ts";
 import { sourceAddressFor } from "../../platform/linux/route.ts";
 import { openTun } from "../../platform/linux/tun.ts";
@@ -26,6 +26,7 @@ import type { TunDevice } from "../../platform/types.ts";
 import { openUdp, type BunUdpEndpoint } from "../../platform/udp.ts";
 import type { ConnectRequest } from "../connect-options.ts";
 import pkg from "../../package.json" with { type: "json" };
+import { ExitCode, UserError } from "../exit.ts";
 import { DataPath } from "./datapath.ts";
 
 /** Inner MTU: 1500 minus IPv4 (20), UDP (8), ESP header (8), IV (8), ICV (16), trailer and padding (up to 17), with margin. */
@@ -95,6 +96,15 @@ export class Tunnel {
   /** Resolves the gateway, opens the socket and starts IKE_SA_INIT. Throws only for host problems. */
   async start(): Promise<void> {
     mkdirSync(STATE_DIR, { recursive: true, mode: 0o700 });
+    // A roam that died without cleaning up (SIGKILL, power loss) left its journal: undo it first.
+    let left;
+    try {
+      left = recoverFromStateFile(this.journal.statePath!);
+    } catch (e) {
+      throw new UserError(`cannot undo what an earlier roam left behind: ${e instanceof Error ? e.message : String(e)}`, ExitCode.HOST_SETUP_FAILED);
+    }
+    if (left.undone > 0) this.progress(`undid ${left.undone} change(s) left behind by an earlier roam that did not exit cleanly`);
+    for (const err of left.errors) this.progress(`could not undo a leftover change: ${err}`);
     this.gatewayAddress = await resolveGateway(this.req.gatewayHost);
     const gw = parseAddress(this.gatewayAddress)!;
     this.localAddress = sourceAddressFor(this.gatewayAddress) ?? (gw.length === 4 ? "0.0.0.0" : "::");

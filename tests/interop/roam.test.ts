@@ -180,6 +180,23 @@ describe.skipIf(unavailable !== undefined)("roam against a strongSwan gateway be
     expectClean();
   }, 60_000);
 
+  test("roam killed with SIGKILL: `roam disconnect` undoes what it left (resolv.conf), exit 0", async () => {
+    const { topo } = stage;
+    const proc = topo.spawn(topo.names.client, ["env", `ROAM_RUN_DIR=${runDir}`, ROAM, ...pskArgs()], { logFile: `${stage.dir}/roam-killed.log` });
+    await waitFor("roam to bring the tunnel up", () => readFileSafe(`${stage.dir}/roam-killed.log`).includes("tunnel up on roam0"), 20_000);
+    proc.kill("SIGKILL");
+    await proc.exited;
+    // The kernel removed the TUN (and its routes) with the process; the DNS change and the journal remain.
+    expect(topo.mustExec(topo.names.client, ["cat", "/etc/resolv.conf"])).toContain(`nameserver ${NET.dns}`);
+    expect(existsSync(`${runDir}/roam.json`)).toBe(true);
+    const r = roam(["disconnect"]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain("left by a roam that did not exit cleanly");
+    // The gateway still holds the dead client's SA until its DPD/timeouts; delete it for the next test.
+    stage.gateway.swanctl(["--terminate", "--ike", "psk", "--force"]);
+    expectClean();
+  }, 60_000);
+
   test("the gateway deleting the IKE SA: roam answers, reports the tunnel lost, and cleans up", async () => {
     const { gateway } = stage;
     const up = roam([...pskArgs(), "--background"]);
