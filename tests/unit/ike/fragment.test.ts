@@ -198,11 +198,11 @@ describe("reassembly", () => {
     const frags = frag(s, gcmKeys, inner, 1280);
     const r = new FragmentReassembler(s, gcmKeys);
     expect(r.add(frags[0]!, 0).kind).toBe("incomplete");
-    for (const at of [40, frags[1]!.length - 1, 23 /* exchange type */, 34 /* Total Fragments low octet */]) {
+    for (const at of [40, frags[1]!.length - 1, 23 /* exchange type */, 35 /* Total Fragments low octet */]) {
       const bad = frags[1]!.slice();
       bad[at]! ^= 0x01;
       const res = r.add(bad, 0);
-      if (at === 34) {
+      if (at === 35) {
         // Claims 3 → 2 fragments: smaller Total Fragments is discarded without decrypting.
         expect(res).toMatchObject({ kind: "dropped", reason: "stale-total" });
       } else expect(res).toMatchObject({ kind: "dropped", reason: "icv" });
