@@ -1,0 +1,83 @@
+// `roam connect` flag checking: each mistake is one line naming the flag, the value and what was expected.
+import { afterAll, describe, expect, test } from "bun:test";
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseConnectFlags, type ConnectFlags } from "../../../cli/connect-options.ts";
+import { ExitCode, UserError } from "../../../cli/exit.ts";
+import { IdType, KeId } from "../../../core/wire/constants.ts";
+
+const dir = mkdtempSync(join(tmpdir(), "roam-flags-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const file = (name: string, content: string, mode = 0o600) => {
+  const p = join(dir, name);
+  writeFileSync(p, content);
+  chmodSync(p, mode);
+  return p;
+};
+const psk = file("good.psk", "s3cret\n");
+const ca = join(import.meta.dir, "../x509/fixtures/root-rsa.crt");
+
+const base: ConnectFlags = { gateway: "192.0.2.1", remoteId: "gw.roam.test", pskFile: psk };
+const noPassword = async () => "pw";
+
+async function error(f: ConnectFlags): Promise<UserError> {
+  try {
+    await parseConnectFlags(f, noPassword);
+  } catch (e) {
+    if (e instanceof UserError) return e;
+    throw e;
+  }
+  throw new Error("expected a UserError");
+}
+
+describe("connect flags", () => {
+  test("a PSK connection with defaults", async () => {
+    const r = await parseConnectFlags(base, noPassword);
+    expect(r.gatewayPort).toBe(500);
+    expect(r.remoteId.type).toBe(IdType.FQDN);
+    expect(r.credentials).toEqual({ kind: "psk", secret: new TextEncoder().encode("s3cret") });
+    expect(r.requestIp6).toBe(true);
+    expect(r.ikeProposals[0]!.ke[0]).toBe(KeId.CURVE25519);
+  });
+
+  test("EAP reads the password through the given source and needs a CA", async () => {
+    const r = await parseConnectFlags({ gateway: "gw", remoteId: "gw", eapIdentity: "alice", passwordStdin: true, ca }, async () => "pw1");
+    expect(r.credentials).toEqual({ kind: "eap-mschapv2", identity: "alice", password: "pw1" });
+    expect(r.trustAnchors.length).toBe(1);
+  });
+
+  const cases: [string, ConnectFlags, RegExp][] = [
+    ["no gateway", { ...base, gateway: undefined }, /--gateway HOST is required/],
+    ["a bad port", { ...base, port: "70000" }, /--port "70000" is not a port number \(expected 1-65535\)/],
+    ["a port with junk", { ...base, port: "50x" }, /--port "50x"/],
+    ["no remote id", { ...base, remoteId: undefined }, /--remote-id ID is required/],
+    ["an empty identity", { ...base, id: " " }, /--id: an identity cannot be empty/],
+    ["a bad key id", { ...base, id: "@#xyz" }, /--id: "@#xyz" is not a key ID/],
+    ["both PSK and EAP", { ...base, eapIdentity: "alice", passwordStdin: true }, /either --psk-file or --eap-identity/],
+    ["no authentication", { gateway: "gw", remoteId: "gw" }, /choose an authentication/],
+    ["EAP without --password-stdin", { gateway: "gw", remoteId: "gw", eapIdentity: "alice", ca }, /needs --password-stdin/],
+    ["EAP without a CA", { gateway: "gw", remoteId: "gw", eapIdentity: "alice", passwordStdin: true }, /EAP needs --ca FILE/],
+    ["a missing PSK file", { ...base, pskFile: join(dir, "nope") }, /--psk-file ".*nope" cannot be read/],
+    ["a PSK file others can read", { ...base, pskFile: file("open.psk", "x\n", 0o644) }, /readable by other users \(mode 644\); run chmod 600/],
+    ["an empty PSK file", { ...base, pskFile: file("empty.psk", "\n") }, /--psk-file ".*empty.psk" is empty/],
+    ["a CA file with no certificate", { gateway: "gw", remoteId: "gw", eapIdentity: "a", passwordStdin: true, ca: file("ca.txt", "hello\n") }, /--ca ".*ca.txt"/],
+    ["a bad subnet", { ...base, subnet: ["203.0.113.0/33"] }, /--subnet "203.0.113.0\/33" is not a subnet/],
+    ["a bad IKE proposal", { ...base, ike: "aes256-sha256-modp1024" }, /--ike: unknown or unsupported algorithm "modp1024"/],
+    ["a bad ESP proposal", { ...base, esp: "aes256gcm16-sha256" }, /--esp: .*adds an integrity algorithm to an AEAD/],
+  ];
+  for (const [name, flags, message] of cases) {
+    test(`refuses ${name} with exit 2 and one line`, async () => {
+      const e = await error(flags);
+      expect(e.message).toMatch(message);
+      expect(e.message).not.toContain("\n");
+      expect(e.exitCode).toBe(ExitCode.USAGE);
+    });
+  }
+
+  test("an empty password from stdin is refused", async () => {
+    await expect(parseConnectFlags({ gateway: "gw", remoteId: "gw", eapIdentity: "alice", passwordStdin: true, ca }, async () => "")).rejects.toThrow(
+      "--password-stdin read an empty password",
+    );
+  });
+});
