@@ -123,7 +123,6 @@ export function importMobileconfig(text: string, file: string): Result<Imported[
       if (v !== undefined) set(v);
     }
     if (auth === "psk") delete secrets.eapPassword;
-    if (auth === "eap-mschapv2" && !p.eapIdentity) warn(f("AuthName"), "is missing: roam will ask for the EAP user name at import time only if given with --name; set eap_identity in the profile");
 
     const pfs = ike.EnablePFS === true || ike.EnablePFS === 1;
     const ikeP = proposal(ike.IKESecurityAssociationParameters, "ike", f("IKESecurityAssociationParameters"), false);

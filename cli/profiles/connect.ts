@@ -1,0 +1,119 @@
+// A stored profile + its secrets → the checked ConnectRequest that `roam connect NAME` runs. Fields the
+// tunnel does not apply yet come back in `unsupported`, one line each, for connect to print as warnings.
+
+import { readFileSync } from "node:fs";
+import type { Credentials } from "../../core/ike/config.ts";
+import { parseIdentity } from "../../core/ike/identity.ts";
+import { defaultProposals, parseProposals } from "../../core/ike/proposal.ts";
+import { selectorFromCidr } from "../../core/ike/selectors.ts";
+import { parseAddress } from "../../core/wire/addr.ts";
+import { decodePemCertificates } from "../../core/x509/pem.ts";
+import type { ConnectRequest } from "../connect-options.ts";
+import { UserError } from "../exit.ts";
+import type { Profile } from "./model.ts";
+import { assetPath } from "./store.ts";
+
+/** Secrets as resolved for this connection (see secrets.ts for where they come from). */
+export interface ResolvedSecrets {
+  psk?: Uint8Array;
+  eapPassword?: string;
+}
+
+export interface ProfileConnectOptions {
+  background: boolean;
+  /** The store directory the profile came from (relative CA paths are under `<dir>/<name>.d/`). */
+  dir: string;
+  readFile?: (path: string) => Uint8Array;
+}
+
+export interface ProfileConnect {
+  request: ConnectRequest;
+  /** "excluded_subnets (10.1.0.0/16) is not applied yet" — one line per field. */
+  unsupported: string[];
+}
+
+export function profileToConnectRequest(profile: Profile, secrets: ResolvedSecrets, opts: ProfileConnectOptions): ProfileConnect {
+  const p = profile;
+  const who = `profile "${p.name}"`;
+  const read = opts.readFile ?? ((f: string) => new Uint8Array(readFileSync(f)));
+  const unsupported: string[] = [];
+  const note = (field: string, what: string) => unsupported.push(`${field} ${what}`);
+
+  let credentials: Credentials;
+  if (p.auth === "psk") {
+    if (!secrets.psk || secrets.psk.length === 0) throw new UserError(`${who}: no PSK (put psk in ${p.name}.secrets, or set ROAM_PSK)`);
+    credentials = { kind: "psk", secret: secrets.psk };
+  } else if (p.auth === "eap-mschapv2") {
+    const identity = p.eapIdentity ?? p.localId!;
+    if (!secrets.eapPassword) throw new UserError(`${who}: no EAP password (put eap_password in ${p.name}.secrets, use --password-stdin, or set ROAM_PASSWORD)`);
+    credentials = { kind: "eap-mschapv2", identity, password: secrets.eapPassword };
+  } else {
+    throw new UserError(`${who}: auth "${p.auth}" (client certificate) is not supported by roam's tunnel yet; use a psk or eap-mschapv2 profile`);
+  }
+
+  const trustAnchors: Uint8Array[] = [];
+  for (const ca of p.ca) {
+    const path = assetPath(opts.dir, p.name, ca);
+    let bytes: Uint8Array;
+    try {
+      bytes = read(path);
+    } catch {
+      throw new UserError(`${who}: CA file "${path}" cannot be read (no such file or no permission)`);
+    }
+    const certs = decodePemCertificates(bytes);
+    if (!certs.ok) throw new UserError(`${who}: CA file "${path}": ${certs.error}`);
+    if (certs.value.length === 0) throw new UserError(`${who}: CA file "${path}" holds no certificate (expected PEM or DER)`);
+    trustAnchors.push(...certs.value);
+  }
+  if (credentials.kind === "eap-mschapv2" && trustAnchors.length === 0) {
+    throw new UserError(`${who}: EAP needs a CA (ca = [...]): the gateway must prove itself with a certificate before any password is sent`);
+  }
+
+  const host = p.gateways[0]!;
+  const remoteText = p.remoteId ?? host;
+  const remote = parseIdentity(remoteText);
+  if (!remote.ok) throw new UserError(`${who}: remote_id: ${remote.error}`);
+  let localId;
+  if (p.localId !== undefined) {
+    const l = parseIdentity(p.localId);
+    if (!l.ok) throw new UserError(`${who}: local_id: ${l.error}`);
+    localId = l.value;
+  }
+  const remoteSelectors = p.subnets.map((s) => {
+    const sel = selectorFromCidr(s, parseAddress);
+    if (!sel) throw new UserError(`${who}: subnets: "${s}" is not a subnet`);
+    return sel;
+  });
+  const ike = p.ike ? parseProposals(p.ike, "ike") : { ok: true as const, value: defaultProposals("ike") };
+  if (!ike.ok) throw new UserError(`${who}: ike: ${ike.error}`);
+  const esp = p.esp ? parseProposals(p.esp, "esp") : { ok: true as const, value: defaultProposals("esp") };
+  if (!esp.ok) throw new UserError(`${who}: esp: ${esp.error}`);
+
+  if (p.gateways.length > 1) note("gateway", `(${p.gateways.slice(1).join(", ")}) beyond the first is not tried yet`);
+  if (p.excludedSubnets.length > 0) note("excluded_subnets", `(${p.excludedSubnets.join(", ")}) is not applied yet`);
+  if (p.dns === "ignore") note("dns", `= "ignore" is not applied yet: the gateway's DNS servers are used`);
+  if (p.dnsServers.length > 0) note("dns_servers", `(${p.dnsServers.join(", ")}) is not applied yet: the gateway's DNS servers are used`);
+  if (p.mtu !== undefined) note("mtu", `= ${p.mtu} is not applied yet`);
+  if (p.natKeepalive !== undefined) note("nat_keepalive", `= ${p.natKeepalive} is not applied yet`);
+  if (p.dpd !== undefined) note("dpd", `= ${p.dpd} is not applied yet`);
+  if (p.up !== undefined) note("up", "hook is not run yet");
+  if (p.down !== undefined) note("down", "hook is not run yet");
+  if (p.clientCert !== undefined || p.clientKey !== undefined || p.pkcs12 !== undefined) note("client_cert/client_key/pkcs12", "are not used by this auth method");
+
+  return {
+    request: {
+      gatewayHost: host,
+      gatewayPort: p.port,
+      remoteId: remote.value,
+      localId,
+      credentials,
+      trustAnchors,
+      remoteSelectors,
+      ikeProposals: ike.value,
+      espProposals: esp.value,
+      requestIp6: p.requestIpv6,
+      background: opts.background,
+    },
+    unsupported,
+  };
+}

@@ -1,0 +1,74 @@
+// Where a profile's secret comes from at connect time, first match wins:
+//   1. --password-stdin (the first line of standard input)  — EAP password or PSK
+//   2. the environment: ROAM_PASSWORD (EAP password), ROAM_PSK (PSK)
+//   3. `<name>.secrets` (mode 0600, refused if other users can read it)
+//   4. a prompt without echo, only when standard input is a terminal
+// Never from the command line.
+
+import { decodeBase64 } from "../../core/x509/pem.ts";
+import { fromHex } from "../../core/util/bytes.ts";
+import { UserError } from "../exit.ts";
+import type { ResolvedSecrets } from "./connect.ts";
+import type { Profile, Secrets } from "./model.ts";
+
+export interface SecretSources {
+  passwordStdin: boolean;
+  readStdinLine: () => Promise<string>;
+  env: Record<string, string | undefined>;
+  /** Reads the stored secrets (store.readSecrets): only called when needed. */
+  stored: () => Secrets;
+  /** A no-echo prompt; undefined when standard input is not a terminal. */
+  prompt?: (question: string) => Promise<string>;
+}
+
+/** strongSwan's secret syntax: "0x…" hex, "0s…" base64, otherwise the UTF-8 text. */
+export function decodePsk(text: string): Uint8Array | null {
+  if (/^0x[0-9a-fA-F]*$/.test(text) && text.length % 2 === 0 && text.length > 2) return fromHex(text.slice(2));
+  if (text.startsWith("0s")) return decodeBase64(text.slice(2));
+  return new TextEncoder().encode(text);
+}
+
+export async function resolveSecrets(p: Profile, src: SecretSources): Promise<ResolvedSecrets> {
+  const eap = p.auth === "eap-mschapv2" || p.auth === "cert+eap";
+  const kind = eap ? "EAP password" : "PSK";
+  let text: string | undefined;
+  if (src.passwordStdin) {
+    text = await src.readStdinLine();
+    if (text === "") throw new UserError(`connect: --password-stdin read an empty ${kind}`);
+  } else if (eap && src.env.ROAM_PASSWORD) text = src.env.ROAM_PASSWORD;
+  else if (!eap && src.env.ROAM_PSK) text = src.env.ROAM_PSK;
+  else {
+    const s = src.stored();
+    text = eap ? s.eapPassword : s.psk;
+    if (text === undefined && src.prompt) text = await src.prompt(`${kind} for ${p.name}: `);
+  }
+  if (text === undefined) return {};
+  if (eap) return { eapPassword: text };
+  const psk = decodePsk(text);
+  if (!psk || psk.length === 0) throw new UserError(`profile "${p.name}": the PSK is empty or not valid 0x-hex/0s-base64`);
+  return { psk };
+}
+
+/** A no-echo prompt on the controlling terminal (stdin must be a TTY). */
+export async function promptNoEcho(question: string): Promise<string> {
+  const stdin = process.stdin;
+  process.stderr.write(question);
+  stdin.setRawMode?.(true);
+  stdin.resume();
+  let out = "";
+  try {
+    for await (const chunk of stdin as AsyncIterable<Buffer>) {
+      for (const ch of chunk.toString("utf8")) {
+        if (ch === "\r" || ch === "\n") return out;
+        if (ch === "\u0003") throw new UserError("connect: interrupted at the password prompt");
+        if (ch === "\u007f" || ch === "\b") out = out.slice(0, -1);
+        else out += ch;
+      }
+    }
+    return out;
+  } finally {
+    stdin.setRawMode?.(false);
+    stdin.pause();
+    process.stderr.write("\n");
+  }
+}
