@@ -6,7 +6,9 @@
 import { createSkSuite } from "../crypto/encr.ts";
 import { deriveChildSaKeys } from "../crypto/keys.ts";
 import { readU32 } from "../util/bytes.ts";
-import { CfgAttr, CfgType, NotifyError, NotifyStatus, notifyName, ProtocolId } from "../wire/constants.ts";
+import { createKeyExchange } from "../crypto/dh.ts";
+import type { Random } from "../types.ts";
+import { CfgAttr, CfgType, NotifyError, NotifyStatus, notifyName, PayloadType, ProtocolId } from "../wire/constants.ts";
 import type { SessionConfig } from "./config.ts";
 import type { IkeSaKeys } from "./ikesa.ts";
 import * as M from "./msg.ts";
@@ -32,10 +34,7 @@ export class ChildSaTask {
     private readonly cfg: SessionConfig,
     env: SessionEnv,
   ) {
-    let spi = 0;
-    // SPIs 0..255 are reserved (RFC 4303 §2.1).
-    while (spi < 256) spi = readU32(env.random.bytes(4), 0);
-    this.spiIn = spi;
+    this.spiIn = freshSpi(env.random, new Set());
     // With a virtual IP requested, TSi is "any": the gateway narrows it to the address it assigns.
     this.tsi = cfg.requestIp6 ? [ANY4, ANY6] : [ANY4];
     this.tsr = cfg.remoteSelectors.length > 0 ? cfg.remoteSelectors : cfg.requestIp6 ? [ANY4, ANY6] : [ANY4];
@@ -117,6 +116,78 @@ export class ChildSaTask {
     return { ok: true, child, config, suiteName: formatSuite(chosen.suite, "esp") };
   }
 
+  /**
+   * §1.3.3: the gateway rekeys a CHILD_SA (it is the initiator of this exchange, so Ni is its nonce and
+   * TSi its side):
+   *     HDR, SK {N(REKEY_SA), SA, Ni, [KEi,] TSi, TSr}  -->  <--  HDR, SK {SA, Nr, [KEr,] TSi, TSr}
+   * The new SAs are installed at once; the old inbound SA stays until the gateway deletes it
+   * (make-before-break), so no packet in flight is lost.
+   */
+  answerRekey(payloads: M.Payload[], keys: IkeSaKeys, random: Random): RekeyAnswer {
+    const rekey = M.findNotifyFull(payloads, NotifyStatus.REKEY_SA);
+    if (!rekey) return refuse(NotifyError.NO_ADDITIONAL_SAS, "the gateway asked for an additional CHILD_SA; roam runs one");
+    const old = rekey.spi.length === 4 ? readU32(rekey.spi, 0) : -1;
+    // The SPI names the SA being rekeyed (§3.10.1): strongSwan sends its inbound SPI (our outbound).
+    let oldPair: [number, number] | null = null;
+    for (const [spiOut, spiIn] of this.active) if (spiOut === old || spiIn === old) oldPair = [spiIn, spiOut];
+    if (!oldPair) return refuse(NotifyError.CHILD_SA_NOT_FOUND, `the gateway rekeys an unknown CHILD_SA (SPI ${old.toString(16)})`);
+    const sel = M.selectFromOffer(payloads, ProtocolId.ESP, this.cfg.espProposals);
+    if (!sel.ok) return refuse(NotifyError.NO_PROPOSAL_CHOSEN, `CHILD_SA rekey: ${sel.error}`);
+    const ni = M.findNonce(payloads);
+    const tsi = M.findTs(payloads, "i");
+    const tsr = M.findTs(payloads, "r");
+    if (!ni || !tsi || !tsr || sel.proposal.spi.length !== 4) return refuse(NotifyError.INVALID_SYNTAX, "CHILD_SA rekey request without nonce, selectors or SPI");
+    const lengths = createSkSuite(sel.suite.encr.id, sel.suite.encr.keyBits || undefined, sel.suite.integ);
+    if (!lengths.ok) return refuse(NotifyError.NO_PROPOSAL_CHOSEN, `CHILD_SA rekey: ${lengths.reason}`);
+    let gir: Uint8Array | undefined;
+    let ker: M.Payload | null = null;
+    if (sel.suite.ke !== 0) {
+      const kei = M.findKe(payloads);
+      if (!kei || kei.group !== sel.suite.ke) {
+        const want = new Uint8Array(2);
+        new DataView(want.buffer).setUint16(0, sel.suite.ke);
+        return refuse(NotifyError.INVALID_KE_PAYLOAD, `CHILD_SA rekey: KE for another group than chosen`, want);
+      }
+      const kx = createKeyExchange(sel.suite.ke, random);
+      const shared = kx.computeShared(kei.data);
+      kx.dispose();
+      if (!shared.ok) return refuse(NotifyError.INVALID_SYNTAX, `CHILD_SA rekey: bad KE: ${shared.reason}`);
+      gir = shared.secret;
+      ker = M.ke(kx.group, kx.publicKey);
+    }
+    const nr = random.bytes(32);
+    const spiIn = freshSpi(random, new Set([...this.active.values()]));
+    const spiOut = readU32(sel.proposal.spi, 0);
+    const k = deriveChildSaKeys(keys.prf, keys.material.SK_d, ni, nr, { encr: lengths.suite.encrKeyLength, integ: lengths.suite.integKeyLength }, gir);
+    gir?.fill(0);
+    const spiBytes = new Uint8Array(4);
+    new DataView(spiBytes.buffer).setUint32(0, spiIn);
+    const response: M.Payload[] = [
+      { type: PayloadType.SA, critical: false, proposals: [{ ...sel.proposal, proposalNum: sel.proposal.proposalNum, spi: spiBytes }] },
+      M.nonce(nr),
+      ...(ker ? [ker] : []),
+      M.ts("i", tsi),
+      M.ts("r", tsr),
+    ];
+    const child: ChildSaParams = {
+      spiIn,
+      spiOut,
+      encrId: sel.suite.encr.id,
+      encrKeyBits: sel.suite.encr.keyBits,
+      integId: sel.suite.integ,
+      // §2.17: the exchange initiator's (the gateway's) outbound keys come first: they are our inbound.
+      encrKeyIn: k.initiatorToResponder.encr,
+      integKeyIn: k.initiatorToResponder.integ,
+      encrKeyOut: k.responderToInitiator.encr,
+      integKeyOut: k.responderToInitiator.integ,
+      esn: sel.suite.esn === 1,
+      tsi: tsr, // our side is the gateway's TSr
+      tsr: tsi,
+    };
+    this.active.set(spiOut, spiIn);
+    return { ok: true, response, child, replaces: oldPair, suiteName: formatSuite(sel.suite, "esp") };
+  }
+
   private readConfig(payloads: M.Payload[], tsr: Selector[]): TunnelConfig {
     const cfg: TunnelConfig = { ip4: [], ip6: [], dns: [], domains: [], routes: [] };
     const reply = M.findCp(payloads);
@@ -160,6 +231,21 @@ export class ChildSaTask {
   hasActive(): boolean {
     return this.active.size > 0;
   }
+}
+
+export type RekeyAnswer =
+  | { ok: true; response: M.Payload[]; child: ChildSaParams; replaces: [number, number]; suiteName: string }
+  | { ok: false; notify: number; data?: Uint8Array; reason: string };
+
+function refuse(notify: number, reason: string, data?: Uint8Array): RekeyAnswer {
+  return { ok: false, notify, reason, data };
+}
+
+/** A random SPI outside the reserved 0..255 (RFC 4303 §2.1) and not already in use. */
+function freshSpi(random: Random, used: Set<number>): number {
+  let spi = 0;
+  while (spi < 256 || used.has(spi)) spi = readU32(random.bytes(4), 0);
+  return spi;
 }
 
 function fail(code: SessionFailure["code"], message: string): ChildResult {

@@ -191,6 +191,11 @@ export function findNotify(payloads: Payload[], type: number): { data: Uint8Arra
   return wireFindNotify(payloads, type);
 }
 
+/** The first Notify of a type, with its protocol ID and SPI (REKEY_SA, §3.10.1). */
+export function findNotifyFull(payloads: Payload[], type: number): { protocolId: number; spi: Uint8Array; data: Uint8Array } | undefined {
+  return wireFindNotify(payloads, type);
+}
+
 export function findNotifies(payloads: Payload[], type: number): { data: Uint8Array }[] {
   return findPayloads(payloads, PayloadType.NOTIFY).filter((n) => n.notifyType === type);
 }
@@ -330,3 +335,50 @@ export function caKeyIds(anchors: Uint8Array[]): Uint8Array {
 }
 
 export { HeaderFlag };
+
+/**
+ * As responder (§2.7, §3.3.6): the first of the peer's proposals, in its order, that one of ours allows,
+ * reduced to one transform of each type (the peer's order within a type). `keGroup` is the group of
+ * the peer's KE payload, if any: a proposal whose KE transforms do not include it is still chosen
+ * (the caller answers INVALID_KE_PAYLOAD), but one with our group preferred.
+ */
+export function selectFromOffer(
+  payloads: Payload[],
+  protocolId: number,
+  ours: ProposalSpec[],
+): { ok: true; suite: ChosenSuite; proposal: Proposal } | { ok: false; error: string } {
+  const s = findPayload(payloads, PayloadType.SA);
+  if (!s || s.proposals.length === 0) return { ok: false, error: "no SA payload" };
+  for (const p of s.proposals) {
+    if (p.protocolId !== protocolId) continue;
+    const of = (type: number) => p.transforms.filter((t) => t.transformType === type);
+    for (const o of ours) {
+      const encr = of(TransformType.ENCR).find((t) => o.encr.some((e) => e.id === t.transformId && e.keyBits === (keyLength(t) ?? 0)));
+      if (!encr) continue;
+      const pick = (type: number, allowed: number[]) => {
+        const offered = of(type);
+        if (offered.length === 0) return allowed.length === 0 ? { id: 0, t: undefined } : null;
+        const t = offered.find((x) => allowed.includes(x.transformId));
+        return t ? { id: t.transformId, t } : null;
+      };
+      const prf = protocolId === 1 ? pick(TransformType.PRF, o.prf) : { id: 0, t: undefined };
+      const integ = o.integ.length === 0 ? (of(TransformType.INTEG).every((t) => t.transformId === 0) ? { id: 0, t: of(TransformType.INTEG)[0] } : null) : pick(TransformType.INTEG, o.integ);
+      const ke = of(TransformType.KE).length === 0 ? { id: 0, t: undefined } : pick(TransformType.KE, o.ke.length ? o.ke : [0]);
+      // ESN is mandatory in ESP proposals (§3.3.3); a peer that leaves it out means "no ESN".
+      const esn = protocolId === 1 || of(TransformType.ESN).length === 0 ? { id: 0, t: undefined } : pick(TransformType.ESN, o.esn);
+      if (!prf || !integ || !ke || !esn) continue;
+      const transforms = [encr, prf.t, integ.t, ke.t, esn.t].filter((t) => t !== undefined);
+      return {
+        ok: true,
+        suite: { encr: { id: encr.transformId, keyBits: keyLength(encr) ?? 0 }, prf: prf.id, integ: integ.id, ke: ke.id, esn: esn.id },
+        proposal: { proposalNum: p.proposalNum, protocolId, spi: p.spi, transforms },
+      };
+    }
+  }
+  return { ok: false, error: "no proposal of the peer is acceptable" };
+}
+
+/** Does the SA payload propose `protocolId` (IKE: an IKE SA rekey, §1.3.2)? */
+export function offersProtocol(payloads: Payload[], protocolId: number): boolean {
+  return findPayload(payloads, PayloadType.SA)?.proposals.some((p) => p.protocolId === protocolId) ?? false;
+}

@@ -18,6 +18,8 @@ import * as M from "./msg.ts";
 import type { Action, IkePort, SessionEvent, SessionFailure } from "./types.ts";
 import type { SessionEnv } from "./types.ts";
 
+const hex32 = (n: number) => (n >>> 0).toString(16).padStart(8, "0");
+
 type State = "idle" | "init" | "auth" | "established" | "deleting" | "done";
 
 export interface SessionStatus {
@@ -262,12 +264,32 @@ export class IkeSession {
       return;
     }
     if (m.exchangeType === ExchangeType.CREATE_CHILD_SA) {
-      // Rekeying is not implemented yet: refuse politely so the gateway keeps the current SAs (§1.3).
-      this.sendResponse(m.exchangeType, m.messageId, [M.notify(NotifyError.NO_ADDITIONAL_SAS)]);
+      this.onCreateChildRequest(m);
       return;
     }
     // IKE_SA_INIT / IKE_AUTH requests make no sense towards an initiator: answer with INVALID_SYNTAX (§2.21.2).
     this.sendResponse(m.exchangeType, m.messageId, [M.notify(NotifyError.INVALID_SYNTAX)]);
+  }
+
+  /** The gateway rekeys our CHILD_SA (§1.3.3). Rekeying the IKE SA itself is refused for now (§1.3.2). */
+  private onCreateChildRequest(m: M.InMessage): void {
+    if (this.state !== "established" || !this.child) {
+      this.sendResponse(m.exchangeType, m.messageId, [M.notify(NotifyError.TEMPORARY_FAILURE)]);
+      return;
+    }
+    if (M.offersProtocol(m.payloads, ProtocolId.IKE)) {
+      this.sendResponse(m.exchangeType, m.messageId, [M.notify(NotifyError.NO_ADDITIONAL_SAS)]);
+      return;
+    }
+    const r = this.child.answerRekey(m.payloads, this.keys!, this.env.random);
+    if (!r.ok) {
+      this.sendResponse(m.exchangeType, m.messageId, [M.notify(r.notify, r.data)]);
+      this.out.push({ kind: "progress", stage: "child-sa", detail: `refused the gateway's CHILD_SA rekey: ${r.reason}` });
+      return;
+    }
+    this.sendResponse(m.exchangeType, m.messageId, r.response);
+    this.out.push({ kind: "install-child", child: r.child });
+    this.out.push({ kind: "progress", stage: "child-sa", detail: `rekeyed by the gateway: ${r.suiteName}, SPIs ${hex32(r.child.spiIn)}_i ${hex32(r.child.spiOut)}_o` });
   }
 
   private onInformational(m: M.InMessage, now: number): void {

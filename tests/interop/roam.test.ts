@@ -209,6 +209,33 @@ describe.skipIf(unavailable !== undefined)("roam against a strongSwan gateway be
     expectClean();
   }, 60_000);
 
+  test("the gateway rekeys the CHILD_SA every ~4 s: a 10/s ping loses nothing, SPIs change, old SAs go", async () => {
+    const { topo, gateway } = stage;
+    const confPath = gateway.swanctlConf;
+    const original = readFileSync(confPath, "utf8");
+    writeFileSync(confPath, original.replaceAll("dpd_action = clear", "dpd_action = clear\n        rekey_time = 4s\n        life_time = 30s\n        rand_time = 1s"));
+    gateway.mustSwanctl(["--load-conns"]);
+    try {
+      const up = roam([...pskArgs(), "--background"]);
+      expect(up.code, up.stderr).toBe(0);
+      const first = JSON.parse(roam(["status", "--json"]).stdout).child.spiIn;
+      const pinger = topo.exec(topo.names.client, ["ping", "-n", "-q", "-c", "120", "-i", "0.1", "-W", "1", NET.corpAServer], { timeoutMs: 30_000 });
+      expect(pinger.stdout).toContain("120 packets transmitted, 120 received, 0% packet loss");
+      const s = JSON.parse(roam(["status", "--json"]).stdout);
+      expect(s.state).toBe("connected");
+      expect(s.child.spiIn).not.toBe(first);
+      // The gateway logged several rekeys and holds one installed CHILD_SA (the old ones were deleted).
+      expect((gateway.log().match(/CHILD_SA corp\{\d+\} established/g) ?? []).length).toBeGreaterThanOrEqual(3);
+      const children = listSas(gateway)[0]!.children.filter((c) => c.state === "INSTALLED");
+      expect(children.length).toBe(1);
+      expect(roam(["disconnect"]).code).toBe(0);
+    } finally {
+      writeFileSync(confPath, original);
+      gateway.mustSwanctl(["--load-conns"]);
+    }
+    expectClean();
+  }, 60_000);
+
   test("a wrong PSK fails with exit 4 and one line, within 30 s, host clean", () => {
     const r = roam([...pskArgs().map((a) => (a === pskFile ? pskBad : a)), "--background"]);
     expect(r.code).toBe(4);

@@ -171,6 +171,55 @@ export class FakeGateway {
     ];
   }
 
+  /** A CREATE_CHILD_SA request rekeying the CHILD_SA (RFC 7296 §1.3.3), as strongSwan sends it. */
+  rekeyChildRequest(messageId: number, newSpi: number, opts: { rekeySpi?: number; protocolId?: number } = {}): { datagram: Uint8Array; ni: Uint8Array } {
+    const spi = new Uint8Array(4);
+    new DataView(spi.buffer).setUint32(0, newSpi);
+    const old = new Uint8Array(4);
+    new DataView(old.buffer).setUint32(0, opts.rekeySpi ?? this.espSpi);
+    const ni = this.o.random.bytes(32);
+    const vip = parseAddress(this.o.vip ?? "198.19.0.1")!;
+    const payloads: Payload[] = [
+      { type: PayloadType.NOTIFY, critical: false, protocolId: ProtocolId.ESP, spi: old, notifyType: NotifyStatus.REKEY_SA, data: new Uint8Array(0) },
+      {
+        type: PayloadType.SA,
+        critical: false,
+        proposals: [
+          {
+            proposalNum: 1,
+            protocolId: opts.protocolId ?? ProtocolId.ESP,
+            spi,
+            transforms: [
+              { transformType: TransformType.ENCR, transformId: 20, attributes: [{ af: true, attrType: 14, value: 256 }] },
+              { transformType: TransformType.ESN, transformId: 0, attributes: [] },
+            ],
+          },
+        ],
+      },
+      { type: PayloadType.NONCE, critical: false, nonce: ni },
+      { type: PayloadType.TSi, critical: false, selectors: [sel(parseAddress("203.0.113.0")!, parseAddress("203.0.113.255")!)] },
+      { type: PayloadType.TSr, critical: false, selectors: [sel(vip, vip)] },
+    ];
+    return { datagram: this.protect(ExchangeType.CREATE_CHILD_SA, messageId, false, payloads), ni };
+  }
+
+  /** Opens a response from the client. */
+  openResponse(data: Uint8Array): Payload[] {
+    const r = parseMessage(data);
+    if (!r.ok) throw new Error(r.error.reason);
+    const enc = encryptedPart(data, r.value)!;
+    const opened = this.sk.open({ encr: this.keys.SK_ei, integ: this.keys.SK_ai }, enc.aad, enc.body);
+    if (!opened.ok) throw new Error(opened.message);
+    const inner = parsePayloads(enc.payload.firstInner, opened.plaintext);
+    if (!inner.ok) throw new Error(inner.error.reason);
+    return inner.value;
+  }
+
+  /** CHILD_SA keys for a rekey where the gateway initiated: KEYMAT = prf+(SK_d, Ni | Nr) (§2.17). */
+  rekeyKeys(ni: Uint8Array, nr: Uint8Array) {
+    return deriveChildSaKeys(this.prf, this.keys.SK_d, ni, nr, { encr: 36, integ: 0 });
+  }
+
   /** An INFORMATIONAL request from the gateway (e.g. a liveness check or a DELETE). */
   request(messageId: number, payloads: Payload[]): Uint8Array {
     return this.protect(ExchangeType.INFORMATIONAL, messageId, false, payloads);

@@ -197,6 +197,44 @@ describe("after the tunnel is up", () => {
     expect((a2[0] as { data: Uint8Array }).data).toEqual((a1[0] as { data: Uint8Array }).data);
   });
 
+  test("the gateway rekeys the CHILD_SA: new SAs installed with the same KEYMAT, the old one kept until deleted", () => {
+    const { gw, s } = up(15);
+    const oldChild = { spiIn: gw.clientEspSpi, spiOut: gw.espSpi };
+    const { datagram, ni } = gw.rekeyChildRequest(0, 0xabcdef01);
+    const actions = s.handle({ kind: "datagram", data: datagram, port: "natt" }, 1000);
+    const install = find(actions, "install-child")!.child;
+    expect(install.spiOut).toBe(0xabcdef01);
+    expect(install.spiIn).not.toBe(oldChild.spiIn);
+    expect(kinds(actions)).not.toContain("remove-child");
+    const resp = gw.openResponse(find(actions, "send")!.data);
+    const sa = resp.find((p) => p.type === PayloadType.SA);
+    const nr = resp.find((p) => p.type === PayloadType.NONCE);
+    expect(sa && "proposals" in sa && new DataView(sa.proposals[0]!.spi.buffer, sa.proposals[0]!.spi.byteOffset).getUint32(0)).toBe(install.spiIn);
+    const k = gw.rekeyKeys(ni, nr && "nonce" in nr ? nr.nonce : new Uint8Array(0));
+    // The gateway initiated this exchange: its outbound keys (first in KEYMAT) are our inbound.
+    expect(install.encrKeyIn).toEqual(k.initiatorToResponder.encr);
+    expect(install.encrKeyOut).toEqual(k.responderToInitiator.encr);
+    // Then the gateway deletes the old SA by its inbound SPI; we answer with ours and drop the old pair.
+    const del = { type: PayloadType.DELETE, critical: false, protocolId: ProtocolId.ESP, spiSize: 4, spis: [u32(oldChild.spiOut)] as Uint8Array[] } as const;
+    const a2 = s.handle({ kind: "datagram", data: gw.request(1, [del]), port: "natt" }, 1100);
+    expect(find(a2, "remove-child")).toEqual({ kind: "remove-child", spiIn: oldChild.spiIn, spiOut: oldChild.spiOut });
+    const ans = gw.openResponse(find(a2, "send")!.data).find((p) => p.type === PayloadType.DELETE);
+    expect(ans && "spis" in ans && ans.spis.map((x) => new DataView(x.buffer, x.byteOffset).getUint32(0))).toEqual([oldChild.spiIn]);
+    expect(kinds(a2)).not.toContain("failed");
+    expect(s.status().state).toBe("established");
+  });
+
+  test("a rekey of an unknown CHILD_SA is answered with CHILD_SA_NOT_FOUND; an IKE SA rekey is declined", () => {
+    const { gw, s } = up(16);
+    const a = s.handle({ kind: "datagram", data: gw.rekeyChildRequest(0, 0x1111, { rekeySpi: 0x9999 }).datagram, port: "natt" }, 1000);
+    const n = gw.openResponse(find(a, "send")!.data)[0];
+    expect(n && "notifyType" in n && n.notifyType).toBe(44); // CHILD_SA_NOT_FOUND
+    expect(kinds(a)).not.toContain("install-child");
+    const b = s.handle({ kind: "datagram", data: gw.rekeyChildRequest(1, 0x2222, { protocolId: ProtocolId.IKE }).datagram, port: "natt" }, 1000);
+    const m = gw.openResponse(find(b, "send")!.data)[0];
+    expect(m && "notifyType" in m && m.notifyType).toBe(35); // NO_ADDITIONAL_SAS
+  });
+
   test("close sends DELETE for the IKE SA, removes the CHILD_SA and ends when answered", () => {
     const { gw, s } = up(12);
     const actions = pump(s, gw, s.handle({ kind: "close" }, 5000), 5000);
@@ -219,3 +257,9 @@ describe("after the tunnel is up", () => {
     expect(s.handle({ kind: "datagram", data: new Uint8Array(200), port: "natt" }, 1000)).toEqual([]);
   });
 });
+
+function u32(n: number): Uint8Array {
+  const b = new Uint8Array(4);
+  new DataView(b.buffer).setUint32(0, n);
+  return b;
+}
