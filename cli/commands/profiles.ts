@@ -6,7 +6,7 @@ import { randomUUID } from "node:crypto";
 import { closeSync, openSync, writeSync } from "node:fs";
 import { Command } from "commander";
 import { UserError } from "../exit.ts";
-import { exportSswanFile, exportToml } from "../profiles/export.ts";
+import { exportSswanFile, exportToml, tomlExportDrops } from "../profiles/export.ts";
 import { profileToTable } from "../profiles/model.ts";
 import { defaultStoreDirs, listProfiles, loadProfile, readSecrets, removeProfile, type StoreDirs } from "../profiles/store.ts";
 
@@ -79,7 +79,10 @@ export function profilesCommand(dirs: () => StoreDirs = () => defaultStoreDirs()
       const p = loadProfile(name, dirs());
       warnAll(p.warnings);
       let text: string;
-      if (opts.format === "toml") text = exportToml(p, opts.withSecrets ? readSecrets(p.dir, name) : undefined);
+      if (opts.format === "toml") {
+        text = exportToml(p, opts.withSecrets ? readSecrets(p.dir, name) : undefined);
+        for (const d of tomlExportDrops(p, opts.withSecrets ?? false)) process.stderr.write(`roam: warning: export: ${d}; not exported\n`);
+      }
       else {
         const r = exportSswanFile(p, randomUUID());
         for (const d of r.dropped) process.stderr.write(`roam: warning: export: "${d}" has no .sswan equivalent; not exported\n`);

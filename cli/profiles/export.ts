@@ -7,7 +7,7 @@ import { decodePemCertificates } from "../../core/x509/pem.ts";
 import { UserError } from "../exit.ts";
 import { exportSswan } from "./import-sswan.ts";
 import { profileToTable, type Secrets } from "./model.ts";
-import { certificatesToPem } from "./pem.ts";
+import { certificatesToPem, encodeBase64 } from "./pem.ts";
 import { assetPath, type StoredProfile } from "./store.ts";
 
 function storeCa(s: StoredProfile): { ders: Uint8Array[]; storeRelative: boolean } {
@@ -30,6 +30,7 @@ function storeCa(s: StoredProfile): { ders: Uint8Array[]; storeRelative: boolean
   return { ders, storeRelative };
 }
 
+/** Without secrets, a store-relative PKCS#12 bundle is left out (the caller warns: see tomlExportDrops). */
 export function exportToml(s: StoredProfile, secrets: Secrets | undefined): string {
   const table: Record<string, unknown> = profileToTable(s.profile);
   const { ders } = storeCa(s);
@@ -38,7 +39,17 @@ export function exportToml(s: StoredProfile, secrets: Secrets | undefined): stri
     if ((table.ca as string[]).length === 0) delete table.ca;
     table.ca_pem = certificatesToPem(ders);
   }
-  if (s.profile.pkcs12 && !s.profile.pkcs12.startsWith("/")) delete table.pkcs12;
+  if (s.profile.pkcs12 && !s.profile.pkcs12.startsWith("/")) {
+    // The bundle holds the private key: it travels only with the secrets.
+    delete table.pkcs12;
+    if (secrets) {
+      try {
+        table.pkcs12_data = encodeBase64(new Uint8Array(readFileSync(assetPath(s.dir, s.profile.name, s.profile.pkcs12))));
+      } catch {
+        throw new UserError(`export: PKCS#12 file "${s.profile.pkcs12}" cannot be read`);
+      }
+    }
+  }
   if (secrets) {
     const t: Record<string, string> = {};
     if (secrets.psk !== undefined) t.psk = secrets.psk;
@@ -62,4 +73,10 @@ export function exportSswanFile(s: StoredProfile, uuid: string): { text: string;
   const r = exportSswan(s.profile, ders, p12, uuid);
   if (!r.ok) throw new UserError(`export: ${r.error}`);
   return r.value;
+}
+
+/** What a TOML export without --with-secrets leaves out. */
+export function tomlExportDrops(s: StoredProfile, withSecrets: boolean): string[] {
+  if (withSecrets || !s.profile.pkcs12 || s.profile.pkcs12.startsWith("/")) return [];
+  return ["pkcs12 (the client key bundle travels only with --with-secrets)"];
 }

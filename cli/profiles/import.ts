@@ -1,7 +1,7 @@
 // `roam import FILE`: pick the importer by content (and extension), and read roam's own exported TOML.
 
 import { parse } from "smol-toml";
-import { decodePemCertificates } from "../../core/x509/pem.ts";
+import { decodeBase64, decodePemCertificates } from "../../core/x509/pem.ts";
 import { importMobileconfig } from "./import-mobileconfig.ts";
 import { importSswan } from "./import-sswan.ts";
 import { importSwanctl, type SwanctlOptions } from "./import-swanctl.ts";
@@ -25,7 +25,7 @@ export function detectFormat(file: string, bytes: Uint8Array): Format {
 }
 
 /** Keys of an exported TOML file that are not profile fields. */
-const EXPORT_KEYS = ["ca_pem", "secrets"] as const;
+const EXPORT_KEYS = ["ca_pem", "pkcs12_data", "secrets"] as const;
 
 /** A profile exported with `roam profiles export --format toml` (CA inline as ca_pem, [secrets] optional). */
 export function importToml(text: string, file: string): Result<Imported[]> {
@@ -45,6 +45,11 @@ export function importToml(text: string, file: string): Result<Imported[]> {
     assets.ca = c.value;
     // The inline CA replaces the store-relative file it was exported from.
     if (Array.isArray(t.ca)) t.ca = t.ca.filter((x) => x !== "ca.pem");
+  }
+  if (t.pkcs12_data !== undefined) {
+    const der = typeof t.pkcs12_data === "string" ? decodeBase64(t.pkcs12_data) : null;
+    if (!der || der[0] !== 0x30) return { ok: false, error: `${file}: field "pkcs12_data": expected a base64-encoded PKCS#12 file` };
+    assets.pkcs12 = der;
   }
   const secrets: Secrets = {};
   if (t.secrets !== undefined) {
