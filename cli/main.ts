@@ -3,6 +3,8 @@
 import { Command, CommanderError } from "commander";
 import pkg from "../package.json" with { type: "json" };
 import { connectCommand } from "./commands/connect.ts";
+import { importCommand } from "./commands/import.ts";
+import { profilesCommand } from "./commands/profiles.ts";
 import { disconnectCommand, statusCommand } from "./commands/session.ts";
 import { ExitCode, UserError } from "./exit.ts";
 
@@ -14,7 +16,7 @@ export function buildProgram(): Command {
     .showHelpAfterError("(run roam --help for usage)")
     .configureOutput({ writeErr: (s) => process.stderr.write(s) })
     .exitOverride();
-  for (const c of [connectCommand(), disconnectCommand(), statusCommand()]) {
+  for (const c of [connectCommand(), disconnectCommand(), statusCommand(), importCommand(), profilesCommand()]) {
     program.addCommand(c.exitOverride().configureOutput({ writeErr: (s) => process.stderr.write(s) }));
   }
   return program;

@@ -15,12 +15,16 @@ import { onShutdown } from "../../platform/signals.ts";
 import { Reporter } from "../output.ts";
 import { decodeRequest, encodeRequest } from "../request-codec.ts";
 import { readFirstLine } from "../stdin.ts";
+import { profileToConnectRequest } from "../profiles/connect.ts";
+import { promptNoEcho, resolveSecrets } from "../profiles/secrets.ts";
+import { loadProfile, readSecrets } from "../profiles/store.ts";
 
 const TUNNEL_NAME = "roam";
 
 export function connectCommand(): Command {
   return new Command("connect")
-    .description("connect to an IKEv2 gateway; runs in the foreground until Ctrl-C or `roam disconnect`")
+    .description("connect to an IKEv2 gateway (a stored profile, or flags); runs in the foreground until Ctrl-C or `roam disconnect`")
+    .argument("[profile]", "a stored profile (see roam profiles list); without it, the flags below say where to connect")
     .option("--gateway <host>", "gateway host name or address")
     .option("--port <port>", "gateway IKE port", "500")
     .option("--remote-id <id>", "identity the gateway must prove (e.g. gw.example.com)")
@@ -35,12 +39,12 @@ export function connectCommand(): Command {
     .option("--no-ipv6", "do not ask for an IPv6 virtual address, DNS servers or ::/0 selectors")
     .option("--background", "return once the tunnel is up (exit 0), or with the cause of failure")
     .addOption(new Option("--internal-child").hideHelp())
-    .action(async (flags: ConnectFlags & { internalChild?: boolean }) => {
+    .action(async (profile: string | undefined, flags: ConnectFlags & { internalChild?: boolean }) => {
       if (flags.internalChild) {
         process.exitCode = await runChild();
         return;
       }
-      const req = await parseConnectFlags(flags, () => readFirstLine(process.stdin));
+      const req = profile === undefined ? await parseConnectFlags(flags, () => readFirstLine(process.stdin)) : await requestFromProfile(profile, flags);
       process.exitCode = req.background ? await runBackground(req) : await runForeground(req, new Reporter(process.stderr));
     });
 }
@@ -183,6 +187,28 @@ async function runChild(): Promise<number> {
     if (attached) process.stdout.write(`${JSON.stringify({ kind: "error", message, exitCode })}\n`);
     return exitCode;
   }
+}
+
+/** `roam connect NAME`: the stored profile, its secrets (stdin, environment, secrets file or a prompt), warnings. */
+async function requestFromProfile(name: string, flags: ConnectFlags): Promise<ConnectRequest> {
+  const given = (["gateway", "remoteId", "id", "pskFile", "eapIdentity", "ca", "subnet", "ike", "esp"] as const).filter((k) => flags[k] !== undefined);
+  if (given.length > 0) {
+    throw new UserError(`connect: a profile and --${given.map((k) => k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)).join(", --")} do not go together: edit the profile instead`);
+  }
+  const out = new Reporter(process.stderr);
+  const loaded = loadProfile(name);
+  for (const w of loaded.warnings) out.line(`warning: ${w}`);
+  const secrets = await resolveSecrets(loaded.profile, {
+    passwordStdin: flags.passwordStdin ?? false,
+    readStdinLine: () => readFirstLine(process.stdin),
+    env: process.env,
+    stored: () => readSecrets(loaded.dir, name),
+    prompt: process.stdin.isTTY ? promptNoEcho : undefined,
+  });
+  const { request, unsupported } = profileToConnectRequest(loaded.profile, secrets, { background: flags.background ?? false, dir: loaded.dir });
+  for (const u of unsupported) out.line(`warning: ${u}`);
+  if (flags.ipv6 === false) request.requestIp6 = false;
+  return request;
 }
 
 /** How to run this same program again: the compiled executable, or bun with the script. */

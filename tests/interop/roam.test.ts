@@ -236,6 +236,48 @@ describe.skipIf(unavailable !== undefined)("roam against a strongSwan gateway be
     expectClean();
   }, 60_000);
 
+  test("profiles: import a swanctl.conf (PSK) and a .sswan (EAP, CA inside), then `roam connect NAME`", () => {
+    const xdg = `${stage.dir}/xdg`;
+    mkdirSync(xdg, { recursive: true, mode: 0o700 });
+    const withXdg = (args: string[], stdin?: string) =>
+      stage.topo.exec(stage.topo.names.client, ["env", `ROAM_RUN_DIR=${runDir}`, `XDG_CONFIG_HOME=${xdg}`, ROAM, ...args], { stdin, timeoutMs: 60_000 });
+    const conf = `${stage.dir}/office.conf`;
+    writeFileSync(
+      conf,
+      `connections {\n  office {\n    remote_addrs = ${NET.gateway}\n    vips = 0.0.0.0\n    local {\n      auth = psk\n      id = ${stage.creds.pskClientId}\n    }\n` +
+        `    remote {\n      auth = psk\n      id = ${stage.creds.gatewayId}\n    }\n    children {\n      corp {\n        remote_ts = 0.0.0.0/0\n      }\n    }\n  }\n}\n` +
+        `secrets {\n  ike-office {\n    id = ${stage.creds.pskClientId}\n    secret = "${stage.creds.psk}"\n  }\n}\n`,
+      { mode: 0o600 },
+    );
+    const imp = withXdg(["import", conf]);
+    expect(imp.code, imp.stderr).toBe(0);
+    const up = withXdg(["connect", "office", "--background"]);
+    expect(up.code, up.stderr).toBe(0);
+    expect(ping(NET.corpAServer)).toBe(true);
+    expect(withXdg(["disconnect"]).code).toBe(0);
+    expectClean();
+
+    const der = Buffer.from(readFileSync(stage.pki.ca.certDer));
+    const sswan = `${stage.dir}/lab.sswan`;
+    writeFileSync(
+      sswan,
+      JSON.stringify({
+        uuid: "5f0e4c3a-8a1b-4e6c-9d2f-0123456789ab",
+        name: "Lab",
+        type: "ikev2-eap",
+        remote: { addr: NET.gateway, id: stage.creds.gatewayId, cert: der.toString("base64") },
+        local: { eap_id: stage.creds.eapUser },
+      }),
+    );
+    const imp2 = withXdg(["import", sswan]);
+    expect(imp2.code, imp2.stderr).toBe(0);
+    const up2 = withXdg(["connect", "Lab", "--password-stdin", "--background"], `${stage.creds.eapPassword}\n`);
+    expect(up2.code, up2.stderr).toBe(0);
+    expect(ping(NET.corpBServer)).toBe(true);
+    expect(withXdg(["disconnect"]).code).toBe(0);
+    expectClean();
+  }, 60_000);
+
   test("a wrong PSK fails with exit 4 and one line, within 30 s, host clean", () => {
     const r = roam([...pskArgs().map((a) => (a === pskFile ? pskBad : a)), "--background"]);
     expect(r.code).toBe(4);
