@@ -1,7 +1,16 @@
 #!/usr/bin/env bash
-# `npm run bench`: the benchmarks under tests/bench, each printing its figures and, measured in the same
-# run, the reference they are compared with. Never part of the test command.
+# `npm run bench [-- --quick]`: the benchmarks under tests/bench, each printing its figures and, measured
+# in the same run, the reference they are compared with. Never part of the test command.
+#   1. esp.ts       ESP seal/open against the raw native AES-256-GCM cipher (no root needed);
+#   2. datapath.ts  roam vs strongSwan libipsec vs plain routing through namespaces (root, iperf3,
+#                   strongSwan: tests/interop/install-deps.sh; builds dist/roam when it is missing).
+# --quick: short runs for development (3 s iperf3 runs, 3 connect samples, shorter ESP cases).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 . tests/lib/bun.sh
+quick=0
+for a in "$@"; do [ "$a" = "--quick" ] && quick=1; done
+if [ "$quick" = 1 ]; then export ESP_BENCH_SECONDS="${ESP_BENCH_SECONDS:-0.1}"; fi
 "$BUN" tests/bench/esp.ts "$@"
+if [ ! -x dist/roam ]; then "$BUN" build.ts; fi
+"$BUN" tests/bench/datapath.ts "$@"

@@ -1,0 +1,172 @@
+// Data-path benchmark (issue 6), not a test: `bun tests/bench/datapath.ts [--quick] [--only pair,swan,roam]`.
+// Needs root, iperf3 and strongSwan (tests/interop/install-deps.sh) and dist/roam (bun build.ts).
+//
+//  pair  (a) plain routing over one veth between two namespaces (iperf3 TCP both ways);
+//        (b) two roam data-path endpoints (tests/bench/endpoint.ts, fixed keys, AES-256-GCM-16) over that
+//            link: TCP both ways, UDP 1300-octet datagrams (loss), CPU s/GB, peak and idle RSS.
+//  swan  (c) strongSwan's libipsec client ↔ libipsec gateway on the interop stage (client, NAT, gateway,
+//            corporate host; PSK, aes256gcm16-prfsha256-x25519 / aes256gcm16): TCP both ways, CPU s/GB;
+//        (e) connect time of `swanctl --initiate` → first ping reply through the tunnel.
+//  roam  (d) dist/roam connect against the same gateway: TCP both ways, RSS;
+//        (e) connect time of `roam connect` process start → first ping reply.
+// Everything made is removed at the end, on failure and on SIGINT/SIGTERM.
+
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { onCleanup, pidAlive, run } from "../interop/lib/proc.ts";
+import { createStage, interopUnavailable, type Stage } from "../interop/lib/stage.ts";
+import { NET } from "../interop/lib/topology.ts";
+import { cpuPerGb, iperf, machine, median, memory, withCpu, type IperfResult } from "./lib/measure.ts";
+import { createPair, PAIR } from "./lib/pair.ts";
+import { startRoamPair } from "./lib/roam-pair.ts";
+import { printReport, type Results } from "./lib/report.ts";
+
+const args = process.argv.slice(2);
+const QUICK = args.includes("--quick");
+const onlyArg = args[args.indexOf("--only") + 1];
+const ONLY = args.includes("--only") && onlyArg ? new Set(onlyArg.split(",")) : new Set(["pair", "swan", "roam"]);
+const SECONDS = QUICK ? 3 : 10;
+const CONNECT_SAMPLES = QUICK ? 3 : 10;
+const UDP_LENGTH = 1300;
+const ROAM = join(import.meta.dir, "../../dist/roam");
+
+const why = interopUnavailable() ?? (run(["sh", "-c", "command -v iperf3"]).code === 0 ? undefined : "iperf3 is missing: run tests/interop/install-deps.sh");
+if (why !== undefined) {
+  console.error(`bench/datapath: ${why}`);
+  process.exit(2);
+}
+
+const dir = mkdtempSync(`${tmpdir()}/roam-bench-`);
+const removeDir = onCleanup(() => {
+  if (process.env.ROAM_BENCH_KEEP !== "1") rmSync(dir, { recursive: true, force: true });
+});
+const res: Results = { machine: machine(), seconds: SECONDS, connectSamples: CONNECT_SAMPLES, udpLength: UDP_LENGTH };
+const log = (s: string) => console.error(`  · ${s}`);
+const fmt = (r: IperfResult) => `${r.mbps.toFixed(0)} Mbit/s${r.lostPercent !== undefined ? `, ${r.lostPercent.toFixed(2)}% lost` : ""}`;
+
+async function benchPair(): Promise<void> {
+  const pair = createPair();
+  try {
+    pair.spawn(pair.right, ["iperf3", "-s"]);
+    res.plainFwd = await iperf(pair.exec, pair.left, PAIR.right, { seconds: SECONDS });
+    res.plainRev = await iperf(pair.exec, pair.left, PAIR.right, { seconds: SECONDS, reverse: true });
+    log(`plain routing: ${fmt(res.plainFwd)} / ${fmt(res.plainRev)}`);
+
+    const { left, right } = await startRoamPair(pair, dir);
+    const pids = [left.pid, right.pid];
+    try {
+      if (pair.exec(pair.left, ["ping", "-n", "-c", "3", "-i", "0.2", "-W", "2", PAIR.rightInner]).code !== 0) throw new Error("no ping through the roam endpoint pair");
+      await Bun.sleep(1_000);
+      res.pairIdleRssMb = Math.max(...pids.map((p) => memory(p).rssMb));
+      const fwd = await withCpu(pids, () => iperf(pair.exec, pair.left, PAIR.rightInner, { seconds: SECONDS }));
+      const rev = await withCpu(pids, () => iperf(pair.exec, pair.left, PAIR.rightInner, { seconds: SECONDS, reverse: true }));
+      res.roamPairFwd = fwd.result;
+      res.roamPairRev = rev.result;
+      res.roamPairCpuPerGb = cpuPerGb(fwd.cpu + rev.cpu, fwd.result.bytes + rev.result.bytes);
+      log(`roam pair TCP: ${fmt(fwd.result)} / ${fmt(rev.result)}, ${res.roamPairCpuPerGb.toFixed(1)} CPU s/GB`);
+      // UDP offered at the TCP rate measured just now (at least 100 Mbit/s): what is lost at that load.
+      const offered = Math.max(100, fwd.result.mbps);
+      res.roamPairUdp = await iperf(pair.exec, pair.left, PAIR.rightInner, { seconds: SECONDS, udpLength: UDP_LENGTH, udpMbps: offered });
+      res.roamPairUdpOffered = offered;
+      log(`roam pair UDP ${UDP_LENGTH} B at ${offered.toFixed(0)} Mbit/s offered: ${fmt(res.roamPairUdp)}`);
+      res.pairPeakRssMb = Math.max(...pids.map((p) => memory(p).peakMb));
+    } finally {
+      for (const e of [left, right]) writeFileSync(`${dir}/counters-${e.pid}.json`, await e.stop());
+    }
+  } finally {
+    pair.destroy();
+  }
+}
+
+const pingCorp = (stage: Stage): boolean =>
+  stage.topo.exec(stage.topo.names.client, ["ping", "-n", "-c", "1", "-W", "1", NET.corpAServer], { timeoutMs: 5_000 }).code === 0;
+
+/** Milliseconds from `start()` to the first ping reply from the corporate server through the tunnel. */
+async function connectTime(stage: Stage, start: () => boolean): Promise<number> {
+  const t0 = performance.now();
+  if (!start()) throw new Error("connect failed");
+  for (let i = 0; i < 50; i++) if (pingCorp(stage)) return performance.now() - t0;
+  throw new Error("no ping through the tunnel after connect");
+}
+
+async function benchSwan(stage: Stage): Promise<void> {
+  const { topo, gateway } = stage;
+  const client = await stage.startStrongswanClient();
+  try {
+    const initiate = () => client.swanctl(["--initiate", "--ike", "psk", "--child", "corp"], 30_000).code === 0;
+    const terminate = () => client.swanctl(["--terminate", "--ike", "psk"], 30_000);
+    if (!initiate() || !pingCorp(stage)) throw new Error(`strongSwan client: no tunnel\n${client.log().slice(-2000)}`);
+    const pids = [client.pid, gateway.pid];
+    const fwd = await withCpu(pids, () => iperf(topo.exec, topo.names.client, NET.corpAServer, { seconds: SECONDS }));
+    const rev = await withCpu(pids, () => iperf(topo.exec, topo.names.client, NET.corpAServer, { seconds: SECONDS, reverse: true }));
+    res.swanFwd = fwd.result;
+    res.swanRev = rev.result;
+    res.swanCpuPerGb = cpuPerGb(fwd.cpu + rev.cpu, fwd.result.bytes + rev.result.bytes);
+    res.swanClientCpuPerGb = cpuPerGb(fwd.perPid[0]! + rev.perPid[0]!, fwd.result.bytes + rev.result.bytes);
+    res.swanClientPeakRssMb = memory(client.pid).peakMb;
+    log(`strongSwan libipsec pair TCP: ${fmt(fwd.result)} / ${fmt(rev.result)}, ${res.swanCpuPerGb.toFixed(1)} CPU s/GB`);
+    res.swanConnectMs = [];
+    for (let i = 0; i < CONNECT_SAMPLES; i++) {
+      terminate();
+      await Bun.sleep(200);
+      res.swanConnectMs.push(await connectTime(stage, initiate));
+    }
+    log(`swanctl --initiate → first ping: ${res.swanConnectMs.map((v) => v.toFixed(0)).join(", ")} ms`);
+    terminate();
+  } finally {
+    await client.stop();
+  }
+}
+
+async function benchRoam(stage: Stage): Promise<void> {
+  const { topo } = stage;
+  const runDir = `${stage.dir}/roam-run`;
+  mkdirSync(runDir, { recursive: true, mode: 0o700 });
+  const pskFile = `${stage.dir}/client.psk`;
+  writeFileSync(pskFile, `${stage.creds.psk}\n`, { mode: 0o600 });
+  const roam = (a: string[]) => topo.exec(topo.names.client, ["env", `ROAM_RUN_DIR=${runDir}`, ROAM, ...a], { timeoutMs: 60_000 });
+  const connect = () => roam(["connect", "--gateway", NET.gateway, "--remote-id", stage.creds.gatewayId, "--id", stage.creds.pskClientId, "--psk-file", pskFile, "--background"]).code === 0;
+  const disconnect = () => roam(["disconnect"]);
+  try {
+    if (!connect() || !pingCorp(stage)) throw new Error("roam client: no tunnel");
+    const pid = Number(JSON.parse(roam(["status", "--json"]).stdout).pid);
+    if (!pidAlive(pid)) throw new Error(`roam status names pid ${pid}, which is not running`);
+    await Bun.sleep(1_000);
+    res.roamIdleRssMb = memory(pid).rssMb;
+    const fwd = await withCpu([pid], () => iperf(topo.exec, topo.names.client, NET.corpAServer, { seconds: SECONDS }));
+    const rev = await withCpu([pid], () => iperf(topo.exec, topo.names.client, NET.corpAServer, { seconds: SECONDS, reverse: true }));
+    res.roamClientFwd = fwd.result;
+    res.roamClientRev = rev.result;
+    res.roamClientCpuPerGb = cpuPerGb(fwd.cpu + rev.cpu, fwd.result.bytes + rev.result.bytes);
+    res.roamClientPeakRssMb = memory(pid).peakMb;
+    log(`roam client vs libipsec gateway TCP: ${fmt(fwd.result)} / ${fmt(rev.result)}`);
+    res.roamConnectMs = [];
+    for (let i = 0; i < CONNECT_SAMPLES; i++) {
+      disconnect();
+      await Bun.sleep(200);
+      res.roamConnectMs.push(await connectTime(stage, connect));
+    }
+    log(`roam connect → first ping: ${res.roamConnectMs.map((v) => v.toFixed(0)).join(", ")} ms`);
+  } finally {
+    disconnect();
+  }
+}
+
+try {
+  console.error(`bench/datapath: ${QUICK ? "quick, " : ""}${SECONDS} s iperf3 runs, ${CONNECT_SAMPLES} connect samples`);
+  if (ONLY.has("pair")) await benchPair();
+  if (ONLY.has("swan") || ONLY.has("roam")) {
+    const stage = await createStage();
+    try {
+      stage.topo.spawn(stage.topo.names.corpA, ["iperf3", "-s"]);
+      if (ONLY.has("swan")) await benchSwan(stage);
+      if (ONLY.has("roam")) await benchRoam(stage);
+    } finally {
+      await stage.destroy();
+    }
+  }
+  printReport(res, median);
+} finally {
+  removeDir();
+}

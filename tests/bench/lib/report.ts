@@ -1,0 +1,76 @@
+// The one table of the data-path benchmark: roam, strongSwan libipsec and plain routing side by side,
+// the ratios, and the goals of issue 6 (met or not, never assumed).
+
+import type { IperfResult } from "./measure.ts";
+
+export interface Results {
+  machine: string;
+  seconds: number;
+  connectSamples: number;
+  udpLength: number;
+  plainFwd?: IperfResult;
+  plainRev?: IperfResult;
+  roamPairFwd?: IperfResult;
+  roamPairRev?: IperfResult;
+  roamPairUdp?: IperfResult;
+  roamPairUdpOffered?: number;
+  roamPairCpuPerGb?: number;
+  pairIdleRssMb?: number;
+  pairPeakRssMb?: number;
+  swanFwd?: IperfResult;
+  swanRev?: IperfResult;
+  swanCpuPerGb?: number;
+  swanClientCpuPerGb?: number;
+  swanClientPeakRssMb?: number;
+  swanConnectMs?: number[];
+  roamClientFwd?: IperfResult;
+  roamClientRev?: IperfResult;
+  roamClientCpuPerGb?: number;
+  roamClientPeakRssMb?: number;
+  roamIdleRssMb?: number;
+  roamConnectMs?: number[];
+}
+
+type Row = [label: string, roam: string, swan: string, plain: string, ratio: string, goal: string];
+
+const n = (v: number | undefined, digits = 0): string => (v === undefined || Number.isNaN(v) ? "–" : v.toFixed(digits));
+const mbps = (r: IperfResult | undefined): string => n(r?.mbps);
+const ratio = (a: number | undefined, b: number | undefined, digits = 2): string =>
+  a === undefined || b === undefined || !(b > 0) || Number.isNaN(a) ? "–" : `${(a / b).toFixed(digits)}x`;
+const verdict = (ok: boolean | undefined): string => (ok === undefined ? "" : ok ? " ✓" : " ✗");
+
+export function printReport(r: Results, median: (xs: readonly number[]) => number): void {
+  const medRoam = r.roamConnectMs?.length ? median(r.roamConnectMs) : undefined;
+  const medSwan = r.swanConnectMs?.length ? median(r.swanConnectMs) : undefined;
+  const range = (xs: number[] | undefined) => (xs?.length ? ` (${n(Math.min(...xs))}–${n(Math.max(...xs))})` : "");
+  const pairRatio = r.roamPairFwd && r.swanFwd ? Math.min(r.roamPairFwd.mbps / r.swanFwd.mbps, r.roamPairRev!.mbps / r.swanRev!.mbps) : undefined;
+  const clientRatio = r.roamClientFwd && r.swanFwd ? Math.min(r.roamClientFwd.mbps / r.swanFwd.mbps, r.roamClientRev!.mbps / r.swanRev!.mbps) : undefined;
+  const peak = Math.max(r.pairPeakRssMb ?? 0, r.roamClientPeakRssMb ?? 0);
+  const rows: Row[] = [
+    ["TCP → through the tunnel, Mbit/s (pair)", mbps(r.roamPairFwd), mbps(r.swanFwd), mbps(r.plainFwd), ratio(r.roamPairFwd?.mbps, r.swanFwd?.mbps), `≥3x${verdict(pairRatio === undefined ? undefined : pairRatio >= 3)}`],
+    ["TCP ← through the tunnel, Mbit/s (pair)", mbps(r.roamPairRev), mbps(r.swanRev), mbps(r.plainRev), ratio(r.roamPairRev?.mbps, r.swanRev?.mbps), "≥3x"],
+    [`UDP ${r.udpLength} B at ${n(r.roamPairUdpOffered)} Mbit/s offered: got, loss`, r.roamPairUdp ? `${mbps(r.roamPairUdp)}, ${n(r.roamPairUdp.lostPercent, 2)}%` : "–", "", "", "", "reported"],
+    ["CPU s per GB moved (both ends of the pair)", n(r.roamPairCpuPerGb, 1), n(r.swanCpuPerGb, 1), "kernel", ratio(r.roamPairCpuPerGb, r.swanCpuPerGb), "reported"],
+    ["Client → libipsec gateway, TCP → Mbit/s", mbps(r.roamClientFwd), mbps(r.swanFwd), "", ratio(r.roamClientFwd?.mbps, r.swanFwd?.mbps), `≥1x${verdict(clientRatio === undefined ? undefined : clientRatio >= 1)}`],
+    ["Client → libipsec gateway, TCP ← Mbit/s", mbps(r.roamClientRev), mbps(r.swanRev), "", ratio(r.roamClientRev?.mbps, r.swanRev?.mbps), "≥1x"],
+    ["CPU s per GB moved (client process only)", n(r.roamClientCpuPerGb, 1), n(r.swanClientCpuPerGb, 1), "", ratio(r.roamClientCpuPerGb, r.swanClientCpuPerGb), "reported"],
+    [`Connect → first ping, ms, median of ${r.connectSamples} (min–max)`, `${n(medRoam)}${range(r.roamConnectMs)}`, `${n(medSwan)}${range(r.swanConnectMs)}`, "", ratio(medRoam, medSwan), `≤1x${verdict(medRoam === undefined || medSwan === undefined ? undefined : medRoam <= medSwan)}`],
+    ["Peak RSS under throughput, MB (pair / client)", `${n(r.pairPeakRssMb)} / ${n(r.roamClientPeakRssMb)}`, `– / ${n(r.swanClientPeakRssMb)}`, "", "", `≤120${verdict(peak > 0 ? peak <= 120 : undefined)}`],
+    ["Idle tunnel RSS, MB (pair / client)", `${n(r.pairIdleRssMb)} / ${n(r.roamIdleRssMb)}`, "", "", "", "reported"],
+  ];
+  const head: Row = ["", "roam", "strongSwan libipsec", "plain routing", "roam/sS", "goal"];
+  const all = [head, ...rows];
+  const w = head.map((_, i) => Math.max(...all.map((row) => [...row[i]!].length)));
+  const line = (row: Row) => `| ${row.map((c, i) => (i === 0 ? c.padEnd(w[i]!) : c.padStart(w[i]!))).join(" | ")} |`;
+  console.log("");
+  console.log(`Data path, AES-256-GCM-16, iperf3 ${r.seconds} s per run — ${r.machine}`);
+  console.log(line(head));
+  console.log(`|${w.map((x, i) => (i === 0 ? "-".repeat(x + 2) : `${"-".repeat(x + 1)}:`)).join("|")}|`);
+  for (const row of rows) console.log(line(row));
+  const plainShare = r.roamPairFwd && r.plainFwd ? ` roam pair → = ${((100 * r.roamPairFwd.mbps) / r.plainFwd.mbps).toFixed(1)}% of plain routing.` : "";
+  console.log(
+    `\npair: two roam data-path endpoints (tests/bench/endpoint.ts, fixed keys) over one veth; strongSwan: its libipsec client and\n` +
+      `libipsec gateway on the interop stage (NAT between them), which is also the reference for the roam client rows.${plainShare}\n` +
+      `CPU: utime+stime of the tunnel processes (roam endpoints / both charons; client rows: the client process alone).`,
+  );
+}
