@@ -23,6 +23,8 @@ export interface ConnectFlags {
   ike?: string;
   esp?: string;
   ipv6?: boolean;
+  fragmentation?: boolean;
+  ikeMtu?: string;
   background?: boolean;
 }
 
@@ -38,6 +40,9 @@ export interface ConnectRequest {
   ikeProposals: ProposalSpec[];
   espProposals: ProposalSpec[];
   requestIp6: boolean;
+  /** Offer IKE fragmentation (RFC 7383), and the path MTU its fragments must fit. */
+  fragmentation: boolean;
+  ikeMtu: number;
   background: boolean;
 }
 
@@ -77,6 +82,10 @@ export async function parseConnectFlags(f: ConnectFlags, readPassword: PasswordS
     if (!sel) throw new UserError(`connect: --subnet "${s}" is not a subnet (expected CIDR like 203.0.113.0/24 or 2001:db8::/32)`);
     return sel;
   });
+  const ikeMtu = f.ikeMtu === undefined ? 1280 : Number(f.ikeMtu);
+  if (!/^\d+$/.test(f.ikeMtu ?? "1280") || ikeMtu < 576 || ikeMtu > 65535) {
+    throw new UserError(`connect: --ike-mtu "${f.ikeMtu}" is not an MTU (expected 576-65535 bytes)`);
+  }
   const ike = f.ike ? parseProposals(f.ike, "ike") : { ok: true as const, value: defaultProposals("ike") };
   if (!ike.ok) throw new UserError(`connect: --ike: ${ike.error}`);
   const esp = f.esp ? parseProposals(f.esp, "esp") : { ok: true as const, value: defaultProposals("esp") };
@@ -93,6 +102,8 @@ export async function parseConnectFlags(f: ConnectFlags, readPassword: PasswordS
     espProposals: esp.value,
     // Like strongSwan's `vips = 0.0.0.0, ::`: ask for both; the gateway assigns what it has.
     requestIp6: f.ipv6 ?? true,
+    fragmentation: f.fragmentation ?? true,
+    ikeMtu,
     background: f.background ?? false,
   };
 }

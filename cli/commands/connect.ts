@@ -10,7 +10,8 @@ import { Command, Option } from "commander";
 import { serveControl, ControlBusyError, type ControlServer } from "../control.ts";
 import { parseConnectFlags, type ConnectFlags, type ConnectRequest } from "../connect-options.ts";
 import { ExitCode, UserError } from "../exit.ts";
-import { Tunnel, GatewayResolveError, type TunnelEvent, type TunnelOutcome } from "../tunnel/runtime.ts";
+import { appendFileSync } from "node:fs";
+import { Tunnel, GatewayResolveError, STATE_DIR, type TunnelEvent, type TunnelOutcome } from "../tunnel/runtime.ts";
 import { onShutdown } from "../../platform/signals.ts";
 import { Reporter } from "../output.ts";
 import { decodeRequest, encodeRequest } from "../request-codec.ts";
@@ -37,6 +38,8 @@ export function connectCommand(): Command {
     .option("--ike <proposals>", "IKE proposals, strongSwan syntax (e.g. aes256gcm16-prfsha256-x25519)")
     .option("--esp <proposals>", "ESP proposals, strongSwan syntax (e.g. aes256gcm16)")
     .option("--no-ipv6", "do not ask for an IPv6 virtual address, DNS servers or ::/0 selectors")
+    .option("--no-fragmentation", "do not offer IKE fragmentation (RFC 7383)")
+    .option("--ike-mtu <bytes>", "path MTU that IKE fragments must fit", "1280")
     .option("--background", "return once the tunnel is up (exit 0), or with the cause of failure")
     .addOption(new Option("--internal-child").hideHelp())
     .action(async (profile: string | undefined, flags: ConnectFlags & { internalChild?: boolean }) => {
@@ -170,7 +173,11 @@ async function runChild(): Promise<number> {
     return ExitCode.INTERNAL;
   }
   let attached = true;
+  // Once the parent is gone, events go to a log file beside the control socket (root-only directory).
+  const logPath = `${STATE_DIR}/${TUNNEL_NAME}.log`;
+  const log = new Reporter({ write: (line: string) => appendFileSync(logPath, `${new Date().toISOString()} ${line}`, { mode: 0o600 }) });
   const emit = (e: TunnelEvent) => {
+    log.event(e);
     if (!attached) return;
     try {
       process.stdout.write(`${JSON.stringify(e)}\n`);

@@ -112,6 +112,8 @@ export function profileToConnectRequest(profile: Profile, secrets: ResolvedSecre
       ikeProposals: ike.value,
       espProposals: esp.value,
       requestIp6: p.requestIpv6,
+      fragmentation: true,
+      ikeMtu: 1280,
       background: opts.background,
     },
     unsupported,

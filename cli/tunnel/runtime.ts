@@ -129,6 +129,8 @@ export class Tunnel {
       remoteSelectors: this.req.remoteSelectors,
       requestIp6: this.req.requestIp6,
       forceEncap: true,
+      fragmentation: this.req.fragmentation,
+      ikeMtu: this.req.ikeMtu,
       connectRetransmit: CONNECT_RETRANSMIT,
       retransmit: ESTABLISHED_RETRANSMIT,
       applicationVersion: `roam ${pkg.version}`,
@@ -279,7 +281,10 @@ export class Tunnel {
     this.timers.clear();
     if (this.keepalive) clearInterval(this.keepalive);
     this.datapath?.close();
-    // Let the last datagrams (DELETE) leave before the socket closes.
+    // The last datagrams (our DELETE, or the answer to the gateway's) must leave before the socket
+    // closes. Teardown often starts inside the UDP receive callback, where flush() only schedules
+    // (platform/udp.ts): step out of it for one turn, then send.
+    await new Promise<void>((r) => setImmediate(r));
     this.udp?.flush();
     if (this.tun) await this.tun.close();
     const report = this.journal.undoAll();

@@ -43,6 +43,10 @@ export interface SessionConfig {
   forceEncap: boolean;
   connectRetransmit: RetransmitPolicy;
   retransmit: RetransmitPolicy;
+  /** Offer IKE fragmentation (RFC 7383); used when the gateway offers it too. */
+  fragmentation: boolean;
+  /** Path MTU for IKE messages (RFC 7383 §2.5.1); 1280 works on every IPv6 path. */
+  ikeMtu: number;
   /** Sent as APPLICATION_VERSION in the configuration request. */
   applicationVersion: string;
 }

@@ -5,6 +5,7 @@ import { createSkSuite, type SkSuite } from "../crypto/encr.ts";
 import { prfById, type Prf } from "../crypto/prf.ts";
 import { equalBytes, wipe } from "../util/bytes.ts";
 import type { Random } from "../types.ts";
+import { FragmentReassembler, fragmentMessage } from "./fragment.ts";
 import * as M from "./msg.ts";
 import type { ChosenSuite } from "./proposal.ts";
 
@@ -44,26 +45,65 @@ export class IkeSaKeys {
     return new IkeSaKeys(d.spiI, d.spiR, d.suite, d.suiteName, prf, material, sk.suite, d.random, { ni: d.ni, nr: d.nr });
   }
 
-  /** We are always the original initiator: we send with SK_ei/SK_ai and receive with SK_er/SK_ar. */
-  protect(exchangeType: number, messageId: number, response: boolean, payloads: M.Payload[]): Uint8Array {
+  /**
+   * RFC 7383: set once both sides announced IKEV2_FRAGMENTATION_SUPPORTED. `maxDatagram` is the IKE
+   * message budget (path MTU − IP − UDP − non-ESP marker); larger protected messages leave as SKF.
+   */
+  enableFragmentation(maxDatagram: number): void {
+    this.fragmentBudget = maxDatagram;
+    this.reassembler ??= new FragmentReassembler(this.sk, { encr: this.material.SK_er, integ: this.material.SK_ar });
+  }
+
+  private fragmentBudget = 0;
+  private reassembler: FragmentReassembler | null = null;
+
+  /**
+   * One protected message as the datagrams to send: one SK message, or its SKF fragments when it does
+   * not fit (RFC 7383 §2.5). We are always the original initiator: we send with SK_ei/SK_ai.
+   */
+  protect(exchangeType: number, messageId: number, response: boolean, payloads: M.Payload[]): Uint8Array[] {
     const inner = M.encodeInner(payloads);
     const header = { spiI: this.spiI, spiR: this.spiR, exchangeType, messageId, response };
+    const keys = { encr: this.material.SK_ei, integ: this.material.SK_ai };
     const bodyLength = this.sk.bodyLength(inner.bytes.length);
     const aad = M.encodeSkEnvelope(header, inner.firstType, bodyLength);
+    if (this.fragmentBudget > 0 && aad.length + bodyLength > this.fragmentBudget) {
+      return fragmentMessage({
+        header: M.wireHeader(header),
+        innerFirstType: inner.firstType,
+        inner: inner.bytes,
+        suite: this.sk,
+        keys,
+        random: this.random,
+        maxDatagram: this.fragmentBudget,
+      });
+    }
     const iv = this.random.bytes(this.sk.ivLength);
-    const body = this.sk.seal({ encr: this.material.SK_ei, integ: this.material.SK_ai }, aad, inner.bytes, iv);
+    const body = this.sk.seal(keys, aad, inner.bytes, iv);
     const out = new Uint8Array(aad.length + body.length);
     out.set(aad, 0);
     out.set(body, aad.length);
-    return out;
+    return [out];
   }
 
-  /** Parses, checks the SPIs, verifies and decrypts. Failure means: drop it (§2.21.1). */
-  unprotect(data: Uint8Array): { ok: true; value: M.InMessage } | { ok: false; reason: string } {
+  /**
+   * Parses, checks the SPIs, verifies and decrypts; SKF fragments are collected until the message is
+   * whole (RFC 7383 §2.6). A failure means: drop it (§2.21.1), or wait for more fragments.
+   */
+  unprotect(data: Uint8Array, now: number): { ok: true; value: M.InMessage } | { ok: false; reason: string } {
     const outer = M.decodeOuter(data);
     if (!outer.ok) return outer;
     const m = outer.value;
     if (!equalBytes(m.spiI, this.spiI) || !equalBytes(m.spiR, this.spiR)) return { ok: false, reason: "not this IKE SA" };
+    if (m.skf) {
+      if (!this.reassembler) return { ok: false, reason: "an SKF fragment, but fragmentation was not negotiated" };
+      const r = this.reassembler.add(data, now);
+      if (r.kind === "incomplete") return { ok: false, reason: `fragment ${r.received} of ${r.total}` };
+      if (r.kind === "dropped") return { ok: false, reason: `fragment dropped: ${r.detail}` };
+      const inner = M.decodeInner(r.firstInner, r.plaintext, 0);
+      if (!inner.ok) return inner;
+      return { ok: true, value: { ...m, payloads: inner.value } };
+    }
     if (!m.sk) return { ok: false, reason: "no SK payload" };
     const opened = this.sk.open({ encr: this.material.SK_er, integ: this.material.SK_ar }, data.subarray(0, m.sk.bodyOffset), data.subarray(m.sk.bodyOffset));
     if (!opened.ok) return { ok: false, reason: `SK payload: ${opened.message}` };

@@ -44,6 +44,8 @@ export class IkeInit {
   private result: InitTranscript | null = null;
   natLocal = false;
   natRemote = false;
+  /** The gateway announced IKEV2_FRAGMENTATION_SUPPORTED (RFC 7383 §2.3). */
+  peerFragmentation = false;
 
   constructor(
     private readonly cfg: SessionConfig,
@@ -69,6 +71,7 @@ export class IkeInit {
     payloads.push(M.notify(NotifyStatus.NAT_DETECTION_SOURCE_IP, srcHash));
     payloads.push(M.notify(NotifyStatus.NAT_DETECTION_DESTINATION_IP, natHash(this.spiI, zero, this.cfg.gatewayAddress, this.cfg.gatewayPort)));
     payloads.push(M.notify(NotifyStatus.SIGNATURE_HASH_ALGORITHMS, hashAlgorithms()));
+    if (this.cfg.fragmentation) payloads.push(M.notify(NotifyStatus.IKEV2_FRAGMENTATION_SUPPORTED)); // RFC 7383 §2.3
     this.request = M.encode({ spiI: this.spiI, spiR: zero, exchangeType: ExchangeType.IKE_SA_INIT, messageId: 0, response: false }, payloads);
     return this.request;
   }
@@ -136,6 +139,7 @@ export class IkeInit {
     }
     if (dst) this.natLocal = !equalBytes(dst.data, natHash(this.spiI, spiR, this.cfg.localAddress, this.cfg.localPort));
 
+    this.peerFragmentation = M.findNotify(m.payloads, NotifyStatus.IKEV2_FRAGMENTATION_SUPPORTED) !== undefined;
     this.result = { request: this.request, response: data, ni: this.ni, nr };
     const keys = IkeSaKeys.derive({
       suite: chosen.suite,

@@ -37,6 +37,8 @@ export interface InMessage extends Header {
   payloads: Payload[];
   /** Where the SK payload's body starts, and the type of its first inner payload. */
   sk?: { firstInner: number; bodyOffset: number };
+  /** The message is an IKE Fragment Message (RFC 7383). */
+  skf?: boolean;
 }
 
 export function exchangeText(t: number): string {
@@ -45,7 +47,7 @@ export function exchangeText(t: number): string {
 
 // ---- encoding ----
 
-function wireHeader(h: Header): Omit<IkeHeader, "length" | "nextPayload"> {
+export function wireHeader(h: Header): Omit<IkeHeader, "length" | "nextPayload"> {
   return {
     spiI: h.spiI,
     spiR: h.spiR,
@@ -94,6 +96,7 @@ export function decodeOuter(data: Uint8Array): Decoded {
   };
   const enc = encryptedPart(data, r.value);
   if (enc && enc.payload.type === PayloadType.SK) m.sk = { firstInner: enc.payload.firstInner, bodyOffset: enc.bodyOffset };
+  if (enc && enc.payload.type === PayloadType.SKF) m.skf = true;
   return { ok: true, value: m };
 }
 

@@ -45,7 +45,7 @@ export class IkeSession {
   private nextRequestId = 0;
   private peerNextId = 0;
   /** The last response we sent, kept for a retransmitted request (§2.1). */
-  private lastResponse: { messageId: number; datagram: Uint8Array } | null = null;
+  private lastResponse: { messageId: number; datagrams: Uint8Array[] } | null = null;
   private port: IkePort;
   private out: Action[] = [];
 
@@ -99,9 +99,9 @@ export class IkeSession {
 
   // ---- sending requests and retransmitting them ----
 
-  private sendRequest(datagram: Uint8Array, exchangeType: number, messageId: number, now: number, policy = this.cfg.retransmit): void {
-    this.pending = new PendingRequest(messageId, exchangeType, [datagram], policy, now);
-    this.out.push({ kind: "send", data: datagram, port: this.port });
+  private sendRequest(datagrams: Uint8Array[], exchangeType: number, messageId: number, now: number, policy = this.cfg.retransmit): void {
+    this.pending = new PendingRequest(messageId, exchangeType, datagrams, policy, now);
+    for (const d of datagrams) this.out.push({ kind: "send", data: d, port: this.port });
     this.out.push({ kind: "arm-timer", timer: "retransmit", at: this.pending.nextAt });
   }
 
@@ -135,8 +135,7 @@ export class IkeSession {
   private startInit(now: number): void {
     this.state = "init";
     this.out.push({ kind: "progress", stage: "ike-sa-init" });
-    const datagram = this.init.buildRequest();
-    this.sendRequest(datagram, ExchangeType.IKE_SA_INIT, 0, now, this.cfg.connectRetransmit ?? CONNECT_RETRANSMIT);
+    this.sendRequest([this.init.buildRequest()], ExchangeType.IKE_SA_INIT, 0, now, this.cfg.connectRetransmit ?? CONNECT_RETRANSMIT);
   }
 
   private onInitResponse(data: Uint8Array, now: number): void {
@@ -146,7 +145,7 @@ export class IkeSession {
         return;
       case "retry": // COOKIE or INVALID_KE_PAYLOAD: the same exchange again (§2.6, §1.2)
         this.out.push({ kind: "progress", stage: "ike-sa-init", detail: r.reason });
-        this.sendRequest(this.init.buildRequest(), ExchangeType.IKE_SA_INIT, 0, now, this.cfg.connectRetransmit);
+        this.sendRequest([this.init.buildRequest()], ExchangeType.IKE_SA_INIT, 0, now, this.cfg.connectRetransmit);
         return;
       case "fail":
         this.fail(r.failure);
@@ -156,6 +155,11 @@ export class IkeSession {
     }
     this.keys = r.keys;
     this.nextRequestId = 1;
+    if (this.init.peerFragmentation && this.cfg.fragmentation) {
+      // RFC 7383 §2.5.1: the budget is the path MTU less the IP and UDP headers and the non-ESP marker.
+      const ipHeader = this.cfg.gatewayAddress.length === 4 ? 20 : 40;
+      this.keys.enableFragmentation(this.cfg.ikeMtu - ipHeader - 8 - 4);
+    }
     // RFC 7296 §2.23 / RFC 3948: continue on port 4500 (we always encapsulate, so always float).
     this.port = "natt";
     this.state = "auth";
@@ -170,14 +174,13 @@ export class IkeSession {
   private sendProtected(exchangeType: number, payloads: M.Payload[], now: number, policy = this.cfg.retransmit): void {
     const keys = this.keys!;
     const messageId = this.nextRequestId++;
-    const datagram = keys.protect(exchangeType, messageId, false, payloads);
-    this.sendRequest(datagram, exchangeType, messageId, now, policy);
+    this.sendRequest(keys.protect(exchangeType, messageId, false, payloads), exchangeType, messageId, now, policy);
   }
 
   private sendResponse(exchangeType: number, messageId: number, payloads: M.Payload[]): void {
-    const datagram = this.keys!.protect(exchangeType, messageId, true, payloads);
-    this.lastResponse = { messageId, datagram };
-    this.out.push({ kind: "send", data: datagram, port: this.port });
+    const datagrams = this.keys!.protect(exchangeType, messageId, true, payloads);
+    this.lastResponse = { messageId, datagrams };
+    for (const d of datagrams) this.out.push({ kind: "send", data: d, port: this.port });
   }
 
   private onDatagram(data: Uint8Array, now: number): void {
@@ -187,7 +190,7 @@ export class IkeSession {
       return;
     }
     const keys = this.keys!;
-    const msg = keys.unprotect(data);
+    const msg = keys.unprotect(data, now);
     if (!msg.ok) return; // not ours, or failed integrity: drop silently (§2.21.1)
     const m = msg.value;
     if (m.response) {
@@ -254,7 +257,7 @@ export class IkeSession {
 
   private onRequest(m: M.InMessage, now: number): void {
     if (m.messageId === this.peerNextId - 1 && this.lastResponse?.messageId === m.messageId) {
-      this.out.push({ kind: "send", data: this.lastResponse.datagram, port: this.port }); // retransmitted request
+      for (const d of this.lastResponse.datagrams) this.out.push({ kind: "send", data: d, port: this.port }); // retransmitted request
       return;
     }
     if (m.messageId !== this.peerNextId) return; // outside the window of one: ignore (§2.3)
@@ -355,7 +358,7 @@ export class IkeSession {
     if (this.keys) {
       this.removeChildren();
       const messageId = this.nextRequestId++;
-      this.out.push({ kind: "send", data: this.keys.protect(ExchangeType.INFORMATIONAL, messageId, false, [M.del(ProtocolId.IKE, [])]), port: this.port });
+      for (const d of this.keys.protect(ExchangeType.INFORMATIONAL, messageId, false, [M.del(ProtocolId.IKE, [])])) this.out.push({ kind: "send", data: d, port: this.port });
     }
     void now;
     this.fail(failure);

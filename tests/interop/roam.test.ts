@@ -201,7 +201,8 @@ describe.skipIf(unavailable !== undefined)("roam against a strongSwan gateway be
     const { gateway } = stage;
     const up = roam([...pskArgs(), "--background"]);
     expect(up.code, up.stderr).toBe(0);
-    gateway.mustSwanctl(["--terminate", "--ike", "psk", "--timeout", "10"]);
+    const term = gateway.swanctl(["--terminate", "--ike", "psk", "--timeout", "10"]);
+    expect(term.code, `terminate: ${term.stdout}\nroam's log:\n${readFileSafe(`${runDir}/roam.log`)}`).toBe(0);
     // The gateway got our answer to its DELETE (a clean terminate, not a timeout)...
     expect(listSas(gateway)).toEqual([]);
     // ...and roam took itself down.

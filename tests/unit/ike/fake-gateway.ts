@@ -12,6 +12,7 @@ import { CfgAttr, CfgType, ExchangeType, IdType, NotifyError, NotifyStatus, Payl
 import { encodeSkEnvelope, encryptedPart, parseMessage, parsePayloads, serializeMessage, serializePayloads } from "../../../core/wire/message.ts";
 import { findNotify, findPayload, keyLength, type Payload, type Proposal } from "../../../core/wire/payloads.ts";
 import { parseAddress } from "../../../core/wire/addr.ts";
+import { FragmentReassembler, fragmentMessage } from "../../../core/ike/fragment.ts";
 
 /** Deterministic randomness for reproducible exchanges. */
 export function seededRandom(seed: number): Random {
@@ -43,6 +44,8 @@ export interface FakeGatewayOptions {
   vip?: string;
   dns?: string;
   narrowTo?: string[];
+  /** Announce RFC 7383 fragmentation and fragment own messages larger than this many bytes. */
+  fragmentBudget?: number;
 }
 
 export class FakeGateway {
@@ -66,21 +69,44 @@ export class FakeGateway {
     this.spiR = o.random.bytes(8);
   }
 
-  /** Handles one datagram from the client; returns the answer, if any. */
-  receive(data: Uint8Array): Uint8Array | null {
+  fragmentsReceived = 0;
+  private clientFragmentation = false;
+  private reassembler: FragmentReassembler | null = null;
+
+  /** Handles one datagram from the client; returns the answer's datagrams (none, one, or fragments). */
+  receive(data: Uint8Array): Uint8Array[] {
+    const r = this.receiveOne(data);
+    if (r === null) return [];
+    return Array.isArray(r) ? r : [r];
+  }
+
+  private receiveOne(data: Uint8Array): Uint8Array | Uint8Array[] | null {
     const r = parseMessage(data);
     if (!r.ok) throw new Error(`fake gateway: client sent an unparsable message: ${r.error.reason}`);
     const { header } = r.value;
     if (header.exchangeType === ExchangeType.IKE_SA_INIT) return this.onInit(data, r.value.payloads, header.spiI);
     const enc = encryptedPart(data, r.value);
     if (!enc) throw new Error("fake gateway: protected exchange without SK");
-    const opened = this.sk.open({ encr: this.keys.SK_ei, integ: this.keys.SK_ai }, enc.aad, enc.body);
-    if (!opened.ok) throw new Error(`fake gateway: cannot open the client's SK payload: ${opened.message}`);
-    const inner = parsePayloads(enc.payload.firstInner, opened.plaintext);
+    let firstInner = enc.payload.firstInner;
+    let plaintext: Uint8Array;
+    if (enc.payload.type === PayloadType.SKF) {
+      this.fragmentsReceived++;
+      this.reassembler ??= new FragmentReassembler(this.sk, { encr: this.keys.SK_ei, integ: this.keys.SK_ai });
+      const f = this.reassembler.add(data, 0);
+      if (f.kind === "incomplete") return null;
+      if (f.kind === "dropped") throw new Error(`fake gateway: fragment dropped: ${f.detail}`);
+      firstInner = f.firstInner;
+      plaintext = f.plaintext;
+    } else {
+      const opened = this.sk.open({ encr: this.keys.SK_ei, integ: this.keys.SK_ai }, enc.aad, enc.body);
+      if (!opened.ok) throw new Error(`fake gateway: cannot open the client's SK payload: ${opened.message}`);
+      plaintext = opened.plaintext;
+    }
+    const inner = parsePayloads(firstInner, plaintext);
     if (!inner.ok) throw new Error(`fake gateway: bad inner payloads: ${inner.error.reason}`);
     this.received.push({ exchangeType: header.exchangeType, response: header.flags.response, payloads: inner.value });
     if (header.flags.response) return null;
-    if (header.exchangeType === ExchangeType.IKE_AUTH) return this.protect(ExchangeType.IKE_AUTH, header.messageId, true, this.onAuth(inner.value));
+    if (header.exchangeType === ExchangeType.IKE_AUTH) return this.protectAll(ExchangeType.IKE_AUTH, header.messageId, true, this.onAuth(inner.value));
     if (header.exchangeType === ExchangeType.INFORMATIONAL) {
       if (findPayload(inner.value, PayloadType.DELETE)?.protocolId === ProtocolId.IKE) this.deleted = true;
       return this.protect(ExchangeType.INFORMATIONAL, header.messageId, true, []);
@@ -107,6 +133,7 @@ export class FakeGateway {
     }
     this.spiI = spiI;
     this.initRequest = data;
+    this.clientFragmentation = findNotify(payloads, NotifyStatus.IKEV2_FRAGMENTATION_SUPPORTED) !== undefined;
     this.ni = findPayload(payloads, PayloadType.NONCE)!.nonce;
     const chosen = choose(sa.proposals[0]!, ke.dhGroup);
     this.prf = prfById(chosen.prf)!;
@@ -125,6 +152,7 @@ export class FakeGateway {
       { type: PayloadType.NONCE, critical: false, nonce: this.nr },
       notify(NotifyStatus.NAT_DETECTION_SOURCE_IP, this.o.random.bytes(20)),
       notify(NotifyStatus.NAT_DETECTION_DESTINATION_IP, this.o.random.bytes(20)),
+      ...(this.o.fragmentBudget ? [notify(NotifyStatus.IKEV2_FRAGMENTATION_SUPPORTED)] : []),
     ];
     this.initResponse = serializeMessage({ header: this.header(spiI, this.spiR, ExchangeType.IKE_SA_INIT, 0, true), payloads: resp });
     return this.initResponse;
@@ -227,6 +255,23 @@ export class FakeGateway {
 
   private header(spiI: Uint8Array, spiR: Uint8Array, exchangeType: number, messageId: number, response: boolean) {
     return { spiI, spiR, majorVersion: 2, minorVersion: 0, exchangeType, flags: { initiator: false, response, version: false }, messageId };
+  }
+
+  /** Like protect, but as RFC 7383 fragments when a budget is set and the message is larger. */
+  private protectAll(exchangeType: number, messageId: number, response: boolean, payloads: Payload[]): Uint8Array[] {
+    const whole = this.protect(exchangeType, messageId, response, payloads);
+    // RFC 7383 §2.3: only when both sides announced support.
+    if (!this.o.fragmentBudget || !this.clientFragmentation || whole.length <= this.o.fragmentBudget) return [whole];
+    const inner = serializePayloads(payloads);
+    return fragmentMessage({
+      header: this.header(this.spiI, this.spiR, exchangeType, messageId, response),
+      innerFirstType: inner.firstType,
+      inner: inner.bytes,
+      suite: this.sk,
+      keys: { encr: this.keys.SK_er, integ: this.keys.SK_ar },
+      random: this.o.random,
+      maxDatagram: this.o.fragmentBudget,
+    });
   }
 
   private protect(exchangeType: number, messageId: number, response: boolean, payloads: Payload[]): Uint8Array {

@@ -37,6 +37,8 @@ function config(over: Partial<SessionConfig> = {}): SessionConfig {
     connectRetransmit: CONNECT_RETRANSMIT,
     retransmit: ESTABLISHED_RETRANSMIT,
     applicationVersion: "roam test",
+    fragmentation: true,
+    ikeMtu: 1280,
     ...over,
   };
 }
@@ -51,8 +53,7 @@ function pump(s: IkeSession, gw: FakeGateway, first: Action[], now = 0): Action[
     const next: Action[] = [];
     for (const a of queue) {
       if (a.kind !== "send") continue;
-      const answer = gw.receive(a.data);
-      if (answer) next.push(...s.handle({ kind: "datagram", data: answer, port: a.port }, now));
+      for (const answer of gw.receive(a.data)) next.push(...s.handle({ kind: "datagram", data: answer, port: a.port }, now));
     }
     all.push(...next);
     queue = next;
@@ -145,6 +146,33 @@ describe("PSK connect", () => {
     const s = new IkeSession(config({ remoteSelectors: [sel] }), env(8));
     const f = find(pump(s, gw, s.handle({ kind: "start" }, 0)), "failed")!.failure;
     expect(f.message).toContain("widened");
+  });
+});
+
+describe("IKE fragmentation (RFC 7383)", () => {
+  test("both sides announce it: IKE_AUTH leaves in fragments within the budget, the fragmented answer is reassembled", () => {
+    const gw = new FakeGateway({ psk: PSK, id: "gw.roam.test", random: seededRandom(7), fragmentBudget: 200 });
+    // ikeMtu 232 → 232 − 20 (IPv4) − 8 (UDP) − 4 (non-ESP marker) = 200-byte IKE messages.
+    const s = new IkeSession(config({ ikeMtu: 232 }), env(20));
+    const actions = pump(s, gw, s.handle({ kind: "start" }, 0));
+    expect(find(actions, "established")).toBeDefined();
+    const sends = actions.filter((a) => a.kind === "send") as Extract<Action, { kind: "send" }>[];
+    expect(gw.fragmentsReceived).toBeGreaterThan(1);
+    expect(sends.slice(1).every((a) => a.data.length <= 200)).toBe(true);
+  });
+
+  test("not offered by the gateway: messages go whole", () => {
+    const gw = new FakeGateway({ psk: PSK, id: "gw.roam.test", random: seededRandom(7) });
+    const s = new IkeSession(config({ ikeMtu: 232 }), env(21));
+    expect(find(pump(s, gw, s.handle({ kind: "start" }, 0)), "established")).toBeDefined();
+    expect(gw.fragmentsReceived).toBe(0);
+  });
+
+  test("--no-fragmentation: not announced, not used", () => {
+    const gw = new FakeGateway({ psk: PSK, id: "gw.roam.test", random: seededRandom(7), fragmentBudget: 200 });
+    const s = new IkeSession(config({ ikeMtu: 232, fragmentation: false }), env(22));
+    expect(find(pump(s, gw, s.handle({ kind: "start" }, 0)), "established")).toBeDefined();
+    expect(gw.fragmentsReceived).toBe(0);
   });
 });
 
