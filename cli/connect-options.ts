@@ -25,6 +25,7 @@ export interface ConnectFlags {
   ipv6?: boolean;
   fragmentation?: boolean;
   ikeMtu?: string;
+  dpd?: string;
   background?: boolean;
 }
 
@@ -43,6 +44,8 @@ export interface ConnectRequest {
   /** Offer IKE fragmentation (RFC 7383), and the path MTU its fragments must fit. */
   fragmentation: boolean;
   ikeMtu: number;
+  /** Dead peer detection interval in seconds; 0 = off. */
+  dpdSeconds: number;
   background: boolean;
 }
 
@@ -86,6 +89,10 @@ export async function parseConnectFlags(f: ConnectFlags, readPassword: PasswordS
   if (!/^\d+$/.test(f.ikeMtu ?? "1280") || ikeMtu < 576 || ikeMtu > 65535) {
     throw new UserError(`connect: --ike-mtu "${f.ikeMtu}" is not an MTU (expected 576-65535 bytes)`);
   }
+  const dpdSeconds = f.dpd === undefined ? 30 : Number(f.dpd);
+  if (!/^\d+$/.test(f.dpd ?? "30") || dpdSeconds > 86400) {
+    throw new UserError(`connect: --dpd "${f.dpd}" is not a number of seconds (expected 0 to turn it off, or 1-86400)`);
+  }
   const ike = f.ike ? parseProposals(f.ike, "ike") : { ok: true as const, value: defaultProposals("ike") };
   if (!ike.ok) throw new UserError(`connect: --ike: ${ike.error}`);
   const esp = f.esp ? parseProposals(f.esp, "esp") : { ok: true as const, value: defaultProposals("esp") };
@@ -104,6 +111,7 @@ export async function parseConnectFlags(f: ConnectFlags, readPassword: PasswordS
     requestIp6: f.ipv6 ?? true,
     fragmentation: f.fragmentation ?? true,
     ikeMtu,
+    dpdSeconds,
     background: f.background ?? false,
   };
 }

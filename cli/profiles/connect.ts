@@ -95,7 +95,6 @@ export function profileToConnectRequest(profile: Profile, secrets: ResolvedSecre
   if (p.dnsServers.length > 0) note("dns_servers", `(${p.dnsServers.join(", ")}) is not applied yet: the gateway's DNS servers are used`);
   if (p.mtu !== undefined) note("mtu", `= ${p.mtu} is not applied yet`);
   if (p.natKeepalive !== undefined) note("nat_keepalive", `= ${p.natKeepalive} is not applied yet`);
-  if (p.dpd !== undefined) note("dpd", `= ${p.dpd} is not applied yet`);
   if (p.up !== undefined) note("up", "hook is not run yet");
   if (p.down !== undefined) note("down", "hook is not run yet");
   if (p.clientCert !== undefined || p.clientKey !== undefined || p.pkcs12 !== undefined) note("client_cert/client_key/pkcs12", "are not used by this auth method");
@@ -114,6 +113,7 @@ export function profileToConnectRequest(profile: Profile, secrets: ResolvedSecre
       requestIp6: p.requestIpv6,
       fragmentation: true,
       ikeMtu: 1280,
+      dpdSeconds: p.dpd ?? 30,
       background: opts.background,
     },
     unsupported,

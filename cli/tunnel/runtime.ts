@@ -130,6 +130,7 @@ export class Tunnel {
       requestIp6: this.req.requestIp6,
       forceEncap: true,
       fragmentation: this.req.fragmentation,
+      dpdIntervalMs: this.req.dpdSeconds * 1000,
       ikeMtu: this.req.ikeMtu,
       connectRetransmit: CONNECT_RETRANSMIT,
       retransmit: ESTABLISHED_RETRANSMIT,
@@ -204,7 +205,8 @@ export class Tunnel {
       case "arm-timer": {
         clearTimeout(this.timers.get(a.timer));
         const delay = Math.max(0, a.at - systemClock.monotonicMs());
-        this.timers.set(a.timer, setTimeout(() => this.feed({ kind: "timer", timer: a.timer }), delay));
+        const ev = a.timer === "liveness" ? () => ({ kind: "liveness" as const, lastInbound: this.lastInbound }) : () => ({ kind: "timer" as const, timer: a.timer });
+        this.timers.set(a.timer, setTimeout(() => this.feed(ev()), delay));
         break;
       }
       case "cancel-timer":
@@ -312,8 +314,12 @@ export class Tunnel {
     this.udp?.send(data, this.natPort, this.gatewayAddress);
   }
 
+  /** Monotonic time anything last arrived from the gateway (for dead peer detection). */
+  private lastInbound = 0;
+
   private onDatagram(data: Uint8Array, port: number, address: string): void {
     if (address !== this.gatewayAddress && address !== `::ffff:${this.gatewayAddress}`) return;
+    this.lastInbound = systemClock.monotonicMs();
     if (port === this.req.gatewayPort && port !== this.natPort) {
       this.feed({ kind: "datagram", data: data.slice(), port: "ike" });
       return;

@@ -43,6 +43,11 @@ export interface SessionConfig {
   forceEncap: boolean;
   connectRetransmit: RetransmitPolicy;
   retransmit: RetransmitPolicy;
+  /**
+   * Dead peer detection (RFC 7296 §2.4): after this long without anything from the gateway, send an
+   * empty INFORMATIONAL; 0 turns it off.
+   */
+  dpdIntervalMs: number;
   /** Offer IKE fragmentation (RFC 7383); used when the gateway offers it too. */
   fragmentation: boolean;
   /** Path MTU for IKE messages (RFC 7383 §2.5.1); 1280 works on every IPv6 path. */

@@ -52,3 +52,9 @@ export class PendingRequest {
     return true;
   }
 }
+
+/**
+ * For liveness checks (RFC 7296 §2.4): a laptop wants to know soon that its gateway is gone — 5 sends
+ * within about 25 s — rather than after strongSwan's 165 s.
+ */
+export const LIVENESS_RETRANSMIT: RetransmitPolicy = { timeoutMs: 2000, base: 1.5, retransmits: 4 };

@@ -10,7 +10,7 @@ import { toHex } from "../util/bytes.ts";
 import { ExchangeType, NotifyError, ProtocolId } from "../wire/constants.ts";
 import type { SessionConfig } from "./config.ts";
 import { AuthExchange } from "./auth.ts";
-import { CONNECT_RETRANSMIT, PendingRequest } from "./retransmit.ts";
+import { CONNECT_RETRANSMIT, LIVENESS_RETRANSMIT, PendingRequest } from "./retransmit.ts";
 import { ChildSaTask } from "./child.ts";
 import { IkeSaKeys } from "./ikesa.ts";
 import { IkeInit } from "./init.ts";
@@ -82,6 +82,9 @@ export class IkeSession {
           break;
         case "timer":
           if (ev.timer === "retransmit") this.onRetransmitTimer(now);
+          break;
+        case "liveness":
+          this.onLiveness(ev.lastInbound, now);
           break;
         case "close":
           this.onClose(now);
@@ -212,9 +215,32 @@ export class IkeSession {
       case "deleting":
         this.finish("disconnected");
         return;
+      case "established":
+        // The answer to our liveness check: the gateway is there.
+        this.armLiveness(now);
+        return;
       default:
         return;
     }
+  }
+
+  // ---- dead peer detection (§2.4) ----
+
+  private armLiveness(from: number): void {
+    if (this.cfg.dpdIntervalMs > 0) this.out.push({ kind: "arm-timer", timer: "liveness", at: from + this.cfg.dpdIntervalMs });
+  }
+
+  private onLiveness(lastInbound: number, now: number): void {
+    if (this.state !== "established" || this.cfg.dpdIntervalMs <= 0) return;
+    // A request of ours is already out: its answer (or its retransmits running out) says enough.
+    if (this.pending) return;
+    const quietSince = Math.max(lastInbound, 0);
+    if (now - quietSince < this.cfg.dpdIntervalMs) {
+      this.armLiveness(quietSince);
+      return;
+    }
+    // §1.4: an empty INFORMATIONAL request is the liveness check.
+    this.sendProtected(ExchangeType.INFORMATIONAL, [], now, LIVENESS_RETRANSMIT);
   }
 
   private onAuthResponse(m: M.InMessage, now: number): void {
@@ -236,6 +262,7 @@ export class IkeSession {
       return;
     }
     this.state = "established";
+    this.armLiveness(now);
     this.out.push({ kind: "install-child", child: c.child });
     this.out.push({ kind: "apply-config", config: c.config });
     this.out.push({

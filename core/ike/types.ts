@@ -11,10 +11,12 @@ export type SessionEvent =
   | { kind: "start" }
   | { kind: "datagram"; data: Uint8Array; port: IkePort }
   | { kind: "timer"; timer: TimerName }
+  /** The liveness timer fired; `lastInbound` is when anything (IKE or ESP) last came from the gateway. */
+  | { kind: "liveness"; lastInbound: number }
   | { kind: "close" };
 
 /** Timers are named after the event they wait for. */
-export type TimerName = "retransmit" | "giveup" | "delete-ack";
+export type TimerName = "retransmit" | "liveness";
 
 export type Action =
   | { kind: "send"; data: Uint8Array; port: IkePort }

@@ -303,6 +303,30 @@ describe.skipIf(unavailable !== undefined)("roam against a strongSwan gateway be
     expectClean();
   }, 40_000);
 
+  test("dead peer detection: the gateway is killed; roam notices within --dpd plus ~25 s of checks, cleans up", async () => {
+    const dead = await createStage();
+    try {
+      const dir = `${dead.dir}/roam-run`;
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+      const psk = `${dead.dir}/p.psk`;
+      writeFileSync(psk, `${dead.creds.psk}\n`, { mode: 0o600 });
+      const exec = (args: string[]) => dead.topo.exec(dead.topo.names.client, ["env", `ROAM_RUN_DIR=${dir}`, ROAM, ...args], { timeoutMs: 60_000 });
+      const up = exec(["connect", "--gateway", NET.gateway, "--remote-id", dead.creds.gatewayId, "--id", dead.creds.pskClientId, "--psk-file", psk, "--dpd", "2", "--background"]);
+      expect(up.code, up.stderr).toBe(0);
+      process.kill(dead.gateway.pid, "SIGKILL");
+      const t0 = performance.now();
+      await waitFor("roam to declare the gateway dead", () => exec(["status"]).code === 3, 45_000);
+      const seconds = (performance.now() - t0) / 1000;
+      expect(seconds).toBeGreaterThan(2);
+      expect(seconds).toBeLessThan(40);
+      expect(readFileSafe(`${dir}/roam.log`)).toContain("roam: gateway 192.0.2.1 stopped answering (INFORMATIONAL, 5 tries)");
+      expect(dead.topo.exec(dead.topo.names.client, ["ip", "link", "show", "roam0"]).code).not.toBe(0);
+      expect(existsSync(`${dir}/roam.json`)).toBe(false);
+    } finally {
+      await dead.destroy().catch(() => {});
+    }
+  }, 90_000);
+
   test("an RSA gateway certificate (RFC 7427 signature AUTH): EAP connect, traffic, disconnect", async () => {
     const rsa = await createStage({ keyType: "rsa" });
     try {

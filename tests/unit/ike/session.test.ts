@@ -39,6 +39,7 @@ function config(over: Partial<SessionConfig> = {}): SessionConfig {
     applicationVersion: "roam test",
     fragmentation: true,
     ikeMtu: 1280,
+    dpdIntervalMs: 30_000,
     ...over,
   };
 }
@@ -173,6 +174,62 @@ describe("IKE fragmentation (RFC 7383)", () => {
     const s = new IkeSession(config({ ikeMtu: 232, fragmentation: false }), env(22));
     expect(find(pump(s, gw, s.handle({ kind: "start" }, 0)), "established")).toBeDefined();
     expect(gw.fragmentsReceived).toBe(0);
+  });
+});
+
+describe("dead peer detection (RFC 7296 §2.4)", () => {
+  function upAt(seed: number) {
+    const gw = new FakeGateway({ psk: PSK, id: "gw.roam.test", random: seededRandom(seed) });
+    const s = new IkeSession(config({ dpdIntervalMs: 10_000 }), env(seed + 100));
+    const actions = pump(s, gw, s.handle({ kind: "start" }, 0));
+    return { gw, s, actions };
+  }
+
+  test("once up, the liveness timer is armed for the interval", () => {
+    const { actions } = upAt(30);
+    expect(actions.find((a) => a.kind === "arm-timer" && a.timer === "liveness")).toEqual({ kind: "arm-timer", timer: "liveness", at: 10_000 });
+  });
+
+  test("traffic from the gateway since: no check, the timer moves on", () => {
+    const { s } = upAt(31);
+    const a = s.handle({ kind: "liveness", lastInbound: 8_000 }, 10_000);
+    expect(a).toEqual([{ kind: "arm-timer", timer: "liveness", at: 18_000 }]);
+  });
+
+  test("quiet for the interval: an empty INFORMATIONAL; its answer re-arms the timer", () => {
+    const { gw, s } = upAt(32);
+    const a = s.handle({ kind: "liveness", lastInbound: 0 }, 10_000);
+    const send = find(a, "send")!;
+    const answer = gw.receive(send.data);
+    expect(gw.received.at(-1)).toEqual({ exchangeType: 37, response: false, payloads: [] });
+    const b = s.handle({ kind: "datagram", data: answer[0]!, port: "natt" }, 10_050);
+    expect(b).toContainEqual({ kind: "arm-timer", timer: "liveness", at: 20_050 });
+    expect(s.status().state).toBe("established");
+  });
+
+  test("no answer: 5 sends in about 25 s, then the tunnel is lost and the CHILD_SA removed", () => {
+    const { s } = upAt(33);
+    let now = 10_000;
+    let a = s.handle({ kind: "liveness", lastInbound: 0 }, now);
+    let sends = a.filter((x) => x.kind === "send").length;
+    for (let i = 0; i < 10 && !find(a, "failed"); i++) {
+      const arm = a.find((x) => x.kind === "arm-timer" && x.timer === "retransmit") as Extract<Action, { kind: "arm-timer" }>;
+      now = arm.at;
+      a = s.handle({ kind: "timer", timer: "retransmit" }, now);
+      sends += a.filter((x) => x.kind === "send").length;
+    }
+    expect(sends).toBe(5);
+    expect(now - 10_000).toBeLessThan(30_000);
+    expect(find(a, "failed")!.failure).toEqual({ code: "lost", message: "gateway 192.0.2.1 stopped answering (INFORMATIONAL, 5 tries)" });
+    expect(kinds(a)).toContain("remove-child");
+  });
+
+  test("dpdIntervalMs 0 turns it off", () => {
+    const gw = new FakeGateway({ psk: PSK, id: "gw.roam.test", random: seededRandom(34) });
+    const s = new IkeSession(config({ dpdIntervalMs: 0 }), env(134));
+    const actions = pump(s, gw, s.handle({ kind: "start" }, 0));
+    expect(actions.some((a) => a.kind === "arm-timer" && a.timer === "liveness")).toBe(false);
+    expect(s.handle({ kind: "liveness", lastInbound: 0 }, 99_000)).toEqual([]);
   });
 });
 

@@ -142,7 +142,8 @@ test("profileToConnectRequest: PSK profile → request, unapplied fields listed 
   expect(request.espProposals.length).toBe(2);
   expect(request.requestIp6).toBe(true);
   expect(request.background).toBe(true);
-  expect(unsupported).toEqual(["gateway (203.0.113.10) beyond the first is not tried yet", "dpd = 120 is not applied yet"]);
+  expect(request.dpdSeconds).toBe(120);
+  expect(unsupported).toEqual(["gateway (203.0.113.10) beyond the first is not tried yet"]);
   // Environment beats the file; --password-stdin beats both.
   const env = await resolveSecrets(p, { passwordStdin: false, readStdinLine: async () => "", env: { ROAM_PSK: "env" }, stored: () => ({ psk: "file" }) });
   expect(env.psk).toEqual(new TextEncoder().encode("env"));
