@@ -38,6 +38,11 @@ export interface Credentials {
 export interface GatewayConfOptions {
   /** File name (in swanctl/x509) of the certificate the EAP connection presents. */
   readonly gatewayCertFile: string;
+  /**
+   * `fragmentation = yes|no` in both connections (IKE fragmentation, RFC 7383). Absent: strongSwan's
+   * default (yes: announced, and used when the peer announces it too).
+   */
+  readonly fragmentation?: boolean;
 }
 
 const list = (xs: readonly string[]): string => xs.join(", ");
@@ -60,6 +65,7 @@ function secrets(creds: Credentials): string {
 }
 
 export function gatewaySwanctlConf(creds: Credentials, opts: GatewayConfOptions): string {
+  const frag = opts.fragmentation === undefined ? "" : `    fragmentation = ${opts.fragmentation ? "yes" : "no"}\n`;
   const child = `    children {
       ${CHILD} {
         # narrowing (RFC 7296 §2.9): whatever the client asks, it gets the two corporate LANs
@@ -75,7 +81,7 @@ connections {
     local_addrs = ${NET.gateway}
     proposals = ${list(PROPOSALS.ike)}
     pools = ${POOL}
-    local {
+${frag}    local {
       auth = psk
       id = ${GATEWAY_ID}
     }
@@ -91,7 +97,7 @@ ${child}
     proposals = ${list(PROPOSALS.ike)}
     pools = ${POOL}
     send_cert = always
-    local {
+${frag}    local {
       auth = pubkey
       certs = ${opts.gatewayCertFile}
       id = ${GATEWAY_ID}

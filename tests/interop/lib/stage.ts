@@ -7,8 +7,10 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { randomBytes } from "node:crypto";
+import { makeBigChain, type BigChain } from "./bigchain.ts";
 import { clientSwanctlConf, gatewaySwanctlConf, type Credentials } from "./configs.ts";
 import { GATEWAY_ID, makePki, type KeyType, type Pki } from "./pki.ts";
+import { dropIpFragments } from "./faults.ts";
 import { onCleanup, run } from "./proc.ts";
 import { startCharon, type Charon } from "./strongswan.ts";
 import { createTopology, type Topology } from "./topology.ts";
@@ -18,6 +20,16 @@ export interface StageOptions {
   readonly keyType?: KeyType;
   /** Which gateway certificate the EAP connection presents: "roam" (default) or "other" (untrusted CA). */
   readonly gatewayCert?: "roam" | "other";
+  /** Gateway swanctl `fragmentation = yes|no` (RFC 7383) in both connections; absent: strongSwan's default (yes). */
+  readonly fragmentation?: boolean;
+  /**
+   * The EAP connection presents a chain of more than 3,000 DER octets (see bigchain.ts): gateway and
+   * intermediate certificates sent, "CN=roam big root CA" the client's trust anchor (stage.bigChain;
+   * startStrongswanClient() then trusts that root instead of pki.ca). Overrides `gatewayCert`.
+   */
+  readonly bigChain?: boolean;
+  /** The NAT namespace drops IPv4 datagrams that arrive in fragments, both ways (see faults.ts). */
+  readonly dropIpFragments?: boolean;
 }
 
 export interface Stage {
@@ -27,6 +39,8 @@ export interface Stage {
   readonly pki: Pki;
   readonly creds: Credentials;
   readonly gateway: Charon;
+  /** The large gateway chain, when created with `bigChain`. */
+  readonly bigChain?: BigChain;
   /** Starts a strongSwan client charon in the client namespace, with connections `psk` and `eap`. */
   startStrongswanClient(): Promise<Charon>;
   /** Stops every charon (verified by pid), removes the namespaces, /etc/netns entries and the run dir. */
@@ -72,14 +86,21 @@ export async function createStage(opts: StageOptions = {}): Promise<Stage> {
       eapUser: "alice",
       eapPassword: randomSecret(),
     };
-    const gwCert = opts.gatewayCert === "other" ? pki.otherGateway : pki.gateway;
+    const bigChain = opts.bigChain ? await makeBigChain(`${dir}/bigchain`) : undefined;
+    const gwCert = bigChain?.gateway ?? (opts.gatewayCert === "other" ? pki.otherGateway : pki.gateway);
+    // strongSwan sends the intermediates of its own chain up to a trust anchor it knows.
+    const chainFiles: Record<string, string> = bigChain
+      ? { "x509ca/big-root.crt": bigChain.root.cert, "x509ca/big-intermediate.crt": bigChain.intermediate.cert }
+      : {};
     const t = topo;
+    if (opts.dropIpFragments) dropIpFragments(t);
+    const gatewayConfOptions = opts.fragmentation === undefined ? { gatewayCertFile: "gw.crt" } : { gatewayCertFile: "gw.crt", fragmentation: opts.fragmentation };
     const gateway = await startCharon(t, {
       name: "gateway",
       ns: t.names.gateway,
       dir: `${dir}/gateway`,
-      swanctlConf: gatewaySwanctlConf(creds, { gatewayCertFile: "gw.crt" }),
-      files: { "x509/gw.crt": gwCert.cert, "private/gw.key": gwCert.key },
+      swanctlConf: gatewaySwanctlConf(creds, gatewayConfOptions),
+      files: { "x509/gw.crt": gwCert.cert, "private/gw.key": gwCert.key, ...chainFiles },
     });
     charons.push(gateway);
 
@@ -89,13 +110,14 @@ export async function createStage(opts: StageOptions = {}): Promise<Stage> {
       pki,
       creds,
       gateway,
+      ...(bigChain ? { bigChain } : {}),
       async startStrongswanClient() {
         const client = await startCharon(t, {
           name: "client",
           ns: t.names.client,
           dir: `${dir}/client-${charons.length}`,
           swanctlConf: clientSwanctlConf(creds, "ca.crt"),
-          files: { "x509ca/ca.crt": pki.ca.cert },
+          files: { "x509ca/ca.crt": bigChain?.root.cert ?? pki.ca.cert },
         });
         charons.push(client);
         return client;
