@@ -1,6 +1,6 @@
 // The keys of an IKE SA (RFC 7296 §2.14) and the protection of its messages in an SK payload (§3.14).
 
-import { computeSkeyseed, deriveIkeSaKeys, wipeIkeSaKeys, type IkeSaKeys as IkeKeyMaterial } from "../crypto/keys.ts";
+import { computeRekeySkeyseed, computeSkeyseed, deriveIkeSaKeys, wipeIkeSaKeys, type IkeSaKeys as IkeKeyMaterial } from "../crypto/keys.ts";
 import { createSkSuite, type SkSuite } from "../crypto/encr.ts";
 import { prfById, type Prf } from "../crypto/prf.ts";
 import { equalBytes, wipe } from "../util/bytes.ts";
@@ -31,7 +31,33 @@ export class IkeSaKeys {
     private readonly sk: SkSuite,
     private readonly random: Random,
     readonly nonces: { ni: Uint8Array; nr: Uint8Array },
+    /** We are the original initiator of this IKE SA (always, unless the gateway rekeyed it: §2.18). */
+    readonly weInitiated = true,
   ) {}
+
+  /** Keys we send with, and keys we receive with (§2.14: SK_ei/SK_ai belong to the original initiator). */
+  private get sendKeys() {
+    return this.weInitiated ? { encr: this.material.SK_ei, integ: this.material.SK_ai } : { encr: this.material.SK_er, integ: this.material.SK_ar };
+  }
+  private get receiveKeys() {
+    return this.weInitiated ? { encr: this.material.SK_er, integ: this.material.SK_ar } : { encr: this.material.SK_ei, integ: this.material.SK_ai };
+  }
+
+  /**
+   * §2.18: the IKE SA that replaces `old`. SKEYSEED = prf(SK_d (old), g^ir (new) | Ni | Nr) with the old
+   * SA's PRF (as strongSwan does), then the SK_* keys with the new PRF; SPIi, Ni are those of whoever
+   * initiated the rekey, who is the new SA's original initiator.
+   */
+  static rekeyed(old: IkeSaKeys, d: DeriveInput & { weInitiated: boolean }): IkeSaKeys {
+    const prf = prfById(d.suite.prf);
+    if (!prf) throw new Error(`PRF ${d.suite.prf} was negotiated but is not implemented`);
+    const sk = createSkSuite(d.suite.encr.id, d.suite.encr.keyBits || undefined, d.suite.integ);
+    if (!sk.ok) throw new Error(`negotiated SK suite is not implemented: ${sk.reason}`);
+    const skeyseed = computeRekeySkeyseed(old.prf, old.material.SK_d, d.sharedSecret, d.ni, d.nr);
+    const material = deriveIkeSaKeys(prf, skeyseed, d.ni, d.nr, d.spiI, d.spiR, { encr: sk.suite.encrKeyLength, integ: sk.suite.integKeyLength });
+    wipe(skeyseed);
+    return new IkeSaKeys(d.spiI, d.spiR, d.suite, d.suiteName, prf, material, sk.suite, d.random, { ni: d.ni, nr: d.nr }, d.weInitiated);
+  }
 
   /** Fails only for transforms acceptsChoice() let through but crypto/ cannot do: a bug, not bad input. */
   static derive(d: DeriveInput): IkeSaKeys {
@@ -51,7 +77,7 @@ export class IkeSaKeys {
    */
   enableFragmentation(maxDatagram: number): void {
     this.fragmentBudget = maxDatagram;
-    this.reassembler ??= new FragmentReassembler(this.sk, { encr: this.material.SK_er, integ: this.material.SK_ar });
+    this.reassembler ??= new FragmentReassembler(this.sk, this.receiveKeys);
   }
 
   private fragmentBudget = 0;
@@ -63,8 +89,8 @@ export class IkeSaKeys {
    */
   protect(exchangeType: number, messageId: number, response: boolean, payloads: M.Payload[]): Uint8Array[] {
     const inner = M.encodeInner(payloads);
-    const header = { spiI: this.spiI, spiR: this.spiR, exchangeType, messageId, response };
-    const keys = { encr: this.material.SK_ei, integ: this.material.SK_ai };
+    const header = { spiI: this.spiI, spiR: this.spiR, exchangeType, messageId, response, initiator: this.weInitiated };
+    const keys = this.sendKeys;
     const bodyLength = this.sk.bodyLength(inner.bytes.length);
     const aad = M.encodeSkEnvelope(header, inner.firstType, bodyLength);
     if (this.fragmentBudget > 0 && aad.length + bodyLength > this.fragmentBudget) {
@@ -95,6 +121,7 @@ export class IkeSaKeys {
     if (!outer.ok) return outer;
     const m = outer.value;
     if (!equalBytes(m.spiI, this.spiI) || !equalBytes(m.spiR, this.spiR)) return { ok: false, reason: "not this IKE SA" };
+    if (m.initiator === this.weInitiated) return { ok: false, reason: "the I flag says it is our own message" };
     if (m.skf) {
       if (!this.reassembler) return { ok: false, reason: "an SKF fragment, but fragmentation was not negotiated" };
       const r = this.reassembler.add(data, now);
@@ -105,7 +132,7 @@ export class IkeSaKeys {
       return { ok: true, value: { ...m, payloads: inner.value } };
     }
     if (!m.sk) return { ok: false, reason: "no SK payload" };
-    const opened = this.sk.open({ encr: this.material.SK_er, integ: this.material.SK_ar }, data.subarray(0, m.sk.bodyOffset), data.subarray(m.sk.bodyOffset));
+    const opened = this.sk.open(this.receiveKeys, data.subarray(0, m.sk.bodyOffset), data.subarray(m.sk.bodyOffset));
     if (!opened.ok) return { ok: false, reason: `SK payload: ${opened.message}` };
     const inner = M.decodeInner(m.sk.firstInner, opened.plaintext, m.sk.bodyOffset);
     if (!inner.ok) return inner;

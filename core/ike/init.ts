@@ -88,7 +88,7 @@ export class IkeInit {
     const parsed = M.decodePlain(data);
     if (!parsed.ok) return { kind: "ignore" };
     const m = parsed.value;
-    if (!m.response || m.exchangeType !== ExchangeType.IKE_SA_INIT || m.messageId !== 0 || !equalBytes(m.spiI, this.spiI)) {
+    if (!m.response || m.initiator || m.exchangeType !== ExchangeType.IKE_SA_INIT || m.messageId !== 0 || !equalBytes(m.spiI, this.spiI)) {
       return { kind: "ignore" };
     }
     const cookie = M.findNotify(m.payloads, NotifyStatus.COOKIE);

@@ -31,6 +31,8 @@ export interface Header {
   exchangeType: number;
   messageId: number;
   response: boolean;
+  /** §3.1 I flag: set by the original initiator of the IKE SA. We are, unless the gateway rekeyed it (§2.18). */
+  initiator?: boolean;
 }
 
 export interface InMessage extends Header {
@@ -54,8 +56,7 @@ export function wireHeader(h: Header): Omit<IkeHeader, "length" | "nextPayload">
     majorVersion: 2,
     minorVersion: 0,
     exchangeType: h.exchangeType,
-    // §3.1: we are always the original initiator of the IKE SA.
-    flags: { initiator: true, response: h.response, version: false },
+    flags: { initiator: h.initiator ?? true, response: h.response, version: false },
     messageId: h.messageId,
   };
 }
@@ -85,13 +86,13 @@ export function decodeOuter(data: Uint8Array): Decoded {
   const r = parseMessage(data);
   if (!r.ok) return { ok: false, reason: r.error.reason };
   const { header, payloads } = r.value;
-  if (header.flags.initiator) return { ok: false, reason: "the initiator flag is set: not from the responder" };
   const m: InMessage = {
     spiI: header.spiI,
     spiR: header.spiR,
     exchangeType: header.exchangeType,
     messageId: header.messageId,
     response: header.flags.response,
+    initiator: header.flags.initiator,
     payloads,
   };
   const enc = encryptedPart(data, r.value);

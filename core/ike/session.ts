@@ -169,7 +169,8 @@ export class IkeSession {
     this.child = new ChildSaTask(this.cfg, this.env);
     this.auth = new AuthExchange(this.cfg, this.env, this.keys, this.init.transcript());
     this.out.push({ kind: "progress", stage: "authenticating", detail: this.keys.suiteName });
-    this.sendProtected(ExchangeType.IKE_AUTH, [...this.auth.firstRequest(), ...this.child.requestPayloads()], now);
+    // Until the tunnel is up someone is waiting: IKE_AUTH gets the connect schedule too (~25 s, not ~165 s).
+    this.sendProtected(ExchangeType.IKE_AUTH, [...this.auth.firstRequest(), ...this.child.requestPayloads()], now, this.cfg.connectRetransmit);
   }
 
   // ---- protected exchanges ----
@@ -252,7 +253,7 @@ export class IkeSession {
     }
     if (r.kind === "continue") {
       if (r.stage) this.out.push({ kind: "progress", stage: r.stage, detail: r.detail });
-      this.sendProtected(ExchangeType.IKE_AUTH, r.payloads, now);
+      this.sendProtected(ExchangeType.IKE_AUTH, r.payloads, now, this.cfg.connectRetransmit);
       return;
     }
     // Authenticated both ways: now the CHILD_SA and the configuration payload in this same message.

@@ -327,6 +327,31 @@ describe.skipIf(unavailable !== undefined)("roam against a strongSwan gateway be
     }
   }, 90_000);
 
+  test("IP fragments dropped and a gateway chain over 3,000 bytes: roam connects only through IKE fragmentation", async () => {
+    const frag = await createStage({ bigChain: true, dropIpFragments: true });
+    try {
+      const dir = `${frag.dir}/roam-run`;
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+      const connect = (extra: string[]) =>
+        frag.topo.exec(
+          frag.topo.names.client,
+          ["env", `ROAM_RUN_DIR=${dir}`, ROAM, "connect", "--gateway", NET.gateway, "--remote-id", frag.creds.gatewayId, "--ca", frag.bigChain!.root.cert, "--eap-identity", frag.creds.eapUser, "--password-stdin", "--background", ...extra],
+          { stdin: `${frag.creds.eapPassword}\n`, timeoutMs: 60_000 },
+        );
+      // Without RFC 7383 the gateway's IKE_AUTH answer is one datagram of over 3,000 bytes: dropped on the way.
+      const without = connect(["--no-fragmentation"]);
+      expect(without.code).not.toBe(0);
+      expect(existsSync(`${dir}/roam.json`)).toBe(false);
+      const up = connect([]);
+      expect(up.code, up.stderr).toBe(0);
+      expect(frag.gateway.log()).toMatch(/splitting IKE message/);
+      expect(frag.topo.exec(frag.topo.names.client, ["ping", "-n", "-c", "2", "-i", "0.2", "-W", "2", NET.corpAServer]).code).toBe(0);
+      expect(frag.topo.exec(frag.topo.names.client, ["env", `ROAM_RUN_DIR=${dir}`, ROAM, "disconnect"]).code).toBe(0);
+    } finally {
+      await frag.destroy();
+    }
+  }, 120_000);
+
   test("an RSA gateway certificate (RFC 7427 signature AUTH): EAP connect, traffic, disconnect", async () => {
     const rsa = await createStage({ keyType: "rsa" });
     try {
