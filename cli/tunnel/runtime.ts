@@ -162,10 +162,11 @@ export class Tunnel {
       virtualIps: c ? [...c.ip4, ...c.ip6] : [],
       routes: c?.routes ?? [],
       dns: { servers: c?.dns ?? [], domains: c?.domains ?? [] },
+      // SPIs and suite from the session: they change when the IKE SA is rekeyed (§2.18).
       ike: this.info && {
-        spiI: this.info.ikeSpiI,
-        spiR: this.info.ikeSpiR,
-        proposal: this.info.ikeProposal,
+        spiI: this.session.status().ikeSpiI ?? this.info.ikeSpiI,
+        spiR: this.session.status().ikeSpiR ?? this.info.ikeSpiR,
+        proposal: this.session.status().ikeProposal ?? this.info.ikeProposal,
         localId: this.info.localId,
         remoteId: this.info.remoteId,
         natLocal: this.info.natLocal,

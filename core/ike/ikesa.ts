@@ -81,6 +81,11 @@ export class IkeSaKeys {
   }
 
   private fragmentBudget = 0;
+
+  /** The budget fragmentation was enabled with (0: not enabled). */
+  get fragmentBudgetValue(): number {
+    return this.fragmentBudget;
+  }
   private reassembler: FragmentReassembler | null = null;
 
   /**

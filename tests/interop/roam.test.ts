@@ -237,6 +237,33 @@ describe.skipIf(unavailable !== undefined)("roam against a strongSwan gateway be
     expectClean();
   }, 60_000);
 
+  test("the gateway rekeys the IKE SA every few seconds: roam takes the responder role, traffic flows, disconnect reaches it", async () => {
+    const { topo, gateway } = stage;
+    const confPath = gateway.swanctlConf;
+    const original = readFileSync(confPath, "utf8");
+    writeFileSync(confPath, original.replaceAll("    pools = ", "    rekey_time = 5s\n    over_time = 30s\n    rand_time = 1s\n    pools = "));
+    gateway.mustSwanctl(["--load-conns"]);
+    try {
+      const up = roam([...pskArgs(), "--background"]);
+      expect(up.code, up.stderr).toBe(0);
+      const first = JSON.parse(roam(["status", "--json"]).stdout).ike.spiI;
+      const pinger = topo.exec(topo.names.client, ["ping", "-n", "-q", "-c", "150", "-i", "0.1", "-W", "1", NET.corpAServer], { timeoutMs: 30_000 });
+      expect(pinger.stdout).toContain("150 packets transmitted, 150 received, 0% packet loss");
+      const s = JSON.parse(roam(["status", "--json"]).stdout);
+      expect(s.state).toBe("connected");
+      expect(s.ike.spiI).not.toBe(first);
+      expect((gateway.log().match(/IKE_SA psk\[\d+\] rekeyed/gi) ?? []).length + (gateway.log().match(/rekeying IKE_SA/g) ?? []).length).toBeGreaterThanOrEqual(2);
+      const sas = listSas(gateway);
+      expect(sas.filter((sa) => sa.state === "ESTABLISHED").length).toBe(1);
+      expect(roam(["disconnect"]).code).toBe(0);
+      await waitFor("the gateway to forget the IKE SA", () => listSas(gateway).length === 0, 5_000);
+    } finally {
+      writeFileSync(confPath, original);
+      gateway.mustSwanctl(["--load-conns"]);
+    }
+    expectClean();
+  }, 60_000);
+
   test("profiles: import a swanctl.conf (PSK) and a .sswan (EAP, CA inside), then `roam connect NAME`", () => {
     const xdg = `${stage.dir}/xdg`;
     mkdirSync(xdg, { recursive: true, mode: 0o700 });
