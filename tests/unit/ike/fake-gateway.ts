@@ -4,7 +4,7 @@
 import { pskAuth, signedOctets } from "../../../core/crypto/auth.ts";
 import { createKeyExchange } from "../../../core/crypto/dh.ts";
 import { createSkSuite, type SkSuite } from "../../../core/crypto/encr.ts";
-import { computeSkeyseed, deriveChildSaKeys, deriveIkeSaKeys, type IkeSaKeys } from "../../../core/crypto/keys.ts";
+import { computeRekeySkeyseed, computeSkeyseed, deriveChildSaKeys, deriveIkeSaKeys, type IkeSaKeys } from "../../../core/crypto/keys.ts";
 import { prfById, type Prf } from "../../../core/crypto/prf.ts";
 import type { Random } from "../../../core/types.ts";
 import { concatBytes, equalBytes, utf8 } from "../../../core/util/bytes.ts";
@@ -91,14 +91,14 @@ export class FakeGateway {
     let plaintext: Uint8Array;
     if (enc.payload.type === PayloadType.SKF) {
       this.fragmentsReceived++;
-      this.reassembler ??= new FragmentReassembler(this.sk, { encr: this.keys.SK_ei, integ: this.keys.SK_ai });
+      this.reassembler ??= new FragmentReassembler(this.sk, this.recvKeys());
       const f = this.reassembler.add(data, 0);
       if (f.kind === "incomplete") return null;
       if (f.kind === "dropped") throw new Error(`fake gateway: fragment dropped: ${f.detail}`);
       firstInner = f.firstInner;
       plaintext = f.plaintext;
     } else {
-      const opened = this.sk.open({ encr: this.keys.SK_ei, integ: this.keys.SK_ai }, enc.aad, enc.body);
+      const opened = this.sk.open(this.recvKeys(), enc.aad, enc.body);
       if (!opened.ok) throw new Error(`fake gateway: cannot open the client's SK payload: ${opened.message}`);
       plaintext = opened.plaintext;
     }
@@ -236,7 +236,7 @@ export class FakeGateway {
     const r = parseMessage(data);
     if (!r.ok) throw new Error(r.error.reason);
     const enc = encryptedPart(data, r.value)!;
-    const opened = this.sk.open({ encr: this.keys.SK_ei, integ: this.keys.SK_ai }, enc.aad, enc.body);
+    const opened = this.sk.open(this.recvKeys(), enc.aad, enc.body);
     if (!opened.ok) throw new Error(opened.message);
     const inner = parsePayloads(enc.payload.firstInner, opened.plaintext);
     if (!inner.ok) throw new Error(inner.error.reason);
@@ -248,13 +248,89 @@ export class FakeGateway {
     return deriveChildSaKeys(this.prf, this.keys.SK_d, ni, nr, { encr: 36, integ: 0 });
   }
 
+  /** After an IKE SA rekey the gateway is the original initiator of the new SA (RFC 7296 §2.18). */
+  private weInitiated = false;
+  private sendKeys() {
+    return this.weInitiated ? { encr: this.keys.SK_ei, integ: this.keys.SK_ai } : { encr: this.keys.SK_er, integ: this.keys.SK_ar };
+  }
+  private recvKeys() {
+    return this.weInitiated ? { encr: this.keys.SK_er, integ: this.keys.SK_ar } : { encr: this.keys.SK_ei, integ: this.keys.SK_ai };
+  }
+
+  /** A CREATE_CHILD_SA request rekeying the IKE SA (§1.3.2): SA with our new SPI, Ni, KEi (x25519). */
+  rekeyIkeRequest(messageId: number) {
+    const newSpiI = this.o.random.bytes(8);
+    const ni = this.o.random.bytes(32);
+    const kx = createKeyExchange(31, this.o.random);
+    const payloads: Payload[] = [
+      {
+        type: PayloadType.SA,
+        critical: false,
+        proposals: [
+          {
+            proposalNum: 1,
+            protocolId: ProtocolId.IKE,
+            spi: newSpiI,
+            transforms: [
+              { transformType: TransformType.ENCR, transformId: 20, attributes: [{ af: true, attrType: 14, value: 256 }] },
+              { transformType: TransformType.PRF, transformId: 5, attributes: [] },
+              { transformType: TransformType.KE, transformId: 31, attributes: [] },
+            ],
+          },
+        ],
+      },
+      { type: PayloadType.NONCE, critical: false, nonce: ni },
+      { type: PayloadType.KE, critical: false, dhGroup: 31, keyExchangeData: kx.publicKey },
+    ];
+    return { datagram: this.protect(ExchangeType.CREATE_CHILD_SA, messageId, false, payloads), ctx: { newSpiI, ni, kx } };
+  }
+
+  /** Reads the client's answer and switches to the new IKE SA, as its original initiator. */
+  completeIkeRekey(answer: Uint8Array, ctx: ReturnType<FakeGateway["rekeyIkeRequest"]>["ctx"]): { oldSpiI: Uint8Array; oldSpiR: Uint8Array } {
+    const payloads = this.openResponse(answer);
+    const sa = findPayload(payloads, PayloadType.SA)!;
+    const nr = findPayload(payloads, PayloadType.NONCE)!.nonce;
+    const ke = findPayload(payloads, PayloadType.KE)!;
+    const shared = ctx.kx.computeShared(ke.keyExchangeData);
+    if (!shared.ok) throw new Error(shared.reason);
+    const spiR = sa.proposals[0]!.spi;
+    const skeyseed = computeRekeySkeyseed(this.prf, this.keys.SK_d, shared.secret, ctx.ni, nr);
+    const old = { oldSpiI: this.spiI, oldSpiR: this.spiR, keys: this.keys, weInitiated: this.weInitiated };
+    this.keys = deriveIkeSaKeys(this.prf, skeyseed, ctx.ni, nr, ctx.newSpiI, spiR, { encr: this.sk.encrKeyLength, integ: this.sk.integKeyLength });
+    this.spiI = ctx.newSpiI;
+    this.spiR = spiR;
+    this.weInitiated = true;
+    this.previous = old;
+    return { oldSpiI: old.oldSpiI, oldSpiR: old.oldSpiR };
+  }
+
+  private previous: { oldSpiI: Uint8Array; oldSpiR: Uint8Array; keys: IkeSaKeys; weInitiated: boolean } | null = null;
+
+  /** A request on the IKE SA that was rekeyed away (e.g. its DELETE), and opening the answer to it. */
+  onOldSa<T>(fn: () => T): T {
+    const now = { spiI: this.spiI, spiR: this.spiR, keys: this.keys, weInitiated: this.weInitiated };
+    const p = this.previous!;
+    this.spiI = p.oldSpiI;
+    this.spiR = p.oldSpiR;
+    this.keys = p.keys;
+    this.weInitiated = p.weInitiated;
+    try {
+      return fn();
+    } finally {
+      this.spiI = now.spiI;
+      this.spiR = now.spiR;
+      this.keys = now.keys;
+      this.weInitiated = now.weInitiated;
+    }
+  }
+
   /** An INFORMATIONAL request from the gateway (e.g. a liveness check or a DELETE). */
   request(messageId: number, payloads: Payload[]): Uint8Array {
     return this.protect(ExchangeType.INFORMATIONAL, messageId, false, payloads);
   }
 
   private header(spiI: Uint8Array, spiR: Uint8Array, exchangeType: number, messageId: number, response: boolean) {
-    return { spiI, spiR, majorVersion: 2, minorVersion: 0, exchangeType, flags: { initiator: false, response, version: false }, messageId };
+    return { spiI, spiR, majorVersion: 2, minorVersion: 0, exchangeType, flags: { initiator: this.weInitiated, response, version: false }, messageId };
   }
 
   /** Like protect, but as RFC 7383 fragments when a budget is set and the message is larger. */
@@ -268,7 +344,7 @@ export class FakeGateway {
       innerFirstType: inner.firstType,
       inner: inner.bytes,
       suite: this.sk,
-      keys: { encr: this.keys.SK_er, integ: this.keys.SK_ar },
+      keys: this.sendKeys(),
       random: this.o.random,
       maxDatagram: this.o.fragmentBudget,
     });
@@ -278,7 +354,7 @@ export class FakeGateway {
     const inner = serializePayloads(payloads);
     const bodyLength = this.sk.bodyLength(inner.bytes.length);
     const aad = encodeSkEnvelope(this.header(this.spiI, this.spiR, exchangeType, messageId, response), inner.firstType, bodyLength);
-    const body = this.sk.seal({ encr: this.keys.SK_er, integ: this.keys.SK_ar }, aad, inner.bytes, this.o.random.bytes(this.sk.ivLength));
+    const body = this.sk.seal(this.sendKeys(), aad, inner.bytes, this.o.random.bytes(this.sk.ivLength));
     return concatBytes(aad, body);
   }
 }

@@ -309,15 +309,38 @@ describe("after the tunnel is up", () => {
     expect(s.status().state).toBe("established");
   });
 
-  test("a rekey of an unknown CHILD_SA is answered with CHILD_SA_NOT_FOUND; an IKE SA rekey is declined", () => {
+  test("a rekey of an unknown CHILD_SA is answered with CHILD_SA_NOT_FOUND", () => {
     const { gw, s } = up(16);
     const a = s.handle({ kind: "datagram", data: gw.rekeyChildRequest(0, 0x1111, { rekeySpi: 0x9999 }).datagram, port: "natt" }, 1000);
     const n = gw.openResponse(find(a, "send")!.data)[0];
     expect(n && "notifyType" in n && n.notifyType).toBe(44); // CHILD_SA_NOT_FOUND
     expect(kinds(a)).not.toContain("install-child");
-    const b = s.handle({ kind: "datagram", data: gw.rekeyChildRequest(1, 0x2222, { protocolId: ProtocolId.IKE }).datagram, port: "natt" }, 1000);
-    const m = gw.openResponse(find(b, "send")!.data)[0];
-    expect(m && "notifyType" in m && m.notifyType).toBe(35); // NO_ADDITIONAL_SAS
+  });
+
+  test("the gateway rekeys the IKE SA: same new keys on both sides, roam answers as responder, the old SA's DELETE is answered", () => {
+    const { gw, s } = up(17);
+    const { datagram, ctx } = gw.rekeyIkeRequest(0);
+    const a = s.handle({ kind: "datagram", data: datagram, port: "natt" }, 1000);
+    const old = gw.completeIkeRekey(find(a, "send")!.data, ctx);
+    expect(s.status().ikeSpiI).toBe(Buffer.from(ctx.newSpiI).toString("hex"));
+    // The gateway is the original initiator of the new SA now: its liveness check on the new SA (message
+    // ID 0) is answered with the I flag clear, which only works if both derived the same keys (§2.18).
+    const b = s.handle({ kind: "datagram", data: gw.request(0, []), port: "natt" }, 1100);
+    const answer = find(b, "send")!.data;
+    expect(answer[19]! & 0x08).toBe(0); // §3.1 flags: I clear
+    expect(gw.openResponse(answer)).toEqual([]);
+    // The DELETE of the old IKE SA arrives on the old SA: answered there, and the tunnel stays up.
+    const del = { type: PayloadType.DELETE, critical: false, protocolId: ProtocolId.IKE, spiSize: 0, spis: [] as Uint8Array[] } as const;
+    const c = s.handle({ kind: "datagram", data: gw.onOldSa(() => gw.request(1, [del])), port: "natt" }, 1200);
+    expect(gw.onOldSa(() => gw.openResponse(find(c, "send")!.data))).toEqual([]);
+    expect(kinds(c)).not.toContain("failed");
+    expect(s.status().state).toBe("established");
+    expect(old.oldSpiI).not.toEqual(ctx.newSpiI);
+    // Closing now deletes the new SA, with roam's messages still flagged as the responder's.
+    const d = s.handle({ kind: "close" }, 2000);
+    const sent = find(d, "send")!.data;
+    expect(sent[19]! & 0x08).toBe(0);
+    expect(gw.openResponse(sent).map((p) => p.type)).toEqual([PayloadType.DELETE]);
   });
 
   test("close sends DELETE for the IKE SA, removes the CHILD_SA and ends when answered", () => {
