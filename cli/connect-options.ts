@@ -26,6 +26,7 @@ export interface ConnectFlags {
   fragmentation?: boolean;
   ikeMtu?: string;
   dpd?: string;
+  reconnect?: boolean;
   background?: boolean;
 }
 
@@ -46,6 +47,8 @@ export interface ConnectRequest {
   ikeMtu: number;
   /** Dead peer detection interval in seconds; 0 = off. */
   dpdSeconds: number;
+  /** After the tunnel was up: connect again when it is lost (gateway dead or gone), keeping the routes. */
+  reconnect: boolean;
   background: boolean;
 }
 
@@ -112,6 +115,7 @@ export async function parseConnectFlags(f: ConnectFlags, readPassword: PasswordS
     fragmentation: f.fragmentation ?? true,
     ikeMtu,
     dpdSeconds,
+    reconnect: f.reconnect ?? true,
     background: f.background ?? false,
   };
 }

@@ -39,6 +39,7 @@ export function connectCommand(): Command {
     .option("--esp <proposals>", "ESP proposals, strongSwan syntax (e.g. aes256gcm16)")
     .option("--no-ipv6", "do not ask for an IPv6 virtual address, DNS servers or ::/0 selectors")
     .option("--dpd <seconds>", "check that the gateway is alive after this long without traffic from it (0: never)", "30")
+    .option("--no-reconnect", "when the tunnel is lost, report it (exit 6) instead of connecting again")
     .option("--no-fragmentation", "do not offer IKE fragmentation (RFC 7383)")
     .option("--ike-mtu <bytes>", "path MTU that IKE fragments must fit", "1280")
     .option("--background", "return once the tunnel is up (exit 0), or with the cause of failure")

@@ -114,6 +114,7 @@ export function profileToConnectRequest(profile: Profile, secrets: ResolvedSecre
       fragmentation: true,
       ikeMtu: 1280,
       dpdSeconds: p.dpd ?? 30,
+      reconnect: true,
       background: opts.background,
     },
     unsupported,
