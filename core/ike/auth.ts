@@ -1,6 +1,7 @@
 // IKE_AUTH as initiator (RFC 7296 §1.2, §2.15, §2.16): who we are, proof of it, and proof of the gateway.
 //
 //   PSK:  HDR, SK{IDi, [IDr], AUTH, CP, SAi2, TSi, TSr}  -->  <--  HDR, SK{IDr, AUTH, CP, SAr2, TSi, TSr}
+//   cert: HDR, SK{IDi, CERT+, CERTREQ, [IDr], AUTH, CP, SAi2, TSi, TSr}  -->  <--  HDR, SK{IDr, CERT, AUTH, CP, SAr2, TSi, TSr}
 //   EAP:  HDR, SK{IDi, CERTREQ, [IDr], CP, SAi2, TSi, TSr} -->  <--  HDR, SK{IDr, CERT, AUTH, EAP}
 //         HDR, SK{EAP} -->  <-- HDR, SK{EAP}   ...until EAP-Success
 //         HDR, SK{AUTH} -->  <--  HDR, SK{AUTH, CP, SAr2, TSi, TSr}
@@ -11,12 +12,13 @@
 import { pskAuth, signedOctets } from "../crypto/auth.ts";
 import { createMschapv2Peer, type EapPeer } from "../eap/mschapv2.ts";
 import { equalBytes, wipe } from "../util/bytes.ts";
-import { AuthMethod, CertEncoding, IdType, NotifyError, NotifyStatus, notifyName } from "../wire/constants.ts";
+import { AuthMethod, CertEncoding, HashAlgorithm, IdType, NotifyError, NotifyStatus, notifyName } from "../wire/constants.ts";
 import { sameDistinguishedName } from "../x509/dn.ts";
 import { validateChain } from "../x509/chain.ts";
 import { parseCertificate } from "../x509/cert.ts";
 import { identityMatches } from "../x509/identity.ts";
-import { verifyAuth } from "../x509/ikeauth.ts";
+import { chooseAuthSigning, signAuth, verifyAuth, type AuthSigning } from "../x509/ikeauth.ts";
+import { parsePrivateKeyDer, wipePrivateKey } from "../x509/keys.ts";
 import type { SessionConfig } from "./config.ts";
 import type { IkeSaKeys } from "./ikesa.ts";
 import type { InitTranscript } from "./init.ts";
@@ -35,6 +37,8 @@ export class AuthExchange {
   private eap: EapPeer | null = null;
   private msk: Uint8Array | null = null;
   private idrBody: Uint8Array | null = null;
+  /** Why our signature AUTH could not be made; reported at the first answer (firstRequest cannot fail). */
+  private signFailure: string | null = null;
   peerIdText: string;
 
   constructor(
@@ -59,18 +63,66 @@ export class AuthExchange {
   firstRequest(): M.Payload[] {
     const c = this.cfg;
     const out: M.Payload[] = [M.id("i", c.localId.type, c.localId.data)];
-    if (c.credentials.kind === "eap-mschapv2") {
+    if (c.credentials.kind === "cert") {
+      // §3.6: our end-entity certificate first, then the intermediates the gateway may lack.
+      for (const der of c.credentials.certChain) out.push(M.cert(CertEncoding.X509_SIGNATURE, der));
+    }
+    if (c.credentials.kind !== "psk") {
       // §3.7: ask for a certificate from our CAs (SHA-1 of each anchor's subjectPublicKeyInfo key).
       out.push(M.certreq(CertEncoding.X509_SIGNATURE, M.caKeyIds(c.trustAnchors)));
     }
     out.push(M.notify(NotifyStatus.INITIAL_CONTACT));
     out.push(M.id("r", c.remoteId.type, c.remoteId.data));
     if (c.credentials.kind === "psk") out.push(this.ourAuth(c.credentials.secret));
-    else this.eap = createMschapv2Peer({ identity: c.credentials.identity, password: c.credentials.password, random: this.env.random });
+    else if (c.credentials.kind === "cert") {
+      const a = this.signatureAuth(c.credentials.privateKey, c.credentials.rsaPss ?? false);
+      if (a) out.push(a);
+    } else this.eap = createMschapv2Peer({ identity: c.credentials.identity, password: c.credentials.password, random: this.env.random });
     return out;
   }
 
+  /**
+   * Our signature AUTH (§2.15): the key signs InitiatorSignedOctets = RealMessage1 | Nr | prf(SK_pi, IDi').
+   * RFC 7427 DIGITAL_SIGNATURE when the gateway announced hash algorithms (§4), else RSA_SIG / RFC 4754 ECDSA.
+   */
+  private signatureAuth(pkcs8: Uint8Array, rsaPss: boolean): M.Payload | null {
+    const parsed = parsePrivateKeyDer(pkcs8);
+    if (!parsed.ok) {
+      this.signFailure = `our private key does not decode: ${parsed.error}`;
+      return null;
+    }
+    const key = parsed.value;
+    try {
+      const hashes = this.init.peerHashAlgorithms;
+      let how: AuthSigning | null = chooseAuthSigning(key, hashes);
+      if (rsaPss && key.kind === "rsa") {
+        // RFC 7427 §3 + RFC 4055 §3.1: RSASSA-PSS with the hash for MGF1 too, salt as long as the hash.
+        const pss = [[HashAlgorithm.SHA2_256, "sha256", 32], [HashAlgorithm.SHA2_384, "sha384", 48], [HashAlgorithm.SHA2_512, "sha512", 64]] as const;
+        const pick = pss.find(([id]) => hashes.includes(id));
+        if (!pick) {
+          this.signFailure = "RSA-PSS needs RFC 7427 signatures, and the gateway announced no SHA-2 hash in SIGNATURE_HASH_ALGORITHMS";
+          return null;
+        }
+        how = { method: AuthMethod.DIGITAL_SIGNATURE, scheme: { kind: "rsa-pss", hash: pick[1], mgfHash: pick[1], saltLength: pick[2] } };
+      }
+      if (!how) {
+        this.signFailure = `the gateway announced no signature hash our ${key.kind} key can use`;
+        return null;
+      }
+      const octets = signedOctets(this.keys.prf, this.init.request, this.init.nr, this.keys.material.SK_pi, this.idiBody());
+      const s = signAuth(how, octets, key, this.env.random);
+      if (!s.ok) {
+        this.signFailure = `cannot sign our AUTH: ${s.reason}`;
+        return null;
+      }
+      return M.auth(s.method, s.data);
+    } finally {
+      wipePrivateKey(key);
+    }
+  }
+
   processResponse(payloads: M.Payload[]): AuthStep {
+    if (this.signFailure !== null) return fail("config", this.signFailure);
     const err = M.firstErrorNotify(payloads);
     if (err === NotifyError.AUTHENTICATION_FAILED) return fail("auth", "authentication failed: gateway sent AUTHENTICATION_FAILED");
     if (this.phase === "first") {
@@ -84,7 +136,8 @@ export class AuthExchange {
       this.idrBody = M.idBody(idr.type, idr.data);
       const verified = this.cfg.credentials.kind === "psk" ? this.verifyPskAuth(authP, this.cfg.credentials.secret) : this.verifyCertAuth(payloads, authP, idr);
       if (verified) return verified;
-      if (this.cfg.credentials.kind === "psk") return { kind: "done" };
+      // §2.15: with a signature from each side, both are authenticated; the CHILD_SA comes in this answer.
+      if (this.cfg.credentials.kind === "psk" || this.cfg.credentials.kind === "cert") return { kind: "done" };
       this.phase = "eap";
       const eap = M.findEap(payloads);
       if (!eap) return fail("protocol", "gateway authenticated but started no EAP exchange");

@@ -16,7 +16,14 @@ export interface Identity {
 export type Credentials =
   | { kind: "psk"; secret: Uint8Array }
   /** The gateway proves itself with a certificate chaining to `trustAnchors`; we answer EAP-MSCHAPv2. */
-  | { kind: "eap-mschapv2"; identity: string; password: string };
+  | { kind: "eap-mschapv2"; identity: string; password: string }
+  /**
+   * We prove ourselves with a signature (RFC 7296 §2.15, RFC 7427) by the key of `certChain[0]`; the gateway
+   * proves itself with a certificate chaining to `trustAnchors`. `certChain` is DER, end entity first, then
+   * intermediates. `privateKey` is a DER PKCS#8 PrivateKeyInfo (RFC 5958): bytes, so a request can cross a
+   * process boundary as JSON. `rsaPss`: sign with RSASSA-PSS (RFC 7427 §3) instead of PKCS#1 v1.5.
+   */
+  | { kind: "cert"; certChain: Uint8Array[]; privateKey: Uint8Array; rsaPss?: boolean };
 
 export interface SessionConfig {
   /** The gateway's address as bytes (4 or 16) and the port IKE_SA_INIT goes to (500, or 4500). */

@@ -29,6 +29,8 @@ export interface InitTranscript {
   response: Uint8Array;
   ni: Uint8Array;
   nr: Uint8Array;
+  /** RFC 7427 §4: the Hash Algorithm Identifiers of the gateway's SIGNATURE_HASH_ALGORITHMS (empty: none sent). */
+  peerHashAlgorithms: number[];
 }
 
 const MAX_COOKIE_ROUNDS = 3;
@@ -140,7 +142,8 @@ export class IkeInit {
     if (dst) this.natLocal = !equalBytes(dst.data, natHash(this.spiI, spiR, this.cfg.localAddress, this.cfg.localPort));
 
     this.peerFragmentation = M.findNotify(m.payloads, NotifyStatus.IKEV2_FRAGMENTATION_SUPPORTED) !== undefined;
-    this.result = { request: this.request, response: data, ni: this.ni, nr };
+    const hashes = M.findNotify(m.payloads, NotifyStatus.SIGNATURE_HASH_ALGORITHMS);
+    this.result = { request: this.request, response: data, ni: this.ni, nr, peerHashAlgorithms: hashes ? hashAlgorithmList(hashes.data) : [] };
     const keys = IkeSaKeys.derive({
       suite: chosen.suite,
       suiteName: formatSuite(chosen.suite, "ike"),
@@ -175,6 +178,13 @@ export function natHash(spiI: Uint8Array, spiR: Uint8Array, addr: Uint8Array, po
   const p = new Uint8Array(2);
   writeU16(p, 0, port);
   return sha1(concatBytes(spiI, spiR, addr, p));
+}
+
+/** RFC 7427 §4: the notification data is a list of 16-bit Hash Algorithm Identifiers (an odd octet is ignored). */
+export function hashAlgorithmList(data: Uint8Array): number[] {
+  const out: number[] = [];
+  for (let i = 0; i + 1 < data.length; i += 2) out.push((data[i]! << 8) | data[i + 1]!);
+  return out;
 }
 
 /** RFC 7427 §4: the hash algorithms we accept for signatures: SHA2-256, SHA2-384, SHA2-512. */

@@ -144,6 +144,11 @@ export function auth(method: number, data: Uint8Array): Payload {
   return { type: PayloadType.AUTH, critical: false, authMethod: method, authData: data };
 }
 
+/** §3.6: a CERT payload, e.g. X509_SIGNATURE (4) with one DER certificate. */
+export function cert(encoding: number, data: Uint8Array): Payload {
+  return { type: PayloadType.CERT, critical: false, certEncoding: encoding, certData: data };
+}
+
 export function certreq(encoding: number, authorities: Uint8Array): Payload {
   return { type: PayloadType.CERTREQ, critical: false, certEncoding: encoding, certAuthority: authorities };
 }
