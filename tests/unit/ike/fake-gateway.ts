@@ -46,6 +46,19 @@ export interface FakeGatewayOptions {
   narrowTo?: string[];
   /** Announce RFC 7383 fragmentation and fragment own messages larger than this many bytes. */
   fragmentBudget?: number;
+  /** Announce RFC 7427 SIGNATURE_HASH_ALGORITHMS with these Hash Algorithm Identifiers in IKE_SA_INIT. */
+  hashAlgorithms?: number[];
+  /**
+   * A certificate responder (RFC 7296 §2.15): given the client's IKE_AUTH payloads and the octets each side
+   * signs, checks the client's AUTH and returns the gateway's IDr, CERT and AUTH, or null to refuse.
+   */
+  certAuth?: (client: Payload[], octets: SignedOctetsFor) => Payload[] | null;
+}
+
+/** The §2.15 octets: InitiatorSignedOctets over IDi' and ResponderSignedOctets over IDr'. */
+export interface SignedOctetsFor {
+  initiator(idBody: Uint8Array): Uint8Array;
+  responder(idBody: Uint8Array): Uint8Array;
 }
 
 export class FakeGateway {
@@ -153,12 +166,21 @@ export class FakeGateway {
       notify(NotifyStatus.NAT_DETECTION_SOURCE_IP, this.o.random.bytes(20)),
       notify(NotifyStatus.NAT_DETECTION_DESTINATION_IP, this.o.random.bytes(20)),
       ...(this.o.fragmentBudget ? [notify(NotifyStatus.IKEV2_FRAGMENTATION_SUPPORTED)] : []),
+      ...(this.o.hashAlgorithms ? [notify(NotifyStatus.SIGNATURE_HASH_ALGORITHMS, new Uint8Array(this.o.hashAlgorithms.flatMap((h) => [h >> 8, h & 0xff])))] : []),
     ];
     this.initResponse = serializeMessage({ header: this.header(spiI, this.spiR, ExchangeType.IKE_SA_INIT, 0, true), payloads: resp });
     return this.initResponse;
   }
 
   private onAuth(payloads: Payload[]): Payload[] {
+    if (this.o.certAuth) {
+      const ours = this.o.certAuth(payloads, {
+        initiator: (idBody) => signedOctets(this.prf, this.initRequest, this.nr, this.keys.SK_pi, idBody),
+        responder: (idBody) => signedOctets(this.prf, this.initResponse, this.ni, this.keys.SK_pr, idBody),
+      });
+      if (!ours) return [notify(NotifyError.AUTHENTICATION_FAILED)];
+      return [...ours, ...this.childPayloads(payloads)];
+    }
     const idi = findPayload(payloads, PayloadType.IDi as typeof PayloadType.IDi | typeof PayloadType.IDr)!;
     const auth = findPayload(payloads, PayloadType.AUTH);
     if (!auth) throw new Error("fake gateway: PSK client sent no AUTH");
@@ -168,6 +190,11 @@ export class FakeGateway {
     const idr = utf8(this.o.id);
     const idrBody = concatBytes(new Uint8Array([IdType.FQDN, 0, 0, 0]), idr);
     const myAuth = pskAuth(this.prf, this.o.psk, signedOctets(this.prf, this.initResponse, this.ni, this.keys.SK_pr, idrBody));
+    return [{ type: PayloadType.IDr, critical: false, idType: IdType.FQDN, data: idr }, { type: PayloadType.AUTH, critical: false, authMethod: 2, authData: myAuth }, ...this.childPayloads(payloads)];
+  }
+
+  /** CP, SAr2, TSi, TSr of the IKE_AUTH answer, and the CHILD_SA keys. */
+  private childPayloads(payloads: Payload[]): Payload[] {
     const sa = findPayload(payloads, PayloadType.SA)!;
     const chosen = choose(sa.proposals[0]!, 0);
     this.clientEspSpi = new DataView(sa.proposals[0]!.spi.buffer, sa.proposals[0]!.spi.byteOffset).getUint32(0);
@@ -182,8 +209,6 @@ export class FakeGateway {
     const tsr = [];
     for (let i = 0; i < ranges.length; i += 2) tsr.push(sel(ranges[i]!, ranges[i + 1]!));
     return [
-      { type: PayloadType.IDr, critical: false, idType: IdType.FQDN, data: idr },
-      { type: PayloadType.AUTH, critical: false, authMethod: 2, authData: myAuth },
       {
         type: PayloadType.CP,
         critical: false,
