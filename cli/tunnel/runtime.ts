@@ -43,7 +43,7 @@ export type TunnelEvent =
 export type TunnelOutcome = { ok: true; reason: string } | { ok: false; failure: SessionFailure | { code: "host"; message: string } };
 
 export interface TunnelStatus {
-  state: "connecting" | "connected" | "disconnecting" | "down";
+  state: "connecting" | "connected" | "reconnecting" | "disconnecting" | "down";
   pid: number;
   gateway: { host: string; address: string; port: number };
   localAddress: string;
@@ -113,14 +113,22 @@ export class Tunnel {
       address: gw.length === 4 ? "0.0.0.0" : "::",
       onDatagram: (data, port, address) => this.onDatagram(data, port, address),
     });
-    const localId = this.req.localId ?? identityOrThrow(this.localAddress);
-    const cfg: SessionConfig = {
+    this.sessionConfig = this.makeSessionConfig();
+    this.progress(`connecting to ${this.sessionConfig.gatewayName} port ${this.req.gatewayPort} from ${this.localAddress}:${this.udp.localPort}`);
+    this.startSession();
+  }
+
+  private sessionConfig!: SessionConfig;
+
+  private makeSessionConfig(): SessionConfig {
+    const gw = parseAddress(this.gatewayAddress)!;
+    return {
       gatewayAddress: gw,
       gatewayPort: this.req.gatewayPort,
       localAddress: parseAddress(this.localAddress)!,
-      localPort: this.udp.localPort,
+      localPort: this.udp!.localPort,
       gatewayName: this.req.gatewayHost === this.gatewayAddress ? this.gatewayAddress : `${this.req.gatewayHost} (${this.gatewayAddress})`,
-      localId,
+      localId: this.req.localId ?? identityOrThrow(this.localAddress),
       remoteId: this.req.remoteId,
       credentials: this.req.credentials,
       trustAnchors: this.req.trustAnchors,
@@ -136,15 +144,51 @@ export class Tunnel {
       retransmit: ESTABLISHED_RETRANSMIT,
       applicationVersion: `roam ${pkg.version}`,
     };
-    this.session = new IkeSession(cfg, { random: systemRandom, wallTime: () => systemClock.wallMs() });
-    this.progress(`connecting to ${cfg.gatewayName} port ${this.req.gatewayPort} from ${this.localAddress}:${this.udp.localPort}`);
+  }
+
+  /** A new IKE SA from IKE_SA_INIT on: at the start, and after the tunnel was lost. */
+  private startSession(): void {
+    for (const t of this.timers.values()) clearTimeout(t);
+    this.timers.clear();
+    this.session = new IkeSession(this.sessionConfig, { random: systemRandom, wallTime: () => systemClock.wallMs() });
     this.feed({ kind: "start" });
+  }
+
+  // ---- reconnecting (the tunnel was up and got lost) ----
+
+  private reconnectTimer: ReturnType<typeof setTimeout> | null = null;
+  private reconnectAttempt = 0;
+  private hasBeenUp = false;
+
+  /** Lost after being up: connect again with backoff, keeping the TUN and routes so nothing leaks meanwhile. */
+  private reconnectAfter(failure: SessionFailure): boolean {
+    if (!this.req.reconnect || !this.hasBeenUp || this.state === "disconnecting") return false;
+    if (failure.code !== "lost" && failure.code !== "unreachable") return false;
+    this.state = "reconnecting";
+    const delay = Math.min(30_000, 1000 * 2 ** Math.min(this.reconnectAttempt, 5));
+    this.reconnectAttempt++;
+    this.progress(`${failure.message}; connecting again in ${delay / 1000} s (traffic for the tunnel is held back meanwhile)`);
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = null;
+      if (this.ended) return;
+      this.progress(`connecting to ${this.sessionConfig.gatewayName} again (attempt ${this.reconnectAttempt})`);
+      this.startSession();
+    }, delay);
+    return true;
   }
 
   /** Asks the gateway to delete the IKE SA, then tears down. Safe to call at any time, more than once. */
   stop(): void {
     if (this.ended) return;
-    if (this.state === "connected" || this.state === "connecting") {
+    if (this.state === "reconnecting" && this.reconnectTimer) {
+      // Between attempts there is no IKE SA to delete.
+      clearTimeout(this.reconnectTimer);
+      this.reconnectTimer = null;
+      this.state = "disconnecting";
+      void this.teardown({ ok: true, reason: "disconnected" });
+      return;
+    }
+    if (this.state === "connected" || this.state === "connecting" || this.state === "reconnecting") {
       this.state = "disconnecting";
       this.feed({ kind: "close" });
     }
@@ -234,7 +278,7 @@ export class Tunnel {
         void this.bringUp();
         break;
       case "failed":
-        void this.teardown({ ok: false, failure: a.failure });
+        if (!this.reconnectAfter(a.failure)) void this.teardown({ ok: false, failure: a.failure });
         break;
       case "closed":
         void this.teardown({ ok: true, reason: a.reason });
@@ -242,14 +286,24 @@ export class Tunnel {
     }
   }
 
+  /** What is applied to the host now (kept across a reconnect). */
+  private applied: TunnelConfig | null = null;
+
   private async bringUp(): Promise<void> {
     const cfg = this.config!;
     try {
-      this.tun = await openTun({ name: `${this.name}%d`, headroom: 64, tailroom: 64 });
+      if (!this.tun) {
+        this.tun = await openTun({ name: `${this.name}%d`, headroom: 64, tailroom: 64 });
+        this.tun.onError((e) => void this.teardown({ ok: false, failure: { code: "host", message: `TUN device failed: ${e.message}` } }));
+      }
       const tun = this.tun;
-      tun.onError((e) => void this.teardown({ ok: false, failure: { code: "host", message: `TUN device failed: ${e.message}` } }));
-      applyAddressing(this.net, tun.name, cfg, TUNNEL_MTU);
-      if (cfg.dns.length > 0 || cfg.domains.length > 0) this.dns.apply(tun.name, { servers: cfg.dns, domains: cfg.domains });
+      if (!this.applied || JSON.stringify(this.applied) !== JSON.stringify(cfg)) {
+        // A reconnect that got another address, other routes or DNS: put the new ones in their place.
+        if (this.applied) this.journal.undoAll();
+        applyAddressing(this.net, tun.name, cfg, TUNNEL_MTU);
+        if (cfg.dns.length > 0 || cfg.domains.length > 0) this.dns.apply(tun.name, { servers: cfg.dns, domains: cfg.domains });
+        this.applied = cfg;
+      }
       this.datapath!.attachTun(tun);
     } catch (e) {
       const message = `could not configure the host: ${e instanceof Error ? e.message : String(e)}`;
@@ -258,10 +312,14 @@ export class Tunnel {
       return;
     }
     if (this.ended) return;
+    if (this.hasBeenUp) this.progress(`tunnel up again after ${this.reconnectAttempt} attempt(s)`);
     this.state = "connected";
+    this.hasBeenUp = true;
+    this.reconnectAttempt = 0;
     this.establishedAtMs = systemClock.monotonicMs();
     this.establishedAtWall = new Date(systemClock.wallMs()).toISOString();
     // RFC 3948 §4: keep the NAT mapping alive while we are behind one (we always encapsulate).
+    if (this.keepalive) clearInterval(this.keepalive);
     this.keepalive = setInterval(() => this.udp?.send(new Uint8Array([0xff]), this.natPort, this.gatewayAddress), NAT_KEEPALIVE_MS);
     this.onEvent({ kind: "up", status: this.status() });
   }
@@ -278,6 +336,7 @@ export class Tunnel {
   private async teardown(outcome: TunnelOutcome): Promise<void> {
     if (this.ended) return;
     this.ended = true;
+    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
     const final = this.pendingOutcome ?? outcome;
     this.state = "down";
     for (const t of this.timers.values()) clearTimeout(t);
