@@ -7,7 +7,13 @@ import { defaultProposals, parseProposals, type ProposalSpec } from "../core/ike
 import { selectorFromCidr, type Selector } from "../core/ike/selectors.ts";
 import type { Credentials, Identity } from "../core/ike/config.ts";
 import { parseAddress } from "../core/wire/addr.ts";
-import { decodePemCertificates } from "../core/x509/pem.ts";
+import { decodePem, decodePemCertificates } from "../core/x509/pem.ts";
+import { parseCertificate } from "../core/x509/cert.ts";
+import { encNull, encOctets, encOid, encSeq, encUint } from "../core/x509/der.ts";
+import { CURVES, parsePrivateKeyPem, publicKeyOf, wipePrivateKey, type PublicKey } from "../core/x509/keys.ts";
+import { OID } from "../core/x509/oids.ts";
+import { IdType } from "../core/wire/constants.ts";
+import { equalBytes, wipe } from "../core/util/bytes.ts";
 import { UserError } from "./exit.ts";
 
 export interface ConnectFlags {
@@ -16,6 +22,9 @@ export interface ConnectFlags {
   remoteId?: string;
   id?: string;
   pskFile?: string;
+  cert?: string;
+  key?: string;
+  rsaPss?: boolean;
   eapIdentity?: string;
   passwordStdin?: boolean;
   ca?: string;
@@ -69,7 +78,17 @@ export async function parseConnectFlags(f: ConnectFlags, readPassword: PasswordS
   if (f.pskFile && (f.eapIdentity || f.passwordStdin)) {
     throw new UserError("connect: give either --psk-file or --eap-identity with --password-stdin, not both");
   }
-  if (f.pskFile) {
+  const given = [f.pskFile && "--psk-file", f.eapIdentity !== undefined && "--eap-identity", f.cert && "--cert"].filter(Boolean);
+  if (given.length > 1) throw new UserError(`connect: choose one authentication, not ${given.join(" and ")} (cert+eap is not supported yet)`);
+  let certId: Identity | undefined;
+  if (f.key !== undefined && !f.cert) throw new UserError("connect: --key needs --cert FILE (the certificate the key belongs to)");
+  if (f.cert) {
+    if (!f.key) throw new UserError("connect: --cert needs --key FILE (its private key, PEM, mode 0600)");
+    if (!f.ca) throw new UserError("connect: --cert needs --ca FILE: the gateway must prove itself with a certificate");
+    const c = clientCertificate(readFileFor("--cert", f.cert), readKeyFile(f.key), `--cert "${f.cert}"`, `--key "${f.key}"`, f.rsaPss ?? false);
+    credentials = c.credentials;
+    certId = c.identity;
+  } else if (f.pskFile) {
     credentials = { kind: "psk", secret: readPsk(f.pskFile) };
   } else if (f.eapIdentity !== undefined) {
     if (f.eapIdentity.trim() === "") throw new UserError("connect: --eap-identity cannot be empty");
@@ -79,7 +98,7 @@ export async function parseConnectFlags(f: ConnectFlags, readPassword: PasswordS
     if (password === "") throw new UserError("connect: --password-stdin read an empty password");
     credentials = { kind: "eap-mschapv2", identity: f.eapIdentity, password };
   } else {
-    throw new UserError("connect: choose an authentication: --psk-file FILE, or --eap-identity USER --password-stdin");
+    throw new UserError("connect: choose an authentication: --psk-file FILE, --eap-identity USER --password-stdin, or --cert FILE --key FILE");
   }
 
   const trustAnchors = f.ca ? readCa(f.ca) : [];
@@ -104,7 +123,8 @@ export async function parseConnectFlags(f: ConnectFlags, readPassword: PasswordS
     gatewayHost: f.gateway,
     gatewayPort: port,
     remoteId,
-    localId,
+    // With a certificate, strongSwan matches IDi against it: its subject DN unless --id names a SAN.
+    localId: localId ?? certId,
     credentials,
     trustAnchors,
     remoteSelectors,
@@ -157,4 +177,79 @@ function readCa(path: string): Uint8Array[] {
   if (!certs.ok) throw new UserError(`connect: --ca "${path}": ${certs.error}`);
   if (certs.value.length === 0) throw new UserError(`connect: --ca "${path}" holds no certificate (expected PEM "BEGIN CERTIFICATE" or DER)`);
   return certs.value;
+}
+
+function readFileFor(flag: string, path: string): Uint8Array {
+  try {
+    return new Uint8Array(readFileSync(path));
+  } catch {
+    throw new UserError(`connect: ${flag} "${path}" cannot be read (no such file or no permission)`);
+  }
+}
+
+function readKeyFile(path: string): string {
+  let st;
+  try {
+    st = statSync(path);
+  } catch {
+    throw new UserError(`connect: --key "${path}" cannot be read (no such file or no permission)`);
+  }
+  if ((st.mode & 0o077) !== 0) {
+    throw new UserError(`connect: --key "${path}" is readable by other users (mode ${(st.mode & 0o777).toString(8)}); run chmod 600 "${path}"`);
+  }
+  return readFileSync(path, "utf8");
+}
+
+/**
+ * A client certificate (PEM or DER; end entity first, then intermediates) and its PEM private key →
+ * cert credentials (key as PKCS#8 DER, RFC 5958) and the default IDi: the certificate's subject DN.
+ * Refuses (one line) a key that is encrypted, does not decode, or is not the certificate's.
+ */
+export function clientCertificate(certBytes: Uint8Array, keyPem: string, certWhat: string, keyWhat: string, rsaPss: boolean): { credentials: Credentials; identity: Identity } {
+  const certs = decodePemCertificates(certBytes);
+  if (!certs.ok) throw new UserError(`connect: ${certWhat}: ${certs.error}`);
+  if (certs.value.length === 0) throw new UserError(`connect: ${certWhat} holds no certificate (expected PEM "BEGIN CERTIFICATE" or DER)`);
+  const ee = parseCertificate(certs.value[0]!);
+  if (!ee.ok) throw new UserError(`connect: ${certWhat}: the certificate does not decode (${ee.error.reason})`);
+  const key = parsePrivateKeyPem(keyPem);
+  if (!key.ok) throw new UserError(`connect: ${keyWhat}: ${key.error}`);
+  try {
+    if (!samePublicKey(publicKeyOf(key.value), ee.value.publicKey)) {
+      throw new UserError(`connect: ${keyWhat} is not the private key of ${certWhat} (${ee.value.subjectText})`);
+    }
+    if (key.value.kind === "ed25519") throw new UserError(`connect: ${keyWhat}: Ed25519 client keys are not supported yet (use RSA or ECDSA)`);
+    if (rsaPss && key.value.kind !== "rsa") throw new UserError(`connect: --rsa-pss needs an RSA key, ${keyWhat} is ${key.value.kind}`);
+  } catch (e) {
+    wipePrivateKey(key.value);
+    throw e;
+  }
+  const privateKey = toPkcs8(keyPem, key.value.kind === "ec" ? CURVES[key.value.curve].oid : undefined);
+  wipePrivateKey(key.value);
+  return {
+    credentials: { kind: "cert", certChain: certs.value, privateKey, rsaPss },
+    identity: { type: IdType.DER_ASN1_DN, data: ee.value.subject, text: ee.value.subjectText },
+  };
+}
+
+function samePublicKey(a: PublicKey, b: PublicKey): boolean {
+  if (a.kind === "rsa" && b.kind === "rsa") return a.n === b.n && a.e === b.e;
+  if (a.kind === "ec" && b.kind === "ec") return a.curve === b.curve && equalBytes(CURVES[a.curve].ecdsa.Point.fromBytes(a.point).toBytes(false), CURVES[b.curve].ecdsa.Point.fromBytes(b.point).toBytes(false));
+  if (a.kind === "ed25519" && b.kind === "ed25519") return equalBytes(a.key, b.key);
+  return false;
+}
+
+/** The first key block as a DER PKCS#8 PrivateKeyInfo (RFC 5958 §2): PKCS#1 and SEC1 keys are wrapped. */
+function toPkcs8(pem: string, curveOid: string | undefined): Uint8Array {
+  const blocks = decodePem(pem);
+  if (!blocks.ok) throw new UserError(`connect: private key: ${blocks.error}`);
+  for (const b of blocks.value) {
+    if (b.label === "PRIVATE KEY") return b.der;
+    // RFC 8017 App. A.1.1: rsaEncryption with NULL parameters; RFC 5915 §3 / RFC 5480 §2.1.1: id-ecPublicKey + namedCurve.
+    const alg = b.label === "RSA PRIVATE KEY" ? encSeq(encOid(OID.rsaEncryption), encNull()) : b.label === "EC PRIVATE KEY" && curveOid ? encSeq(encOid(OID.ecPublicKey), encOid(curveOid)) : null;
+    if (!alg) continue;
+    const out = encSeq(encUint(0n), alg, encOctets(b.der));
+    wipe(b.der);
+    return out;
+  }
+  throw new UserError("connect: private key: no PEM key block found");
 }
