@@ -8,7 +8,8 @@ import { defaultProposals, parseProposals } from "../../core/ike/proposal.ts";
 import { selectorFromCidr } from "../../core/ike/selectors.ts";
 import { parseAddress } from "../../core/wire/addr.ts";
 import { decodePemCertificates } from "../../core/x509/pem.ts";
-import type { ConnectRequest } from "../connect-options.ts";
+import { clientCertificate, type ConnectRequest } from "../connect-options.ts";
+import type { Identity } from "../../core/ike/config.ts";
 import { UserError } from "../exit.ts";
 import type { Profile } from "./model.ts";
 import { assetPath } from "./store.ts";
@@ -40,6 +41,7 @@ export function profileToConnectRequest(profile: Profile, secrets: ResolvedSecre
   const note = (field: string, what: string) => unsupported.push(`${field} ${what}`);
 
   let credentials: Credentials;
+  let certId: Identity | undefined;
   if (p.auth === "psk") {
     if (!secrets.psk || secrets.psk.length === 0) throw new UserError(`${who}: no PSK (put psk in ${p.name}.secrets, or set ROAM_PSK)`);
     credentials = { kind: "psk", secret: secrets.psk };
@@ -47,8 +49,22 @@ export function profileToConnectRequest(profile: Profile, secrets: ResolvedSecre
     const identity = p.eapIdentity ?? p.localId!;
     if (!secrets.eapPassword) throw new UserError(`${who}: no EAP password (put eap_password in ${p.name}.secrets, use --password-stdin, or set ROAM_PASSWORD)`);
     credentials = { kind: "eap-mschapv2", identity, password: secrets.eapPassword };
+  } else if (p.auth === "cert" && p.clientCert !== undefined && p.clientKey !== undefined) {
+    const certPath = assetPath(opts.dir, p.name, p.clientCert);
+    const keyPath = assetPath(opts.dir, p.name, p.clientKey);
+    const readOr = (path: string, field: string) => {
+      try {
+        return read(path);
+      } catch {
+        throw new UserError(`${who}: ${field} "${path}" cannot be read (no such file or no permission)`);
+      }
+    };
+    const c = clientCertificate(readOr(certPath, "client_cert"), new TextDecoder().decode(readOr(keyPath, "client_key")), `client_cert "${certPath}"`, `client_key "${keyPath}"`, false);
+    credentials = c.credentials;
+    certId = c.identity;
   } else {
-    throw new UserError(`${who}: auth "${p.auth}" (client certificate) is not supported by roam's tunnel yet; use a psk or eap-mschapv2 profile`);
+    const why = p.auth === "cert" ? "without client_cert and client_key (PKCS#12 bundles are not read yet)" : "by roam's tunnel yet (cert+eap needs RFC 4739 multiple authentication)";
+    throw new UserError(`${who}: auth "${p.auth}" (client certificate) is not supported ${why}; use client_cert/client_key, or a psk or eap-mschapv2 profile`);
   }
 
   const trustAnchors: Uint8Array[] = [];
@@ -65,6 +81,9 @@ export function profileToConnectRequest(profile: Profile, secrets: ResolvedSecre
     if (certs.value.length === 0) throw new UserError(`${who}: CA file "${path}" holds no certificate (expected PEM or DER)`);
     trustAnchors.push(...certs.value);
   }
+  if (credentials.kind === "cert" && trustAnchors.length === 0) {
+    throw new UserError(`${who}: cert needs a CA (ca = [...]): the gateway must prove itself with a certificate`);
+  }
   if (credentials.kind === "eap-mschapv2" && trustAnchors.length === 0) {
     throw new UserError(`${who}: EAP needs a CA (ca = [...]): the gateway must prove itself with a certificate before any password is sent`);
   }
@@ -73,7 +92,7 @@ export function profileToConnectRequest(profile: Profile, secrets: ResolvedSecre
   const remoteText = p.remoteId ?? host;
   const remote = parseIdentity(remoteText);
   if (!remote.ok) throw new UserError(`${who}: remote_id: ${remote.error}`);
-  let localId;
+  let localId = certId;
   if (p.localId !== undefined) {
     const l = parseIdentity(p.localId);
     if (!l.ok) throw new UserError(`${who}: local_id: ${l.error}`);
@@ -97,7 +116,8 @@ export function profileToConnectRequest(profile: Profile, secrets: ResolvedSecre
   if (p.natKeepalive !== undefined) note("nat_keepalive", `= ${p.natKeepalive} is not applied yet`);
   if (p.up !== undefined) note("up", "hook is not run yet");
   if (p.down !== undefined) note("down", "hook is not run yet");
-  if (p.clientCert !== undefined || p.clientKey !== undefined || p.pkcs12 !== undefined) note("client_cert/client_key/pkcs12", "are not used by this auth method");
+  if (credentials.kind === "cert" && p.pkcs12 !== undefined) note("pkcs12", "is not read: client_cert and client_key are used");
+  else if (credentials.kind !== "cert" && (p.clientCert !== undefined || p.clientKey !== undefined || p.pkcs12 !== undefined)) note("client_cert/client_key/pkcs12", "are not used by this auth method");
 
   return {
     request: {
