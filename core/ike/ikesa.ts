@@ -121,7 +121,7 @@ export class IkeSaKeys {
    * Parses, checks the SPIs, verifies and decrypts; SKF fragments are collected until the message is
    * whole (RFC 7383 §2.6). A failure means: drop it (§2.21.1), or wait for more fragments.
    */
-  unprotect(data: Uint8Array, now: number): { ok: true; value: M.InMessage } | { ok: false; reason: string } {
+  unprotect(data: Uint8Array, now: number): { ok: true; value: M.InMessage } | { ok: false; reason: string; retransmitOf?: number } {
     const outer = M.decodeOuter(data);
     if (!outer.ok) return outer;
     const m = outer.value;
@@ -131,7 +131,12 @@ export class IkeSaKeys {
       if (!this.reassembler) return { ok: false, reason: "an SKF fragment, but fragmentation was not negotiated" };
       const r = this.reassembler.add(data, now);
       if (r.kind === "incomplete") return { ok: false, reason: `fragment ${r.received} of ${r.total}` };
-      if (r.kind === "dropped") return { ok: false, reason: `fragment dropped: ${r.detail}` };
+      if (r.kind === "dropped") {
+        // RFC 7383 §2.6.1: fragment 1 of a request we already reassembled is a retransmit: the caller
+        // sends its cached response again (once per retransmit, not once per fragment).
+        if (r.reason === "replay" && r.fragmentNumber === 1 && !m.response) return { ok: false, reason: "retransmitted fragmented request", retransmitOf: m.messageId };
+        return { ok: false, reason: `fragment dropped: ${r.detail}` };
+      }
       const inner = M.decodeInner(r.firstInner, r.plaintext, 0);
       if (!inner.ok) return inner;
       return { ok: true, value: { ...m, payloads: inner.value } };

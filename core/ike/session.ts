@@ -201,6 +201,9 @@ export class IkeSession {
     const msg = keys.unprotect(data, now);
     if (!msg.ok) {
       if (this.old && msg.reason === "not this IKE SA") this.onOldSaDatagram(data, now);
+      else if (msg.retransmitOf !== undefined && msg.retransmitOf === this.lastResponse?.messageId) {
+        for (const d of this.lastResponse.datagrams) this.out.push({ kind: "send", data: d, port: this.port });
+      }
       return; // not ours, or failed integrity: drop silently (§2.21.1)
     }
     const m = msg.value;

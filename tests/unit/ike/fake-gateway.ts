@@ -349,6 +349,11 @@ export class FakeGateway {
     }
   }
 
+  /** An INFORMATIONAL request, fragmented when it is larger than the budget (RFC 7383). */
+  requestFragments(messageId: number, payloads: Payload[]): Uint8Array[] {
+    return this.protectAll(ExchangeType.INFORMATIONAL, messageId, false, payloads);
+  }
+
   /** An INFORMATIONAL request from the gateway (e.g. a liveness check or a DELETE). */
   request(messageId: number, payloads: Payload[]): Uint8Array {
     return this.protect(ExchangeType.INFORMATIONAL, messageId, false, payloads);

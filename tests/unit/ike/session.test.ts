@@ -162,6 +162,19 @@ describe("IKE fragmentation (RFC 7383)", () => {
     expect(sends.slice(1).every((a) => a.data.length <= 200)).toBe(true);
   });
 
+  test("a retransmitted fragmented request: the cached answer is sent again once, on fragment 1 (§2.6.1)", () => {
+    const gw = new FakeGateway({ psk: PSK, id: "gw.roam.test", random: seededRandom(8), fragmentBudget: 200 });
+    const s = new IkeSession(config({ ikeMtu: 232 }), env(23));
+    pump(s, gw, s.handle({ kind: "start" }, 0));
+    const big = { type: PayloadType.VENDOR_ID, critical: false, vendorId: new Uint8Array(500).fill(7) } as const;
+    const frags = gw.requestFragments(0, [big]);
+    expect(frags.length).toBeGreaterThan(2);
+    const first = frags.flatMap((f) => s.handle({ kind: "datagram", data: f, port: "natt" }, 1000)).filter((a) => a.kind === "send");
+    expect(first.length).toBe(1);
+    const again = frags.flatMap((f) => s.handle({ kind: "datagram", data: f, port: "natt" }, 2000)).filter((a) => a.kind === "send");
+    expect(again).toEqual(first);
+  });
+
   test("not offered by the gateway: messages go whole", () => {
     const gw = new FakeGateway({ psk: PSK, id: "gw.roam.test", random: seededRandom(7) });
     const s = new IkeSession(config({ ikeMtu: 232 }), env(21));
