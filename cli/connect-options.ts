@@ -39,6 +39,16 @@ export interface ConnectFlags {
   background?: boolean;
 }
 
+/** What a connection does when neither flags nor a profile say otherwise (one place for both). */
+export const CONNECT_DEFAULTS = {
+  gatewayPort: 500,
+  /** RFC 7383 fragments fit any IPv6 path at 1280. */
+  ikeMtu: 1280,
+  dpdSeconds: 30,
+  fragmentation: true,
+  reconnect: true,
+} as const;
+
 export interface ConnectRequest {
   gatewayHost: string;
   gatewayPort: number;
@@ -66,8 +76,8 @@ export type PasswordSource = () => Promise<string>;
 
 export async function parseConnectFlags(f: ConnectFlags, readPassword: PasswordSource): Promise<ConnectRequest> {
   if (!f.gateway) throw new UserError("connect: --gateway HOST is required");
-  const port = f.port === undefined ? 500 : Number(f.port);
-  if (!/^\d+$/.test(f.port ?? "500") || !Number.isInteger(port) || port < 1 || port > 65535) {
+  const port = f.port === undefined ? CONNECT_DEFAULTS.gatewayPort : Number(f.port);
+  if (!/^\d+$/.test(f.port ?? String(CONNECT_DEFAULTS.gatewayPort)) || !Number.isInteger(port) || port < 1 || port > 65535) {
     throw new UserError(`connect: --port "${f.port}" is not a port number (expected 1-65535)`);
   }
   if (!f.remoteId) throw new UserError("connect: --remote-id ID is required (the identity the gateway must prove, e.g. gw.example.com)");
@@ -107,12 +117,12 @@ export async function parseConnectFlags(f: ConnectFlags, readPassword: PasswordS
     if (!sel) throw new UserError(`connect: --subnet "${s}" is not a subnet (expected CIDR like 203.0.113.0/24 or 2001:db8::/32)`);
     return sel;
   });
-  const ikeMtu = f.ikeMtu === undefined ? 1280 : Number(f.ikeMtu);
-  if (!/^\d+$/.test(f.ikeMtu ?? "1280") || ikeMtu < 576 || ikeMtu > 65535) {
+  const ikeMtu = f.ikeMtu === undefined ? CONNECT_DEFAULTS.ikeMtu : Number(f.ikeMtu);
+  if (!/^\d+$/.test(f.ikeMtu ?? String(CONNECT_DEFAULTS.ikeMtu)) || ikeMtu < 576 || ikeMtu > 65535) {
     throw new UserError(`connect: --ike-mtu "${f.ikeMtu}" is not an MTU (expected 576-65535 bytes)`);
   }
-  const dpdSeconds = f.dpd === undefined ? 30 : Number(f.dpd);
-  if (!/^\d+$/.test(f.dpd ?? "30") || dpdSeconds > 86400) {
+  const dpdSeconds = f.dpd === undefined ? CONNECT_DEFAULTS.dpdSeconds : Number(f.dpd);
+  if (!/^\d+$/.test(f.dpd ?? String(CONNECT_DEFAULTS.dpdSeconds)) || dpdSeconds > 86400) {
     throw new UserError(`connect: --dpd "${f.dpd}" is not a number of seconds (expected 0 to turn it off, or 1-86400)`);
   }
   const ike = f.ike ? parseProposals(f.ike, "ike") : { ok: true as const, value: defaultProposals("ike") };
@@ -132,10 +142,10 @@ export async function parseConnectFlags(f: ConnectFlags, readPassword: PasswordS
     espProposals: esp.value,
     // Like strongSwan's `vips = 0.0.0.0, ::`: ask for both; the gateway assigns what it has.
     requestIp6: f.ipv6 ?? true,
-    fragmentation: f.fragmentation ?? true,
+    fragmentation: f.fragmentation ?? CONNECT_DEFAULTS.fragmentation,
     ikeMtu,
     dpdSeconds,
-    reconnect: f.reconnect ?? true,
+    reconnect: f.reconnect ?? CONNECT_DEFAULTS.reconnect,
     background: f.background ?? false,
   };
 }

@@ -203,7 +203,7 @@ async function runChild(): Promise<number> {
 
 /** `roam connect NAME`: the stored profile, its secrets (stdin, environment, secrets file or a prompt), warnings. */
 async function requestFromProfile(name: string, flags: ConnectFlags): Promise<ConnectRequest> {
-  const given = (["gateway", "remoteId", "id", "pskFile", "eapIdentity", "ca", "subnet", "ike", "esp"] as const).filter((k) => flags[k] !== undefined);
+  const given = (["gateway", "remoteId", "id", "pskFile", "eapIdentity", "ca", "cert", "key", "subnet", "ike", "esp"] as const).filter((k) => flags[k] !== undefined);
   if (given.length > 0) {
     throw new UserError(`connect: a profile and --${given.map((k) => k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)).join(", --")} do not go together: edit the profile instead`);
   }

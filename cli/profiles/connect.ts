@@ -8,7 +8,7 @@ import { defaultProposals, parseProposals } from "../../core/ike/proposal.ts";
 import { selectorFromCidr } from "../../core/ike/selectors.ts";
 import { parseAddress } from "../../core/wire/addr.ts";
 import { decodePemCertificates } from "../../core/x509/pem.ts";
-import { clientCertificate, type ConnectRequest } from "../connect-options.ts";
+import { clientCertificate, CONNECT_DEFAULTS, type ConnectRequest } from "../connect-options.ts";
 import type { Identity } from "../../core/ike/config.ts";
 import { UserError } from "../exit.ts";
 import type { Profile } from "./model.ts";
@@ -131,10 +131,10 @@ export function profileToConnectRequest(profile: Profile, secrets: ResolvedSecre
       ikeProposals: ike.value,
       espProposals: esp.value,
       requestIp6: p.requestIpv6,
-      fragmentation: true,
-      ikeMtu: 1280,
-      dpdSeconds: p.dpd ?? 30,
-      reconnect: true,
+      fragmentation: CONNECT_DEFAULTS.fragmentation,
+      ikeMtu: CONNECT_DEFAULTS.ikeMtu,
+      dpdSeconds: p.dpd ?? CONNECT_DEFAULTS.dpdSeconds,
+      reconnect: CONNECT_DEFAULTS.reconnect,
       background: opts.background,
     },
     unsupported,

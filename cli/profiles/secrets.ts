@@ -29,6 +29,8 @@ export function decodePsk(text: string): Uint8Array | null {
 }
 
 export async function resolveSecrets(p: Profile, src: SecretSources): Promise<ResolvedSecrets> {
+  // A certificate profile's secret is its key file (unencrypted, mode 0600): nothing to ask for.
+  if (p.auth === "cert") return {};
   const eap = p.auth === "eap-mschapv2" || p.auth === "cert+eap";
   const kind = eap ? "EAP password" : "PSK";
   let text: string | undefined;

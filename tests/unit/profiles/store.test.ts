@@ -151,7 +151,7 @@ test("profileToConnectRequest: PSK profile → request, unapplied fields listed 
   expect(stdin.psk).toEqual(new TextEncoder().encode("in"));
 });
 
-test("profileToConnectRequest: EAP needs a CA and a password; cert auth is refused in one line", () => {
+test("profileToConnectRequest: EAP needs a CA and a password; cert auth without client_cert/client_key, or cert+eap, is refused in one line", () => {
   const h = home();
   const r = importSwanctl(readFileSync(fx("swanctl.conf"), "utf8"), "swanctl.conf");
   if (!r.ok) throw new Error(r.error);
@@ -163,5 +163,6 @@ test("profileToConnectRequest: EAP needs a CA and a password; cert auth is refus
   expect(unsupported).toContain("up hook is not run yet");
   expect(() => profileToConnectRequest({ ...eap, ca: [] }, { eapPassword: "pw" }, { background: false, dir: h.store })).toThrow("EAP needs a CA");
   expect(() => profileToConnectRequest(eap, {}, { background: false, dir: h.store })).toThrow("no EAP password");
-  expect(() => profileToConnectRequest({ ...eap, auth: "cert" }, {}, { background: false, dir: h.store })).toThrow('auth "cert" (client certificate) is not supported');
+  expect(() => profileToConnectRequest({ ...eap, auth: "cert" }, {}, { background: false, dir: h.store })).toThrow('auth "cert" (client certificate) is not supported without client_cert and client_key');
+  expect(() => profileToConnectRequest({ ...eap, auth: "cert+eap" }, {}, { background: false, dir: h.store })).toThrow("cert+eap needs RFC 4739");
 });
