@@ -17,7 +17,10 @@ export const PROPOSALS = {
 } as const;
 
 /** Connection names in the gateway's swanctl.conf. */
-export const CONN = { psk: "psk", eap: "eap" } as const;
+export const CONN = { psk: "psk", eap: "eap", cert: "cert" } as const;
+
+/** Clients with certificates from the stage CA authenticate to connection `cert` with an ID in this domain. */
+export const CERT_CLIENT_DOMAIN = "cert.roam.test";
 /** The CHILD_SA name of both connections. */
 export const CHILD = "corp";
 /** Pool name in the gateway's swanctl.conf. */
@@ -88,6 +91,24 @@ ${frag}    local {
     remote {
       auth = psk
       id = ${creds.pskClientId}
+    }
+${child}
+  }
+  ${CONN.cert} {
+    version = 2
+    local_addrs = ${NET.gateway}
+    proposals = ${list(PROPOSALS.ike)}
+    pools = ${POOL}
+    send_cert = always
+    local {
+      auth = pubkey
+      certs = ${opts.gatewayCertFile}
+      id = ${GATEWAY_ID}
+    }
+    remote {
+      # client certificates chaining to the stage CA (swanctl/x509ca), RFC 822 IDs in the cert domain
+      auth = pubkey
+      id = *@${CERT_CLIENT_DOMAIN}
     }
 ${child}
   }

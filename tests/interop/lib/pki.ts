@@ -91,3 +91,21 @@ function paths(dir: string, name: string): CertPair {
 function toDer(pair: CertPair): void {
   mustRun(["openssl", "x509", "-in", pair.cert, "-outform", "DER", "-out", pair.certDer]);
 }
+
+/**
+ * A client certificate for certificate authentication, issued by `ca` (the stage's or the other CA),
+ * with subjectAltName `email` (an RFC 822 identity the client sends as IDi). Key mode 0600.
+ */
+export function issueClientCert(p: Pki, name: string, email: string, keyType: KeyType, ca: CertPair): CertPair {
+  const env = { STRONGSWAN_CONF: `${p.dir}/pki.conf` };
+  const pair = paths(p.dir, name);
+  const gen = keyType === "ecdsa" ? ["--type", "ecdsa", "--size", "256"] : ["--type", "rsa", "--size", "2048"];
+  writeFileSync(pair.key, mustRun(["pki", "--gen", ...gen, "--outform", "pem"], { env }), { mode: 0o600 });
+  const cert = mustRun(
+    ["pki", "--issue", "--cacert", ca.cert, "--cakey", ca.key, "--in", pair.key, "--type", "priv", "--dn", `CN=${email}`, "--san", email, "--flag", "clientAuth", "--lifetime", "365", "--outform", "pem"],
+    { env },
+  );
+  writeFileSync(pair.cert, cert);
+  toDer(pair);
+  return pair;
+}

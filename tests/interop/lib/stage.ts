@@ -100,7 +100,8 @@ export async function createStage(opts: StageOptions = {}): Promise<Stage> {
       ns: t.names.gateway,
       dir: `${dir}/gateway`,
       swanctlConf: gatewaySwanctlConf(creds, gatewayConfOptions),
-      files: { "x509/gw.crt": gwCert.cert, "private/gw.key": gwCert.key, ...chainFiles },
+      // The stage CA in x509ca: the `cert` connection verifies client certificates against it.
+      files: { "x509/gw.crt": gwCert.cert, "private/gw.key": gwCert.key, "x509ca/stage-ca.crt": pki.ca.cert, ...chainFiles },
     });
     charons.push(gateway);
 
