@@ -36,6 +36,10 @@ export interface ConnectFlags {
   ikeMtu?: string;
   dpd?: string;
   reconnect?: boolean;
+  natKeepalive?: string;
+  mtu?: string;
+  up?: string;
+  down?: string;
   background?: boolean;
 }
 
@@ -47,7 +51,28 @@ export const CONNECT_DEFAULTS = {
   dpdSeconds: 30,
   fragmentation: true,
   reconnect: true,
+  natKeepaliveSeconds: 20,
+  /** 1500 less IPv4 (20), UDP (8), ESP header (8), IV (8), ICV (16), trailer and padding (up to 17), with margin. */
+  mtu: 1400,
 } as const;
+
+/** A whole number of `unit` from `text` within [min, max], or a one-line usage error naming `flag`. */
+/** The numeric tuning flags, checked (shared by the flag form and by overrides of a profile). */
+export function parseTuning(f: ConnectFlags): { ikeMtu: number; dpdSeconds: number; natKeepaliveSeconds: number; mtu: number } {
+  return {
+    ikeMtu: numberFlag("--ike-mtu", f.ikeMtu, CONNECT_DEFAULTS.ikeMtu, 576, 65535, "an MTU (expected 576-65535 bytes)"),
+    dpdSeconds: numberFlag("--dpd", f.dpd, CONNECT_DEFAULTS.dpdSeconds, 0, 86400, "a number of seconds (expected 0 to turn it off, or 1-86400)"),
+    natKeepaliveSeconds: numberFlag("--nat-keepalive", f.natKeepalive, CONNECT_DEFAULTS.natKeepaliveSeconds, 0, 3600, "a number of seconds (expected 0 to turn it off, or 1-3600)"),
+    mtu: numberFlag("--mtu", f.mtu, CONNECT_DEFAULTS.mtu, 576, 9000, "an MTU (expected 576-9000 bytes)"),
+  };
+}
+
+export function numberFlag(flag: string, text: string | undefined, fallback: number, min: number, max: number, expected: string): number {
+  if (text === undefined) return fallback;
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || n < min || n > max) throw new UserError(`connect: ${flag} "${text}" is not ${expected}`);
+  return n;
+}
 
 export interface ConnectRequest {
   gatewayHost: string;
@@ -68,6 +93,15 @@ export interface ConnectRequest {
   dpdSeconds: number;
   /** After the tunnel was up: connect again when it is lost (gateway dead or gone), keeping the routes. */
   reconnect: boolean;
+  /** RFC 3948 §4 NAT keepalive interval in seconds; 0 = off. */
+  natKeepaliveSeconds: number;
+  /** MTU of the TUN device. */
+  mtu: number;
+  /** Commands run (by /bin/sh) when the tunnel is up and before it goes down, like strongSwan's updown. */
+  upHook?: string;
+  downHook?: string;
+  /** The stored profile this came from, for hooks and messages. */
+  profileName?: string;
   background: boolean;
 }
 
@@ -76,10 +110,7 @@ export type PasswordSource = () => Promise<string>;
 
 export async function parseConnectFlags(f: ConnectFlags, readPassword: PasswordSource): Promise<ConnectRequest> {
   if (!f.gateway) throw new UserError("connect: --gateway HOST is required");
-  const port = f.port === undefined ? CONNECT_DEFAULTS.gatewayPort : Number(f.port);
-  if (!/^\d+$/.test(f.port ?? String(CONNECT_DEFAULTS.gatewayPort)) || !Number.isInteger(port) || port < 1 || port > 65535) {
-    throw new UserError(`connect: --port "${f.port}" is not a port number (expected 1-65535)`);
-  }
+  const port = numberFlag("--port", f.port, CONNECT_DEFAULTS.gatewayPort, 1, 65535, "a port number (expected 1-65535)");
   if (!f.remoteId) throw new UserError("connect: --remote-id ID is required (the identity the gateway must prove, e.g. gw.example.com)");
   const remoteId = identity("--remote-id", f.remoteId);
   const localId = f.id === undefined ? undefined : identity("--id", f.id);
@@ -117,14 +148,7 @@ export async function parseConnectFlags(f: ConnectFlags, readPassword: PasswordS
     if (!sel) throw new UserError(`connect: --subnet "${s}" is not a subnet (expected CIDR like 203.0.113.0/24 or 2001:db8::/32)`);
     return sel;
   });
-  const ikeMtu = f.ikeMtu === undefined ? CONNECT_DEFAULTS.ikeMtu : Number(f.ikeMtu);
-  if (!/^\d+$/.test(f.ikeMtu ?? String(CONNECT_DEFAULTS.ikeMtu)) || ikeMtu < 576 || ikeMtu > 65535) {
-    throw new UserError(`connect: --ike-mtu "${f.ikeMtu}" is not an MTU (expected 576-65535 bytes)`);
-  }
-  const dpdSeconds = f.dpd === undefined ? CONNECT_DEFAULTS.dpdSeconds : Number(f.dpd);
-  if (!/^\d+$/.test(f.dpd ?? String(CONNECT_DEFAULTS.dpdSeconds)) || dpdSeconds > 86400) {
-    throw new UserError(`connect: --dpd "${f.dpd}" is not a number of seconds (expected 0 to turn it off, or 1-86400)`);
-  }
+  const { ikeMtu, dpdSeconds, natKeepaliveSeconds, mtu } = parseTuning(f);
   const ike = f.ike ? parseProposals(f.ike, "ike") : { ok: true as const, value: defaultProposals("ike") };
   if (!ike.ok) throw new UserError(`connect: --ike: ${ike.error}`);
   const esp = f.esp ? parseProposals(f.esp, "esp") : { ok: true as const, value: defaultProposals("esp") };
@@ -146,6 +170,10 @@ export async function parseConnectFlags(f: ConnectFlags, readPassword: PasswordS
     ikeMtu,
     dpdSeconds,
     reconnect: f.reconnect ?? CONNECT_DEFAULTS.reconnect,
+    natKeepaliveSeconds,
+    mtu,
+    upHook: f.up,
+    downHook: f.down,
     background: f.background ?? false,
   };
 }

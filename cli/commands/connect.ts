@@ -8,7 +8,7 @@
 import { spawn } from "node:child_process";
 import { Command, Option } from "commander";
 import { serveControl, ControlBusyError, type ControlServer } from "../control.ts";
-import { parseConnectFlags, type ConnectFlags, type ConnectRequest } from "../connect-options.ts";
+import { parseConnectFlags, parseTuning, type ConnectFlags, type ConnectRequest } from "../connect-options.ts";
 import { ExitCode, UserError } from "../exit.ts";
 import { appendFileSync } from "node:fs";
 import { Tunnel, GatewayResolveError, STATE_DIR, type TunnelEvent, type TunnelOutcome } from "../tunnel/runtime.ts";
@@ -42,17 +42,22 @@ export function connectCommand(): Command {
     .option("--esp <proposals>", "ESP proposals, strongSwan syntax (e.g. aes256gcm16)")
     .option("--no-ipv6", "do not ask for an IPv6 virtual address, DNS servers or ::/0 selectors")
     .option("--dpd <seconds>", "check that the gateway is alive after this long without traffic from it (0: never)", "30")
+    .option("--nat-keepalive <seconds>", "NAT keepalive interval on the 4500 socket (0: none)", "20")
+    .option("--mtu <bytes>", "MTU of the tunnel interface", "1400")
+    .option("--up <command>", "run this shell command when the tunnel is up (ROAM_* variables describe it)")
+    .option("--down <command>", "run this shell command before the tunnel goes down")
     .option("--no-reconnect", "when the tunnel is lost, report it (exit 6) instead of connecting again")
     .option("--no-fragmentation", "do not offer IKE fragmentation (RFC 7383)")
     .option("--ike-mtu <bytes>", "path MTU that IKE fragments must fit", "1280")
     .option("--background", "return once the tunnel is up (exit 0), or with the cause of failure")
     .addOption(new Option("--internal-child").hideHelp())
-    .action(async (profile: string | undefined, flags: ConnectFlags & { internalChild?: boolean }) => {
+    .action(async (profile: string | undefined, flags: ConnectFlags & { internalChild?: boolean }, cmd: Command) => {
       if (flags.internalChild) {
         process.exitCode = await runChild();
         return;
       }
-      const req = profile === undefined ? await parseConnectFlags(flags, () => readFirstLine(process.stdin)) : await requestFromProfile(profile, flags);
+      const fromCli = (k: string) => cmd.getOptionValueSource(k) === "cli";
+      const req = profile === undefined ? await parseConnectFlags(flags, () => readFirstLine(process.stdin)) : await requestFromProfile(profile, flags, fromCli);
       process.exitCode = req.background ? await runBackground(req) : await runForeground(req, new Reporter(process.stderr));
     });
 }
@@ -202,8 +207,8 @@ async function runChild(): Promise<number> {
 }
 
 /** `roam connect NAME`: the stored profile, its secrets (stdin, environment, secrets file or a prompt), warnings. */
-async function requestFromProfile(name: string, flags: ConnectFlags): Promise<ConnectRequest> {
-  const given = (["gateway", "remoteId", "id", "pskFile", "eapIdentity", "ca", "cert", "key", "subnet", "ike", "esp"] as const).filter((k) => flags[k] !== undefined);
+async function requestFromProfile(name: string, flags: ConnectFlags, fromCli: (flag: string) => boolean): Promise<ConnectRequest> {
+  const given = (["gateway", "remoteId", "id", "pskFile", "eapIdentity", "ca", "cert", "key", "subnet", "ike", "esp", "up", "down"] as const).filter((k) => flags[k] !== undefined);
   if (given.length > 0) {
     throw new UserError(`connect: a profile and --${given.map((k) => k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)).join(", --")} do not go together: edit the profile instead`);
   }
@@ -219,7 +224,16 @@ async function requestFromProfile(name: string, flags: ConnectFlags): Promise<Co
   });
   const { request, unsupported } = profileToConnectRequest(loaded.profile, secrets, { background: flags.background ?? false, dir: loaded.dir });
   for (const u of unsupported) out.line(`warning: ${u}`);
-  if (flags.ipv6 === false) request.requestIp6 = false;
+  // Tuning flags given on the command line override the profile for this connection.
+  if (fromCli("ipv6")) request.requestIp6 = flags.ipv6 ?? request.requestIp6;
+  if (fromCli("fragmentation")) request.fragmentation = flags.fragmentation ?? request.fragmentation;
+  if (fromCli("reconnect")) request.reconnect = flags.reconnect ?? request.reconnect;
+  const cli = parseTuning(flags);
+  if (fromCli("dpd")) request.dpdSeconds = cli.dpdSeconds;
+  if (fromCli("natKeepalive")) request.natKeepaliveSeconds = cli.natKeepaliveSeconds;
+  if (fromCli("mtu")) request.mtu = cli.mtu;
+  if (fromCli("ikeMtu")) request.ikeMtu = cli.ikeMtu;
+  request.profileName = name;
   return request;
 }
 

@@ -112,10 +112,6 @@ export function profileToConnectRequest(profile: Profile, secrets: ResolvedSecre
   if (p.excludedSubnets.length > 0) note("excluded_subnets", `(${p.excludedSubnets.join(", ")}) is not applied yet`);
   if (p.dns === "ignore") note("dns", `= "ignore" is not applied yet: the gateway's DNS servers are used`);
   if (p.dnsServers.length > 0) note("dns_servers", `(${p.dnsServers.join(", ")}) is not applied yet: the gateway's DNS servers are used`);
-  if (p.mtu !== undefined) note("mtu", `= ${p.mtu} is not applied yet`);
-  if (p.natKeepalive !== undefined) note("nat_keepalive", `= ${p.natKeepalive} is not applied yet`);
-  if (p.up !== undefined) note("up", "hook is not run yet");
-  if (p.down !== undefined) note("down", "hook is not run yet");
   if (credentials.kind === "cert" && p.pkcs12 !== undefined) note("pkcs12", "is not read: client_cert and client_key are used");
   else if (credentials.kind !== "cert" && (p.clientCert !== undefined || p.clientKey !== undefined || p.pkcs12 !== undefined)) note("client_cert/client_key/pkcs12", "are not used by this auth method");
 
@@ -135,6 +131,10 @@ export function profileToConnectRequest(profile: Profile, secrets: ResolvedSecre
       ikeMtu: CONNECT_DEFAULTS.ikeMtu,
       dpdSeconds: p.dpd ?? CONNECT_DEFAULTS.dpdSeconds,
       reconnect: CONNECT_DEFAULTS.reconnect,
+      natKeepaliveSeconds: p.natKeepalive ?? CONNECT_DEFAULTS.natKeepaliveSeconds,
+      mtu: p.mtu ?? CONNECT_DEFAULTS.mtu,
+      upHook: p.up,
+      downHook: p.down,
       background: opts.background,
     },
     unsupported,

@@ -29,9 +29,6 @@ import pkg from "../../package.json" with { type: "json" };
 import { ExitCode, UserError } from "../exit.ts";
 import { DataPath } from "./datapath.ts";
 
-/** Inner MTU: 1500 minus IPv4 (20), UDP (8), ESP header (8), IV (8), ICV (16), trailer and padding (up to 17), with margin. */
-export const TUNNEL_MTU = 1400;
-export const NAT_KEEPALIVE_MS = 20_000;
 /** Control sockets and undo journals; tests point it elsewhere with ROAM_RUN_DIR. */
 export const STATE_DIR = process.env.ROAM_RUN_DIR || "/run/roam";
 
@@ -300,7 +297,7 @@ export class Tunnel {
       if (!this.applied || JSON.stringify(this.applied) !== JSON.stringify(cfg)) {
         // A reconnect that got another address, other routes or DNS: put the new ones in their place.
         if (this.applied) this.journal.undoAll();
-        applyAddressing(this.net, tun.name, cfg, TUNNEL_MTU);
+        applyAddressing(this.net, tun.name, cfg, this.req.mtu);
         if (cfg.dns.length > 0 || cfg.domains.length > 0) this.dns.apply(tun.name, { servers: cfg.dns, domains: cfg.domains });
         this.applied = cfg;
       }
@@ -320,8 +317,11 @@ export class Tunnel {
     this.establishedAtWall = new Date(systemClock.wallMs()).toISOString();
     // RFC 3948 §4: keep the NAT mapping alive while we are behind one (we always encapsulate).
     if (this.keepalive) clearInterval(this.keepalive);
-    this.keepalive = setInterval(() => this.udp?.send(new Uint8Array([0xff]), this.natPort, this.gatewayAddress), NAT_KEEPALIVE_MS);
+    if (this.req.natKeepaliveSeconds > 0) {
+      this.keepalive = setInterval(() => this.udp?.send(new Uint8Array([0xff]), this.natPort, this.gatewayAddress), this.req.natKeepaliveSeconds * 1000);
+    }
     this.onEvent({ kind: "up", status: this.status() });
+    void this.runHook("up");
   }
 
   private pendingOutcome: TunnelOutcome | null = null;
@@ -342,6 +342,7 @@ export class Tunnel {
     for (const t of this.timers.values()) clearTimeout(t);
     this.timers.clear();
     if (this.keepalive) clearInterval(this.keepalive);
+    if (this.hasBeenUp) await this.runHook("down");
     this.datapath?.close();
     // The last datagrams (our DELETE, or the answer to the gateway's) must leave before the socket
     // closes. Teardown often starts inside the UDP receive callback, where flush() only schedules
@@ -354,6 +355,41 @@ export class Tunnel {
     this.udp?.close();
     this.onEvent({ kind: "down", outcome: final });
     this.resolveDone(final);
+  }
+
+  // ---- up/down hooks (like strongSwan's updown script) ----
+
+  /** Runs the up or down command with /bin/sh and ROAM_* variables describing the tunnel; waits at most 30 s. */
+  private async runHook(event: "up" | "down"): Promise<void> {
+    const command = event === "up" ? this.req.upHook : this.req.downHook;
+    if (!command) return;
+    const s = this.status();
+    const c = this.config;
+    const env: Record<string, string> = {
+      ...(process.env as Record<string, string>),
+      ROAM_EVENT: event,
+      ROAM_PROFILE: this.req.profileName ?? "",
+      ROAM_INTERFACE: s.interface ?? "",
+      ROAM_VIRTUAL_IP4: c?.ip4.join(" ") ?? "",
+      ROAM_VIRTUAL_IP6: c?.ip6.join(" ") ?? "",
+      ROAM_ROUTES: s.routes.join(" "),
+      ROAM_DNS: s.dns.servers.join(" "),
+      ROAM_DOMAINS: s.dns.domains.join(" "),
+      ROAM_GATEWAY: this.gatewayAddress,
+      ROAM_GATEWAY_HOST: this.req.gatewayHost,
+      ROAM_LOCAL_ADDRESS: this.localAddress,
+      ROAM_LOCAL_ID: s.ike?.localId ?? "",
+      ROAM_REMOTE_ID: s.ike?.remoteId ?? "",
+    };
+    try {
+      const p = Bun.spawn(["/bin/sh", "-c", command], { env, stdin: "ignore", stdout: "ignore", stderr: "pipe" });
+      const timer = setTimeout(() => p.kill("SIGKILL"), 30_000);
+      const [code, err] = await Promise.all([p.exited, new Response(p.stderr).text()]);
+      clearTimeout(timer);
+      if (code !== 0) this.progress(`${event} hook exited ${code}${err.trim() ? `: ${err.trim().split("\n")[0]}` : ""}`);
+    } catch (e) {
+      this.progress(`${event} hook could not run: ${e instanceof Error ? e.message : String(e)}`);
+    }
   }
 
   // ---- UDP ----

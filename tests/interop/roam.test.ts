@@ -306,6 +306,33 @@ describe.skipIf(unavailable !== undefined)("roam against a strongSwan gateway be
     expectClean();
   }, 60_000);
 
+  test("up/down hooks get ROAM_* variables; --mtu and --nat-keepalive are applied", async () => {
+    const { topo } = stage;
+    const upFile = `${stage.dir}/hook-up.env`;
+    const downFile = `${stage.dir}/hook-down.env`;
+    const cap = await startCapture(topo, `${stage.dir}/keepalive.pcap`);
+    const up = roam([...pskArgs(), "--mtu", "1380", "--nat-keepalive", "1", "--up", `env | grep ^ROAM_ | sort > ${upFile}`, "--down", `env | grep ^ROAM_ | sort > ${downFile}; ip link show roam0 >> ${downFile}`, "--background"]);
+    expect(up.code, up.stderr).toBe(0);
+    await waitFor("the up hook", () => readFileSafe(upFile).includes("ROAM_EVENT=up"), 5_000);
+    const env = readFileSafe(upFile);
+    expect(env).toContain("ROAM_INTERFACE=roam0");
+    expect(env).toMatch(/ROAM_VIRTUAL_IP4=198\.19\.0\.\d+/);
+    expect(env).toContain(`ROAM_GATEWAY=${NET.gateway}`);
+    expect(env).toContain(`ROAM_DNS=${NET.dns}`);
+    expect(env).toContain(`ROAM_REMOTE_ID=${stage.creds.gatewayId}`);
+    expect(env.match(/ROAM_ROUTES=(.*)/)?.[1]?.split(" ").sort()).toEqual(CORP_ROUTES);
+    expect(topo.mustExec(topo.names.client, ["ip", "link", "show", "roam0"])).toContain("mtu 1380");
+    await Bun.sleep(2500);
+    expect(roam(["disconnect"]).code).toBe(0);
+    // The down hook ran while the interface was still there.
+    expect(readFileSafe(downFile)).toContain("ROAM_EVENT=down");
+    expect(readFileSafe(downFile)).toContain("roam0:");
+    const packets = await cap.stop();
+    const keepalives = packets.filter((p) => p.proto === "udp" && p.dport === 4500 && / length 1$/.test(p.line));
+    expect(keepalives.length).toBeGreaterThanOrEqual(2);
+    expectClean();
+  }, 60_000);
+
   test("a wrong PSK fails with exit 4 and one line, within 30 s, host clean", () => {
     const r = roam([...pskArgs().map((a) => (a === pskFile ? pskBad : a)), "--background"]);
     expect(r.code).toBe(4);

@@ -39,6 +39,7 @@ describe("connect flags", () => {
     expect(r.credentials).toEqual({ kind: "psk", secret: new TextEncoder().encode("s3cret") });
     expect(r.requestIp6).toBe(true);
     expect(r.ikeProposals[0]!.ke[0]).toBe(KeId.CURVE25519);
+    expect([r.mtu, r.natKeepaliveSeconds, r.dpdSeconds, r.ikeMtu, r.reconnect, r.fragmentation]).toEqual([1400, 20, 30, 1280, true, true]);
   });
 
   test("EAP reads the password through the given source and needs a CA", async () => {
@@ -65,6 +66,10 @@ describe("connect flags", () => {
     ["a bad subnet", { ...base, subnet: ["203.0.113.0/33"] }, /--subnet "203.0.113.0\/33" is not a subnet/],
     ["a bad IKE proposal", { ...base, ike: "aes256-sha256-modp1024" }, /--ike: unknown or unsupported algorithm "modp1024"/],
     ["a bad ESP proposal", { ...base, esp: "aes256gcm16-sha256" }, /--esp: .*adds an integrity algorithm to an AEAD/],
+    ["a tiny MTU", { ...base, mtu: "500" }, /--mtu "500" is not an MTU \(expected 576-9000 bytes\)/],
+    ["a negative keepalive", { ...base, natKeepalive: "-5" }, /--nat-keepalive "-5" is not a number of seconds/],
+    ["a DPD of a week", { ...base, dpd: "604800" }, /--dpd "604800" is not a number of seconds/],
+    ["an IKE MTU with a unit", { ...base, ikeMtu: "1280b" }, /--ike-mtu "1280b" is not an MTU/],
   ];
   for (const [name, flags, message] of cases) {
     test(`refuses ${name} with exit 2 and one line`, async () => {
