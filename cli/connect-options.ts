@@ -40,6 +40,8 @@ export interface ConnectFlags {
   mtu?: string;
   up?: string;
   down?: string;
+  exclude?: string[];
+  dns?: string[] | boolean;
   background?: boolean;
 }
 
@@ -100,6 +102,11 @@ export interface ConnectRequest {
   /** Commands run (by /bin/sh) when the tunnel is up and before it goes down, like strongSwan's updown. */
   upHook?: string;
   downHook?: string;
+  /** Subnets never routed into the tunnel, even when the gateway's selectors include them. */
+  excludedSubnets: Selector[];
+  /** DNS from the gateway ("use"), none ("ignore"), or these fixed servers instead. */
+  dnsMode: "use" | "ignore";
+  dnsServers: string[];
   /** The stored profile this came from, for hooks and messages. */
   profileName?: string;
   background: boolean;
@@ -143,11 +150,10 @@ export async function parseConnectFlags(f: ConnectFlags, readPassword: PasswordS
   }
 
   const trustAnchors = f.ca ? readCa(f.ca) : [];
-  const remoteSelectors = (f.subnet ?? []).map((s) => {
-    const sel = selectorFromCidr(s, parseAddress);
-    if (!sel) throw new UserError(`connect: --subnet "${s}" is not a subnet (expected CIDR like 203.0.113.0/24 or 2001:db8::/32)`);
-    return sel;
-  });
+  const remoteSelectors = subnets("--subnet", f.subnet ?? []);
+  const excludedSubnets = subnets("--exclude", f.exclude ?? []);
+  const dnsServers = Array.isArray(f.dns) ? f.dns : [];
+  for (const d of dnsServers) if (!parseAddress(d)) throw new UserError(`connect: --dns "${d}" is not an IP address`);
   const { ikeMtu, dpdSeconds, natKeepaliveSeconds, mtu } = parseTuning(f);
   const ike = f.ike ? parseProposals(f.ike, "ike") : { ok: true as const, value: defaultProposals("ike") };
   if (!ike.ok) throw new UserError(`connect: --ike: ${ike.error}`);
@@ -172,10 +178,22 @@ export async function parseConnectFlags(f: ConnectFlags, readPassword: PasswordS
     reconnect: f.reconnect ?? CONNECT_DEFAULTS.reconnect,
     natKeepaliveSeconds,
     mtu,
+    excludedSubnets,
+    dnsMode: f.dns === false ? "ignore" : "use",
+    dnsServers,
     upHook: f.up,
     downHook: f.down,
     background: f.background ?? false,
   };
+}
+
+/** CIDR subnets from a flag, or a one-line usage error naming it. */
+export function subnets(flag: string, list: string[]): Selector[] {
+  return list.map((s) => {
+    const sel = selectorFromCidr(s, parseAddress);
+    if (!sel) throw new UserError(`connect: ${flag} "${s}" is not a subnet (expected CIDR like 203.0.113.0/24 or 2001:db8::/32)`);
+    return sel;
+  });
 }
 
 function identity(flag: string, text: string): Identity {

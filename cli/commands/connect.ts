@@ -38,6 +38,9 @@ export function connectCommand(): Command {
     .option("--password-stdin", "read the EAP password from the first line of standard input")
     .option("--ca <file>", "CA certificate(s), PEM or DER, that the gateway's certificate must chain to")
     .option("--subnet <cidr...>", "remote subnets to ask for (default: everything; the gateway narrows)")
+    .option("--exclude <cidr...>", "subnets never routed into the tunnel, even if the gateway offers them")
+    .option("--dns <address...>", "use these DNS servers instead of the gateway's")
+    .option("--no-dns", "leave the host's DNS alone (ignore the gateway's DNS servers)")
     .option("--ike <proposals>", "IKE proposals, strongSwan syntax (e.g. aes256gcm16-prfsha256-x25519)")
     .option("--esp <proposals>", "ESP proposals, strongSwan syntax (e.g. aes256gcm16)")
     .option("--no-ipv6", "do not ask for an IPv6 virtual address, DNS servers or ::/0 selectors")
@@ -208,7 +211,7 @@ async function runChild(): Promise<number> {
 
 /** `roam connect NAME`: the stored profile, its secrets (stdin, environment, secrets file or a prompt), warnings. */
 async function requestFromProfile(name: string, flags: ConnectFlags, fromCli: (flag: string) => boolean): Promise<ConnectRequest> {
-  const given = (["gateway", "remoteId", "id", "pskFile", "eapIdentity", "ca", "cert", "key", "subnet", "ike", "esp", "up", "down"] as const).filter((k) => flags[k] !== undefined);
+  const given = (["gateway", "remoteId", "id", "pskFile", "eapIdentity", "ca", "cert", "key", "subnet", "exclude", "ike", "esp", "up", "down"] as const).filter((k) => flags[k] !== undefined);
   if (given.length > 0) {
     throw new UserError(`connect: a profile and --${given.map((k) => k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)).join(", --")} do not go together: edit the profile instead`);
   }

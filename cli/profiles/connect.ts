@@ -8,7 +8,7 @@ import { defaultProposals, parseProposals } from "../../core/ike/proposal.ts";
 import { selectorFromCidr } from "../../core/ike/selectors.ts";
 import { parseAddress } from "../../core/wire/addr.ts";
 import { decodePemCertificates } from "../../core/x509/pem.ts";
-import { clientCertificate, CONNECT_DEFAULTS, type ConnectRequest } from "../connect-options.ts";
+import { clientCertificate, CONNECT_DEFAULTS, subnets, type ConnectRequest } from "../connect-options.ts";
 import type { Identity } from "../../core/ike/config.ts";
 import { UserError } from "../exit.ts";
 import type { Profile } from "./model.ts";
@@ -29,7 +29,7 @@ export interface ProfileConnectOptions {
 
 export interface ProfileConnect {
   request: ConnectRequest;
-  /** "excluded_subnets (10.1.0.0/16) is not applied yet" — one line per field. */
+  /** "gateway (…) beyond the first is not tried yet" — one line per field roam does not apply. */
   unsupported: string[];
 }
 
@@ -109,9 +109,6 @@ export function profileToConnectRequest(profile: Profile, secrets: ResolvedSecre
   if (!esp.ok) throw new UserError(`${who}: esp: ${esp.error}`);
 
   if (p.gateways.length > 1) note("gateway", `(${p.gateways.slice(1).join(", ")}) beyond the first is not tried yet`);
-  if (p.excludedSubnets.length > 0) note("excluded_subnets", `(${p.excludedSubnets.join(", ")}) is not applied yet`);
-  if (p.dns === "ignore") note("dns", `= "ignore" is not applied yet: the gateway's DNS servers are used`);
-  if (p.dnsServers.length > 0) note("dns_servers", `(${p.dnsServers.join(", ")}) is not applied yet: the gateway's DNS servers are used`);
   if (credentials.kind === "cert" && p.pkcs12 !== undefined) note("pkcs12", "is not read: client_cert and client_key are used");
   else if (credentials.kind !== "cert" && (p.clientCert !== undefined || p.clientKey !== undefined || p.pkcs12 !== undefined)) note("client_cert/client_key/pkcs12", "are not used by this auth method");
 
@@ -133,6 +130,9 @@ export function profileToConnectRequest(profile: Profile, secrets: ResolvedSecre
       reconnect: CONNECT_DEFAULTS.reconnect,
       natKeepaliveSeconds: p.natKeepalive ?? CONNECT_DEFAULTS.natKeepaliveSeconds,
       mtu: p.mtu ?? CONNECT_DEFAULTS.mtu,
+      excludedSubnets: subnets(`${who}: excluded_subnets`, p.excludedSubnets),
+      dnsMode: p.dns === "ignore" ? "ignore" : "use",
+      dnsServers: p.dnsServers,
       upHook: p.up,
       downHook: p.down,
       background: opts.background,

@@ -13,6 +13,7 @@ import { IkeSession } from "../../core/ike/session.ts";
 import { CONNECT_RETRANSMIT, ESTABLISHED_RETRANSMIT } from "../../core/ike/retransmit.ts";
 import type { Action, ChildSaParams, EstablishedInfo, IkePort, SessionFailure, TimerName, TunnelConfig } from "../../core/ike/types.ts";
 import { parseIdentity } from "../../core/ike/identity.ts";
+import { rangeToCidrs, selectorFromCidr, subtractRanges } from "../../core/ike/selectors.ts";
 import { classifyUdp4500, NON_ESP_MARKER } from "../../core/esp/udpencap.ts";
 import { parseAddress } from "../../core/wire/addr.ts";
 import { systemClock } from "../../platform/clock.ts";
@@ -267,7 +268,7 @@ export class Tunnel {
         this.datapath?.remove(a.spiIn);
         break;
       case "apply-config":
-        this.config = a.config;
+        this.config = this.effective(a.config);
         // Host setup is async (the TUN reader starts a worker); the session waits for nothing.
         break;
       case "established":
@@ -281,6 +282,21 @@ export class Tunnel {
         void this.teardown({ ok: true, reason: a.reason });
         break;
     }
+  }
+
+  /**
+   * What the host gets from the gateway's configuration: its routes less the excluded subnets, and its DNS
+   * servers unless the user fixed others or wants none.
+   */
+  private effective(c: TunnelConfig): TunnelConfig {
+    let routes = c.routes;
+    if (this.req.excludedSubnets.length > 0) {
+      const ranges = routes.flatMap((r) => selectorFromCidr(r, parseAddress) ?? []);
+      routes = subtractRanges(ranges, this.req.excludedSubnets).flatMap((s) => rangeToCidrs(s.start, s.end));
+    }
+    const dns = this.req.dnsMode === "ignore" ? [] : this.req.dnsServers.length > 0 ? this.req.dnsServers : c.dns;
+    const domains = this.req.dnsMode === "ignore" ? [] : c.domains;
+    return { ...c, routes, dns, domains };
   }
 
   /** What is applied to the host now (kept across a reconnect). */

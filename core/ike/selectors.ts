@@ -229,3 +229,35 @@ export function selectorFromCidr(cidr: string, parseAddr: (s: string) => Uint8Ar
 }
 
 export { addrToString };
+
+/**
+ * The address ranges of `from` with every range of `minus` taken out (same family only; protocol and
+ * ports are not considered): for split-tunnel exclusions applied to the routes of the remote selectors.
+ */
+export function subtractRanges(from: Selector[], minus: Selector[]): Selector[] {
+  let out = from.map((s) => ({ ...s }));
+  for (const m of minus) {
+    const next: Selector[] = [];
+    for (const s of out) {
+      if (s.family !== m.family || cmp(m.end, s.start) < 0 || cmp(m.start, s.end) > 0) {
+        next.push(s); // no overlap
+        continue;
+      }
+      if (cmp(m.start, s.start) > 0) next.push({ ...s, end: step(m.start, -1) });
+      if (cmp(m.end, s.end) < 0) next.push({ ...s, start: step(m.end, 1) });
+    }
+    out = next;
+  }
+  return out;
+}
+
+/** The address one above (+1) or below (-1) `a`; only called where that address exists. */
+function step(a: Uint8Array, d: 1 | -1): Uint8Array {
+  const out = new Uint8Array(a);
+  for (let i = out.length - 1; i >= 0; i--) {
+    const v = out[i]! + d;
+    out[i] = v & 0xff;
+    if (v >= 0 && v <= 0xff) break;
+  }
+  return out;
+}

@@ -333,6 +333,29 @@ describe.skipIf(unavailable !== undefined)("roam against a strongSwan gateway be
     expectClean();
   }, 60_000);
 
+  test("--exclude keeps part of a granted subnet out of the tunnel; --dns replaces, --no-dns ignores the gateway's DNS", () => {
+    const { topo } = stage;
+    const routeDev = (ip: string) => topo.mustExec(topo.names.client, ["ip", "route", "get", ip]);
+    const up = roam([...pskArgs(), "--exclude", "198.51.100.0/25", "--dns", "198.51.100.99", "--background"]);
+    expect(up.code, up.stderr).toBe(0);
+    expect(routeDev(NET.corpBServer)).not.toContain("roam0"); // 198.51.100.10 is in the excluded half
+    expect(routeDev("198.51.100.200")).toContain("dev roam0");
+    expect(routeDev(NET.corpAServer)).toContain("dev roam0");
+    expect(ping(NET.corpAServer)).toBe(true);
+    const resolv = topo.mustExec(topo.names.client, ["cat", "/etc/resolv.conf"]);
+    expect(resolv).toContain("nameserver 198.51.100.99");
+    expect(resolv).not.toContain(`nameserver ${NET.dns}`);
+    expect(roam(["disconnect"]).code).toBe(0);
+    expectClean();
+
+    const up2 = roam([...pskArgs(), "--no-dns", "--background"]);
+    expect(up2.code, up2.stderr).toBe(0);
+    expect(topo.mustExec(topo.names.client, ["cat", "/etc/resolv.conf"])).toBe(clean.resolv);
+    expect(JSON.parse(roam(["status", "--json"]).stdout).dns.servers).toEqual([]);
+    expect(roam(["disconnect"]).code).toBe(0);
+    expectClean();
+  }, 60_000);
+
   test("a wrong PSK fails with exit 4 and one line, within 30 s, host clean", () => {
     const r = roam([...pskArgs().map((a) => (a === pskFile ? pskBad : a)), "--background"]);
     expect(r.code).toBe(4);

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { checkNarrowing, formatSelector, InboundPolicy, rangeToCidrs, selectorFromCidr, type Selector } from "../../../core/ike/selectors.ts";
+import { checkNarrowing, formatSelector, InboundPolicy, rangeToCidrs, selectorFromCidr, subtractRanges, type Selector } from "../../../core/ike/selectors.ts";
 
 // A test-local address parser, independent of the one in core/wire.
 function parse(s: string): Uint8Array | null {
@@ -114,3 +114,18 @@ describe("InboundPolicy (RFC 4301 §5.2 inbound check)", () => {
 function args(p: Uint8Array): [Uint8Array, number, number] {
   return [p, 0, p.length];
 }
+
+describe("subtractRanges (split-tunnel exclusions)", () => {
+  const routes = (from: string[], minus: string[]) =>
+    subtractRanges(from.map((c) => sel(c)), minus.map((c) => sel(c))).flatMap((s) => rangeToCidrs(s.start, s.end));
+  const rows: [string[], string[], string[]][] = [
+    [["198.51.100.0/24"], ["198.51.100.0/25"], ["198.51.100.128/25"]],
+    [["198.51.100.0/24"], ["198.51.100.10/32"], ["198.51.100.0/29", "198.51.100.8/31", "198.51.100.11/32", "198.51.100.12/30", "198.51.100.16/28", "198.51.100.32/27", "198.51.100.64/26", "198.51.100.128/25"]],
+    [["203.0.113.0/24", "198.51.100.0/24"], ["198.51.100.0/24"], ["203.0.113.0/24"]],
+    [["0.0.0.0/0"], ["192.0.2.0/24"], ["0.0.0.0/1", "128.0.0.0/2", "192.0.0.0/23", "192.0.3.0/24", "192.0.4.0/22", "192.0.8.0/21", "192.0.16.0/20", "192.0.32.0/19", "192.0.64.0/18", "192.0.128.0/17", "192.1.0.0/16", "192.2.0.0/15", "192.4.0.0/14", "192.8.0.0/13", "192.16.0.0/12", "192.32.0.0/11", "192.64.0.0/10", "192.128.0.0/9", "193.0.0.0/8", "194.0.0.0/7", "196.0.0.0/6", "200.0.0.0/5", "208.0.0.0/4", "224.0.0.0/3"]],
+    [["203.0.113.0/24"], ["10.0.0.0/8", "2001:db8::/32"], ["203.0.113.0/24"]],
+    [["203.0.113.0/24"], ["203.0.113.0/24"], []],
+    [["2001:db8::/32"], ["2001:db8:8000::/33"], ["2001:db8::/33"]],
+  ];
+  for (const [from, minus, want] of rows) test(`${from.join(",")} − ${minus.join(",")}`, () => expect(routes(from, minus)).toEqual(want));
+});

@@ -159,7 +159,10 @@ test("profileToConnectRequest: EAP needs a CA and a password; cert auth without 
   const { request, unsupported } = profileToConnectRequest(eap, { eapPassword: "pw" }, { background: false, dir: h.store });
   expect(request.credentials).toEqual({ kind: "eap-mschapv2", identity: "carol", password: "pw" });
   expect(request.trustAnchors.length).toBe(1);
-  expect(unsupported).toContain("excluded_subnets (10.1.0.0/16) is not applied yet");
+  // excluded_subnets, dns = "ignore" and the up hook are applied now: no warnings for them.
+  expect(request.excludedSubnets.length).toBe(1);
+  expect(request.dnsMode).toBe("ignore");
+  expect(unsupported).toEqual([]);
   expect(request.upHook).toBe("/bin/true"); // hooks are applied now, so no warning for them
   expect(unsupported.some((u) => u.startsWith("up"))).toBe(false);
   expect(() => profileToConnectRequest({ ...eap, ca: [] }, { eapPassword: "pw" }, { background: false, dir: h.store })).toThrow("EAP needs a CA");
