@@ -38,6 +38,7 @@ export interface ConnectFlags {
   reconnect?: boolean;
   natKeepalive?: string;
   mtu?: string;
+  rekey?: string;
   up?: string;
   down?: string;
   exclude?: string[];
@@ -54,14 +55,17 @@ export const CONNECT_DEFAULTS = {
   fragmentation: true,
   reconnect: true,
   natKeepaliveSeconds: 20,
+  /** A little after strongSwan's default one hour, so that a gateway that rekeys usually does it first. */
+  childRekeySeconds: 3900,
   /** 1500 less IPv4 (20), UDP (8), ESP header (8), IV (8), ICV (16), trailer and padding (up to 17), with margin. */
   mtu: 1400,
 } as const;
 
 /** A whole number of `unit` from `text` within [min, max], or a one-line usage error naming `flag`. */
 /** The numeric tuning flags, checked (shared by the flag form and by overrides of a profile). */
-export function parseTuning(f: ConnectFlags): { ikeMtu: number; dpdSeconds: number; natKeepaliveSeconds: number; mtu: number } {
+export function parseTuning(f: ConnectFlags): { ikeMtu: number; dpdSeconds: number; natKeepaliveSeconds: number; mtu: number; childRekeySeconds: number } {
   return {
+    childRekeySeconds: numberFlag("--rekey", f.rekey, CONNECT_DEFAULTS.childRekeySeconds, 0, 86400 * 7, "a number of seconds (expected 0 to leave rekeying to the gateway, or up to a week)"),
     ikeMtu: numberFlag("--ike-mtu", f.ikeMtu, CONNECT_DEFAULTS.ikeMtu, 576, 65535, "an MTU (expected 576-65535 bytes)"),
     dpdSeconds: numberFlag("--dpd", f.dpd, CONNECT_DEFAULTS.dpdSeconds, 0, 86400, "a number of seconds (expected 0 to turn it off, or 1-86400)"),
     natKeepaliveSeconds: numberFlag("--nat-keepalive", f.natKeepalive, CONNECT_DEFAULTS.natKeepaliveSeconds, 0, 3600, "a number of seconds (expected 0 to turn it off, or 1-3600)"),
@@ -95,6 +99,8 @@ export interface ConnectRequest {
   dpdSeconds: number;
   /** After the tunnel was up: connect again when it is lost (gateway dead or gone), keeping the routes. */
   reconnect: boolean;
+  /** Rekey the CHILD_SA ourselves after this many seconds unless the gateway did; 0 = leave it to the gateway. */
+  childRekeySeconds: number;
   /** RFC 3948 §4 NAT keepalive interval in seconds; 0 = off. */
   natKeepaliveSeconds: number;
   /** MTU of the TUN device. */
@@ -154,7 +160,7 @@ export async function parseConnectFlags(f: ConnectFlags, readPassword: PasswordS
   const excludedSubnets = subnets("--exclude", f.exclude ?? []);
   const dnsServers = Array.isArray(f.dns) ? f.dns : [];
   for (const d of dnsServers) if (!parseAddress(d)) throw new UserError(`connect: --dns "${d}" is not an IP address`);
-  const { ikeMtu, dpdSeconds, natKeepaliveSeconds, mtu } = parseTuning(f);
+  const { ikeMtu, dpdSeconds, natKeepaliveSeconds, mtu, childRekeySeconds } = parseTuning(f);
   const ike = f.ike ? parseProposals(f.ike, "ike") : { ok: true as const, value: defaultProposals("ike") };
   if (!ike.ok) throw new UserError(`connect: --ike: ${ike.error}`);
   const esp = f.esp ? parseProposals(f.esp, "esp") : { ok: true as const, value: defaultProposals("esp") };
@@ -178,6 +184,7 @@ export async function parseConnectFlags(f: ConnectFlags, readPassword: PasswordS
     reconnect: f.reconnect ?? CONNECT_DEFAULTS.reconnect,
     natKeepaliveSeconds,
     mtu,
+    childRekeySeconds,
     excludedSubnets,
     dnsMode: f.dns === false ? "ignore" : "use",
     dnsServers,

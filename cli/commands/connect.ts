@@ -45,6 +45,7 @@ export function connectCommand(): Command {
     .option("--esp <proposals>", "ESP proposals, strongSwan syntax (e.g. aes256gcm16)")
     .option("--no-ipv6", "do not ask for an IPv6 virtual address, DNS servers or ::/0 selectors")
     .option("--dpd <seconds>", "check that the gateway is alive after this long without traffic from it (0: never)", "30")
+    .option("--rekey <seconds>", "rekey the CHILD_SA after this long unless the gateway did (0: leave it to the gateway)", "3900")
     .option("--nat-keepalive <seconds>", "NAT keepalive interval on the 4500 socket (0: none)", "20")
     .option("--mtu <bytes>", "MTU of the tunnel interface", "1400")
     .option("--up <command>", "run this shell command when the tunnel is up (ROAM_* variables describe it)")
@@ -235,6 +236,7 @@ async function requestFromProfile(name: string, flags: ConnectFlags, fromCli: (f
   if (fromCli("dpd")) request.dpdSeconds = cli.dpdSeconds;
   if (fromCli("natKeepalive")) request.natKeepaliveSeconds = cli.natKeepaliveSeconds;
   if (fromCli("mtu")) request.mtu = cli.mtu;
+  if (fromCli("rekey")) request.childRekeySeconds = cli.childRekeySeconds;
   if (fromCli("ikeMtu")) request.ikeMtu = cli.ikeMtu;
   request.profileName = name;
   return request;

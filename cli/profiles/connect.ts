@@ -130,6 +130,7 @@ export function profileToConnectRequest(profile: Profile, secrets: ResolvedSecre
       reconnect: CONNECT_DEFAULTS.reconnect,
       natKeepaliveSeconds: p.natKeepalive ?? CONNECT_DEFAULTS.natKeepaliveSeconds,
       mtu: p.mtu ?? CONNECT_DEFAULTS.mtu,
+      childRekeySeconds: CONNECT_DEFAULTS.childRekeySeconds,
       excludedSubnets: subnets(`${who}: excluded_subnets`, p.excludedSubnets),
       dnsMode: p.dns === "ignore" ? "ignore" : "use",
       dnsServers: p.dnsServers,

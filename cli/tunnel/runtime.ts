@@ -137,6 +137,7 @@ export class Tunnel {
       forceEncap: true,
       fragmentation: this.req.fragmentation,
       dpdIntervalMs: this.req.dpdSeconds * 1000,
+      childRekeyMs: this.req.childRekeySeconds * 1000,
       ikeMtu: this.req.ikeMtu,
       connectRetransmit: CONNECT_RETRANSMIT,
       retransmit: ESTABLISHED_RETRANSMIT,

@@ -6,7 +6,7 @@
 import { createSkSuite } from "../crypto/encr.ts";
 import { deriveChildSaKeys } from "../crypto/keys.ts";
 import { readU32 } from "../util/bytes.ts";
-import { createKeyExchange } from "../crypto/dh.ts";
+import { createKeyExchange, type KeyExchange } from "../crypto/dh.ts";
 import type { Random } from "../types.ts";
 import { CfgAttr, CfgType, NotifyError, NotifyStatus, notifyName, PayloadType, ProtocolId } from "../wire/constants.ts";
 import type { SessionConfig } from "./config.ts";
@@ -29,6 +29,8 @@ export class ChildSaTask {
   private readonly tsi: Selector[];
   private readonly tsr: Selector[];
   private active = new Map<number, number>(); // spiOut -> spiIn
+  /** The CHILD_SA in use (the newest): what a rekey of ours replaces. */
+  private current: { spiIn: number; spiOut: number; tsi: Selector[]; tsr: Selector[] } | null = null;
 
   constructor(
     private readonly cfg: SessionConfig,
@@ -113,6 +115,7 @@ export class ChildSaTask {
       tsr,
     };
     this.active.set(spiOut, this.spiIn);
+    this.current = { spiIn: this.spiIn, spiOut, tsi, tsr };
     return { ok: true, child, config, suiteName: formatSuite(chosen.suite, "esp") };
   }
 
@@ -185,7 +188,91 @@ export class ChildSaTask {
       tsr: tsi,
     };
     this.active.set(spiOut, spiIn);
+    this.current = { spiIn, spiOut, tsi: tsr, tsr: tsi };
     return { ok: true, response, child, replaces: oldPair, suiteName: formatSuite(sel.suite, "esp") };
+  }
+
+  /**
+   * §1.3.3: our rekey of the CHILD_SA in use, as initiator of the exchange:
+   *     HDR, SK {N(REKEY_SA), SA, Ni, [KEi,] TSi, TSr}  -->
+   * (KEi when our first ESP proposal asks for a key exchange, i.e. PFS.)
+   */
+  buildRekey(random: Random): { payloads: M.Payload[]; pending: OwnRekey } | null {
+    const cur = this.current;
+    if (!cur) return null;
+    const spiIn = freshSpi(random, new Set([...this.active.values()]));
+    const spi = new Uint8Array(4);
+    new DataView(spi.buffer).setUint32(0, spiIn);
+    const old = new Uint8Array(4);
+    new DataView(old.buffer).setUint32(0, cur.spiIn);
+    const ni = random.bytes(32);
+    const group = this.cfg.espProposals[0]?.ke[0];
+    const kx = group ? createKeyExchange(group, random) : null;
+    const payloads: M.Payload[] = [
+      M.notify(NotifyStatus.REKEY_SA, new Uint8Array(0), ProtocolId.ESP, old),
+      M.sa(ProtocolId.ESP, this.cfg.espProposals, spi),
+      M.nonce(ni),
+      ...(kx ? [M.ke(kx.group, kx.publicKey)] : []),
+      M.ts("i", cur.tsi),
+      M.ts("r", cur.tsr),
+    ];
+    return { payloads, pending: { spiIn, ni, kx, replaces: [cur.spiIn, cur.spiOut] } };
+  }
+
+  /** The gateway's answer to our rekey: the new CHILD_SA, or why not (then the old one stays). */
+  processRekeyResponse(payloads: M.Payload[], keys: IkeSaKeys, own: OwnRekey): { ok: true; child: ChildSaParams; suiteName: string } | { ok: false; reason: string } {
+    const done = (r: { ok: true; child: ChildSaParams; suiteName: string } | { ok: false; reason: string }) => {
+      own.kx?.dispose();
+      return r;
+    };
+    const err = M.firstErrorNotify(payloads);
+    if (err !== null) return done({ ok: false, reason: `the gateway refused our CHILD_SA rekey: ${notifyName(err)}` });
+    const chosen = M.chosenSuite(payloads, ProtocolId.ESP);
+    if (!chosen.ok || !acceptsChoice(this.cfg.espProposals, chosen.suite, "esp") || chosen.spi.length !== 4) {
+      return done({ ok: false, reason: `CHILD_SA rekey: ${chosen.ok ? "the gateway chose what we did not propose" : chosen.error}` });
+    }
+    const nr = M.findNonce(payloads);
+    const tsi = M.findTs(payloads, "i");
+    const tsr = M.findTs(payloads, "r");
+    const cur = this.current!;
+    if (!nr || !tsi || !tsr || !checkNarrowing(cur.tsi, tsi).ok || !checkNarrowing(cur.tsr, tsr).ok) {
+      return done({ ok: false, reason: "CHILD_SA rekey: the answer lacks a nonce or acceptable selectors" });
+    }
+    let gir: Uint8Array | undefined;
+    if (chosen.suite.ke !== 0) {
+      const ker = M.findKe(payloads);
+      const shared = own.kx && ker && ker.group === own.kx.group ? own.kx.computeShared(ker.data) : null;
+      if (!shared?.ok) return done({ ok: false, reason: "CHILD_SA rekey: no usable KE in the answer" });
+      gir = shared.secret;
+    }
+    const lengths = createSkSuite(chosen.suite.encr.id, chosen.suite.encr.keyBits || undefined, chosen.suite.integ);
+    if (!lengths.ok) return done({ ok: false, reason: `CHILD_SA rekey: ${lengths.reason}` });
+    const k = deriveChildSaKeys(keys.prf, keys.material.SK_d, own.ni, nr, { encr: lengths.suite.encrKeyLength, integ: lengths.suite.integKeyLength }, gir);
+    gir?.fill(0);
+    const spiOut = readU32(chosen.spi, 0);
+    const child: ChildSaParams = {
+      spiIn: own.spiIn,
+      spiOut,
+      encrId: chosen.suite.encr.id,
+      encrKeyBits: chosen.suite.encr.keyBits,
+      integId: chosen.suite.integ,
+      // §2.17: we initiated this exchange: our outbound keys come first.
+      encrKeyOut: k.initiatorToResponder.encr,
+      integKeyOut: k.initiatorToResponder.integ,
+      encrKeyIn: k.responderToInitiator.encr,
+      integKeyIn: k.responderToInitiator.integ,
+      esn: chosen.suite.esn === 1,
+      tsi,
+      tsr,
+    };
+    this.active.set(spiOut, own.spiIn);
+    this.current = { spiIn: own.spiIn, spiOut, tsi, tsr };
+    return done({ ok: true, child, suiteName: formatSuite(chosen.suite, "esp") });
+  }
+
+  /** The inbound SPI of the CHILD_SA in use. */
+  get currentSpiIn(): number | null {
+    return this.current?.spiIn ?? null;
   }
 
   private readConfig(payloads: M.Payload[], tsr: Selector[]): TunnelConfig {
@@ -231,6 +318,14 @@ export class ChildSaTask {
   hasActive(): boolean {
     return this.active.size > 0;
   }
+}
+
+/** Our rekey in flight: the new inbound SPI, our nonce, our key exchange (PFS), and the pair it replaces. */
+export interface OwnRekey {
+  spiIn: number;
+  ni: Uint8Array;
+  kx: KeyExchange | null;
+  replaces: [number, number];
 }
 
 export type RekeyAnswer =

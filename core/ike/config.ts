@@ -55,6 +55,11 @@ export interface SessionConfig {
    * empty INFORMATIONAL; 0 turns it off.
    */
   dpdIntervalMs: number;
+  /**
+   * Rekey the CHILD_SA ourselves this long after it was made (less up to 10% jitter), unless the gateway
+   * rekeyed it first (§2.8); 0 leaves rekeying to the gateway.
+   */
+  childRekeyMs: number;
   /** Offer IKE fragmentation (RFC 7383); used when the gateway offers it too. */
   fragmentation: boolean;
   /** Path MTU for IKE messages (RFC 7383 §2.5.1); 1280 works on every IPv6 path. */

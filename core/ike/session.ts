@@ -11,7 +11,7 @@ import { ExchangeType, NotifyError, PayloadType, ProtocolId } from "../wire/cons
 import type { SessionConfig } from "./config.ts";
 import { AuthExchange } from "./auth.ts";
 import { CONNECT_RETRANSMIT, LIVENESS_RETRANSMIT, PendingRequest } from "./retransmit.ts";
-import { ChildSaTask } from "./child.ts";
+import { ChildSaTask, type OwnRekey } from "./child.ts";
 import { createKeyExchange } from "../crypto/dh.ts";
 import { IkeSaKeys } from "./ikesa.ts";
 import { formatSuite } from "./proposal.ts";
@@ -76,6 +76,7 @@ export class IkeSession {
   /** Feeds one event; returns what the caller must do, in order. */
   handle(ev: SessionEvent, now: number): Action[] {
     this.out = [];
+    this.lastNow = now;
     try {
       switch (ev.kind) {
         case "start":
@@ -86,6 +87,7 @@ export class IkeSession {
           break;
         case "timer":
           if (ev.timer === "retransmit") this.onRetransmitTimer(now);
+          else if (ev.timer === "child-rekey") this.onChildRekeyTimer(now);
           break;
         case "liveness":
           this.onLiveness(ev.lastInbound, now);
@@ -226,13 +228,72 @@ export class IkeSession {
       case "deleting":
         this.finish("disconnected");
         return;
-      case "established":
-        // The answer to our liveness check: the gateway is there.
+      case "established": {
+        const purpose = this.purpose;
+        this.purpose = "liveness";
+        if (purpose === "child-rekey") this.onChildRekeyResponse(m, now);
+        else if (purpose === "child-delete") this.onChildDeleteResponse(now);
+        // Any answer shows the gateway is there.
         this.armLiveness(now);
         return;
+      }
       default:
         return;
     }
+  }
+
+  // ---- rekeying the CHILD_SA ourselves (§1.3.3, §2.8) ----
+
+  /** What the request in flight is for, once established (answers are matched by it). */
+  private purpose: "liveness" | "child-rekey" | "child-delete" = "liveness";
+  private ownRekey: OwnRekey | null = null;
+  private rekeyedAway: [number, number] | null = null;
+  private lastNow = 0;
+
+  private armChildRekey(from: number): void {
+    const ms = this.cfg.childRekeyMs;
+    if (ms <= 0) return;
+    const jitter = Math.floor((((this.env.random.bytes(1)[0]! / 255) * ms) / 10));
+    this.out.push({ kind: "arm-timer", timer: "child-rekey", at: from + ms - jitter });
+  }
+
+  private onChildRekeyTimer(now: number): void {
+    if (this.state !== "established" || !this.child) return;
+    if (this.pending) {
+      this.out.push({ kind: "arm-timer", timer: "child-rekey", at: now + 2000 }); // after the request in flight
+      return;
+    }
+    const r = this.child.buildRekey(this.env.random);
+    if (!r) return;
+    this.ownRekey = r.pending;
+    this.purpose = "child-rekey";
+    this.sendProtected(ExchangeType.CREATE_CHILD_SA, r.payloads, now);
+  }
+
+  private onChildRekeyResponse(m: M.InMessage, now: number): void {
+    const own = this.ownRekey!;
+    this.ownRekey = null;
+    const r = this.child!.processRekeyResponse(m.payloads, this.keys!, own);
+    if (!r.ok) {
+      this.out.push({ kind: "progress", stage: "child-sa", detail: `${r.reason}; trying again in a minute` });
+      this.out.push({ kind: "arm-timer", timer: "child-rekey", at: now + 60_000 });
+      return;
+    }
+    // Make-before-break: the new SAs first, then the old one is deleted (§1.4.1) and removed when answered.
+    this.out.push({ kind: "install-child", child: r.child });
+    this.out.push({ kind: "progress", stage: "child-sa", detail: `rekeyed: ${r.suiteName}, SPIs ${hex32(r.child.spiIn)}_i ${hex32(r.child.spiOut)}_o` });
+    this.rekeyedAway = own.replaces;
+    this.purpose = "child-delete";
+    this.sendProtected(ExchangeType.INFORMATIONAL, [M.del(ProtocolId.ESP, [own.replaces[0]])], now);
+    this.armChildRekey(now);
+  }
+
+  private onChildDeleteResponse(now: number): void {
+    const old = this.rekeyedAway;
+    this.rekeyedAway = null;
+    if (!old || !this.child) return;
+    for (const [spiIn, spiOut] of this.child.removedPairs([old[1]])) this.out.push({ kind: "remove-child", spiIn, spiOut });
+    void now;
   }
 
   // ---- dead peer detection (§2.4) ----
@@ -274,6 +335,7 @@ export class IkeSession {
     }
     this.state = "established";
     this.armLiveness(now);
+    this.armChildRekey(now);
     this.out.push({ kind: "install-child", child: c.child });
     this.out.push({ kind: "apply-config", config: c.config });
     this.out.push({
@@ -322,6 +384,11 @@ export class IkeSession {
       this.onIkeRekeyRequest(m);
       return;
     }
+    if (this.purpose === "child-rekey" && this.pending) {
+      // §2.25: we are rekeying it ourselves; the gateway tries again later (the simple side of §2.8.1).
+      this.sendResponse(m.exchangeType, m.messageId, [M.notify(NotifyError.TEMPORARY_FAILURE)]);
+      return;
+    }
     const r = this.child.answerRekey(m.payloads, this.keys!, this.env.random);
     if (!r.ok) {
       this.sendResponse(m.exchangeType, m.messageId, [M.notify(r.notify, r.data)]);
@@ -330,6 +397,7 @@ export class IkeSession {
     }
     this.sendResponse(m.exchangeType, m.messageId, r.response);
     this.out.push({ kind: "install-child", child: r.child });
+    this.armChildRekey(this.lastNow);
     this.out.push({ kind: "progress", stage: "child-sa", detail: `rekeyed by the gateway: ${r.suiteName}, SPIs ${hex32(r.child.spiIn)}_i ${hex32(r.child.spiOut)}_o` });
   }
 

@@ -16,7 +16,7 @@ export type SessionEvent =
   | { kind: "close" };
 
 /** Timers are named after the event they wait for. */
-export type TimerName = "retransmit" | "liveness";
+export type TimerName = "retransmit" | "liveness" | "child-rekey";
 
 export type Action =
   | { kind: "send"; data: Uint8Array; port: IkePort }

@@ -237,6 +237,21 @@ describe.skipIf(unavailable !== undefined)("roam against a strongSwan gateway be
     expectClean();
   }, 60_000);
 
+  test("roam rekeys the CHILD_SA itself every ~4 s (--rekey 4): a 10/s ping loses nothing, old SAs are deleted", () => {
+    const { topo, gateway } = stage;
+    const up = roam([...pskArgs(), "--rekey", "4", "--background"]);
+    expect(up.code, up.stderr).toBe(0);
+    const first = JSON.parse(roam(["status", "--json"]).stdout).child.spiIn;
+    const pinger = topo.exec(topo.names.client, ["ping", "-n", "-q", "-c", "120", "-i", "0.1", "-W", "1", NET.corpAServer], { timeoutMs: 30_000 });
+    expect(pinger.stdout).toContain("120 packets transmitted, 120 received, 0% packet loss");
+    expect(JSON.parse(roam(["status", "--json"]).stdout).child.spiIn).not.toBe(first);
+    // strongSwan answered our CREATE_CHILD_SA requests and deleted the old SAs on our request.
+    expect((gateway.log().match(/parsed CREATE_CHILD_SA request \d+ \[ N\(REKEY_SA\)/g) ?? []).length).toBeGreaterThanOrEqual(2);
+    expect(listSas(gateway)[0]!.children.filter((c) => c.state === "INSTALLED").length).toBe(1);
+    expect(roam(["disconnect"]).code).toBe(0);
+    expectClean();
+  }, 60_000);
+
   test("the gateway rekeys the IKE SA every few seconds: roam takes the responder role, traffic flows, disconnect reaches it", async () => {
     const { topo, gateway } = stage;
     const confPath = gateway.swanctlConf;

@@ -118,6 +118,7 @@ function clientConfig(chain: string[], keyName: string, rsaPss = false): Session
     applicationVersion: "roam test",
     fragmentation: true,
     ikeMtu: 1280,
+    childRekeyMs: 0,
     dpdIntervalMs: 30_000,
   };
 }

@@ -124,6 +124,7 @@ export class FakeGateway {
       if (findPayload(inner.value, PayloadType.DELETE)?.protocolId === ProtocolId.IKE) this.deleted = true;
       return this.protect(ExchangeType.INFORMATIONAL, header.messageId, true, []);
     }
+    if (header.exchangeType === ExchangeType.CREATE_CHILD_SA) return this.protect(ExchangeType.CREATE_CHILD_SA, header.messageId, true, this.onClientRekey(inner.value));
     throw new Error(`fake gateway: unexpected exchange ${header.exchangeType}`);
   }
 
@@ -221,6 +222,30 @@ export class FakeGateway {
       { type: PayloadType.SA, critical: false, proposals: [chosen.proposal] },
       { type: PayloadType.TSi, critical: false, selectors: [sel(vip, vip)] },
       { type: PayloadType.TSr, critical: false, selectors: tsr },
+    ];
+  }
+
+  /** The client rekeys the CHILD_SA: answer as strongSwan would, and remember the new KEYMAT. */
+  clientRekeys: { ni: Uint8Array; nr: Uint8Array; rekeyed: number; newSpiOfClient: number; keys: ReturnType<typeof deriveChildSaKeys> }[] = [];
+  rejectClientRekey = false;
+  private onClientRekey(payloads: Payload[]): Payload[] {
+    if (this.rejectClientRekey) return [notify(NotifyError.NO_PROPOSAL_CHOSEN)];
+    const rekey = findNotify(payloads, NotifyStatus.REKEY_SA)!;
+    const sa = findPayload(payloads, PayloadType.SA)!;
+    const ni = findPayload(payloads, PayloadType.NONCE)!.nonce;
+    const chosen = choose(sa.proposals[0]!, 0);
+    const nr = this.o.random.bytes(32);
+    this.espSpi += 1;
+    const spi = new Uint8Array(4);
+    new DataView(spi.buffer).setUint32(0, this.espSpi);
+    chosen.proposal.spi = spi;
+    const keys = deriveChildSaKeys(this.prf, this.keys.SK_d, ni, nr, { encr: 36, integ: 0 });
+    this.clientRekeys.push({ ni, nr, rekeyed: new DataView(rekey.spi.buffer, rekey.spi.byteOffset).getUint32(0), newSpiOfClient: new DataView(sa.proposals[0]!.spi.buffer, sa.proposals[0]!.spi.byteOffset).getUint32(0), keys });
+    return [
+      { type: PayloadType.SA, critical: false, proposals: [chosen.proposal] },
+      { type: PayloadType.NONCE, critical: false, nonce: nr },
+      findPayload(payloads, PayloadType.TSi)!,
+      findPayload(payloads, PayloadType.TSr)!,
     ];
   }
 

@@ -40,6 +40,7 @@ function config(over: Partial<SessionConfig> = {}): SessionConfig {
     fragmentation: true,
     ikeMtu: 1280,
     dpdIntervalMs: 30_000,
+    childRekeyMs: 0,
     ...over,
   };
 }
@@ -319,6 +320,42 @@ describe("after the tunnel is up", () => {
     const ans = gw.openResponse(find(a2, "send")!.data).find((p) => p.type === PayloadType.DELETE);
     expect(ans && "spis" in ans && ans.spis.map((x) => new DataView(x.buffer, x.byteOffset).getUint32(0))).toEqual([oldChild.spiIn]);
     expect(kinds(a2)).not.toContain("failed");
+    expect(s.status().state).toBe("established");
+  });
+
+  test("roam rekeys the CHILD_SA itself when its timer fires: same KEYMAT, then the old SA is deleted and removed", () => {
+    const gw = new FakeGateway({ psk: PSK, id: "gw.roam.test", random: seededRandom(18) });
+    const s = new IkeSession(config({ childRekeyMs: 60_000 }), env(118));
+    const upActions = pump(s, gw, s.handle({ kind: "start" }, 0));
+    const arm = upActions.find((a) => a.kind === "arm-timer" && a.timer === "child-rekey") as Extract<Action, { kind: "arm-timer" }>;
+    expect(arm.at).toBeGreaterThan(54_000); // 60 s less at most 10% jitter
+    expect(arm.at).toBeLessThanOrEqual(60_000);
+    const oldChild = find(upActions, "install-child")!.child;
+    const actions = pump(s, gw, s.handle({ kind: "timer", timer: "child-rekey" }, arm.at), arm.at);
+    const rk = gw.clientRekeys[0]!;
+    expect(rk.rekeyed).toBe(oldChild.spiIn); // REKEY_SA names our inbound SPI (§3.10.1)
+    const install = find(actions, "install-child")!.child;
+    expect(install.spiIn).toBe(rk.newSpiOfClient);
+    expect(install.encrKeyOut).toEqual(rk.keys.initiatorToResponder.encr); // we initiated: ours first (§2.17)
+    expect(install.encrKeyIn).toEqual(rk.keys.responderToInitiator.encr);
+    // Then DELETE for the old inbound SPI, and the old pair removed once the gateway answered.
+    const del = gw.received.at(-1)!;
+    expect(del.exchangeType).toBe(37);
+    expect(find(actions, "remove-child")).toEqual({ kind: "remove-child", spiIn: oldChild.spiIn, spiOut: oldChild.spiOut });
+    expect(s.status().state).toBe("established");
+    // The next rekey is scheduled for the new CHILD_SA.
+    expect(actions.filter((a) => a.kind === "arm-timer" && a.timer === "child-rekey").length).toBeGreaterThan(0);
+  });
+
+  test("the gateway refuses our rekey: the old CHILD_SA stays, another try in a minute", () => {
+    const gw = new FakeGateway({ psk: PSK, id: "gw.roam.test", random: seededRandom(19) });
+    const s = new IkeSession(config({ childRekeyMs: 60_000 }), env(119));
+    pump(s, gw, s.handle({ kind: "start" }, 0));
+    gw.rejectClientRekey = true;
+    const actions = pump(s, gw, s.handle({ kind: "timer", timer: "child-rekey" }, 60_000), 60_000);
+    expect(kinds(actions)).not.toContain("install-child");
+    expect(kinds(actions)).not.toContain("remove-child");
+    expect(actions).toContainEqual({ kind: "arm-timer", timer: "child-rekey", at: 120_000 });
     expect(s.status().state).toBe("established");
   });
 
