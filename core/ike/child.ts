@@ -4,7 +4,7 @@
 //   CP(CFG_REQUEST), SAi2, TSi, TSr  -->  <--  CP(CFG_REPLY), SAr2, TSi, TSr
 
 import { createSkSuite } from "../crypto/encr.ts";
-import { deriveChildSaKeys } from "../crypto/keys.ts";
+import { deriveChildSaKeys, type ChildSaKeys } from "../crypto/keys.ts";
 import { readU32 } from "../util/bytes.ts";
 import { createKeyExchange, type KeyExchange } from "../crypto/dh.ts";
 import type { Random } from "../types.ts";
@@ -12,7 +12,7 @@ import { CfgAttr, CfgType, NotifyError, NotifyStatus, notifyName, PayloadType, P
 import type { SessionConfig } from "./config.ts";
 import type { IkeSaKeys } from "./ikesa.ts";
 import * as M from "./msg.ts";
-import { acceptsChoice, formatSuite } from "./proposal.ts";
+import { acceptsChoice, formatSuite, type ChosenSuite } from "./proposal.ts";
 import { checkNarrowing, rangeToCidrs, type Selector } from "./selectors.ts";
 import type { ChildSaParams, SessionEnv, SessionFailure, TunnelConfig } from "./types.ts";
 
@@ -99,23 +99,7 @@ export class ChildSaTask {
       encr: lengths.suite.encrKeyLength,
       integ: lengths.suite.integKeyLength,
     });
-    const child: ChildSaParams = {
-      spiIn: this.spiIn,
-      spiOut,
-      encrId: chosen.suite.encr.id,
-      encrKeyBits: chosen.suite.encr.keyBits,
-      integId: chosen.suite.integ,
-      // §2.17: the initiator's outbound keys come first.
-      encrKeyOut: k.initiatorToResponder.encr,
-      integKeyOut: k.initiatorToResponder.integ,
-      encrKeyIn: k.responderToInitiator.encr,
-      integKeyIn: k.responderToInitiator.integ,
-      esn: chosen.suite.esn === 1,
-      tsi,
-      tsr,
-    };
-    this.active.set(spiOut, this.spiIn);
-    this.current = { spiIn: this.spiIn, spiOut, tsi, tsr };
+    const child = this.adopt(this.spiIn, spiOut, chosen.suite, k, true, tsi, tsr);
     return { ok: true, child, config, suiteName: formatSuite(chosen.suite, "esp") };
   }
 
@@ -172,23 +156,8 @@ export class ChildSaTask {
       M.ts("i", tsi),
       M.ts("r", tsr),
     ];
-    const child: ChildSaParams = {
-      spiIn,
-      spiOut,
-      encrId: sel.suite.encr.id,
-      encrKeyBits: sel.suite.encr.keyBits,
-      integId: sel.suite.integ,
-      // §2.17: the exchange initiator's (the gateway's) outbound keys come first: they are our inbound.
-      encrKeyIn: k.initiatorToResponder.encr,
-      integKeyIn: k.initiatorToResponder.integ,
-      encrKeyOut: k.responderToInitiator.encr,
-      integKeyOut: k.responderToInitiator.integ,
-      esn: sel.suite.esn === 1,
-      tsi: tsr, // our side is the gateway's TSr
-      tsr: tsi,
-    };
-    this.active.set(spiOut, spiIn);
-    this.current = { spiIn, spiOut, tsi: tsr, tsr: tsi };
+    // The gateway initiated this exchange: its TSi is the remote side, its TSr ours.
+    const child = this.adopt(spiIn, spiOut, sel.suite, k, false, tsr, tsi);
     return { ok: true, response, child, replaces: oldPair, suiteName: formatSuite(sel.suite, "esp") };
   }
 
@@ -250,24 +219,34 @@ export class ChildSaTask {
     const k = deriveChildSaKeys(keys.prf, keys.material.SK_d, own.ni, nr, { encr: lengths.suite.encrKeyLength, integ: lengths.suite.integKeyLength }, gir);
     gir?.fill(0);
     const spiOut = readU32(chosen.spi, 0);
-    const child: ChildSaParams = {
-      spiIn: own.spiIn,
+    const child = this.adopt(own.spiIn, spiOut, chosen.suite, k, true, tsi, tsr);
+    return done({ ok: true, child, suiteName: formatSuite(chosen.suite, "esp") });
+  }
+
+  /**
+   * A new CHILD_SA from a finished exchange: its parameters, and it becomes the one in use. §2.17: the keys
+   * of the exchange initiator's outbound direction come first in KEYMAT, so when we initiated the exchange
+   * they are our outbound keys, and when the gateway did, our inbound ones. `tsi`/`tsr` are ours/remote.
+   */
+  private adopt(spiIn: number, spiOut: number, suite: ChosenSuite, k: ChildSaKeys, weInitiated: boolean, tsi: Selector[], tsr: Selector[]): ChildSaParams {
+    const mine = weInitiated ? k.initiatorToResponder : k.responderToInitiator;
+    const theirs = weInitiated ? k.responderToInitiator : k.initiatorToResponder;
+    this.active.set(spiOut, spiIn);
+    this.current = { spiIn, spiOut, tsi, tsr };
+    return {
+      spiIn,
       spiOut,
-      encrId: chosen.suite.encr.id,
-      encrKeyBits: chosen.suite.encr.keyBits,
-      integId: chosen.suite.integ,
-      // §2.17: we initiated this exchange: our outbound keys come first.
-      encrKeyOut: k.initiatorToResponder.encr,
-      integKeyOut: k.initiatorToResponder.integ,
-      encrKeyIn: k.responderToInitiator.encr,
-      integKeyIn: k.responderToInitiator.integ,
-      esn: chosen.suite.esn === 1,
+      encrId: suite.encr.id,
+      encrKeyBits: suite.encr.keyBits,
+      integId: suite.integ,
+      encrKeyOut: mine.encr,
+      integKeyOut: mine.integ,
+      encrKeyIn: theirs.encr,
+      integKeyIn: theirs.integ,
+      esn: suite.esn === 1,
       tsi,
       tsr,
     };
-    this.active.set(spiOut, own.spiIn);
-    this.current = { spiIn: own.spiIn, spiOut, tsi, tsr };
-    return done({ ok: true, child, suiteName: formatSuite(chosen.suite, "esp") });
   }
 
   /** The inbound SPI of the CHILD_SA in use. */

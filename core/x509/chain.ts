@@ -48,7 +48,7 @@ function label(c: Certificate): string {
   return `"${c.subjectText}"`;
 }
 
-/** §6.1.3 (a)(2) validity, and §4.2 critical extensions we do not process. */
+/** §6.1.3 (a)(2) validity, and §4.2 critical extensions we do not handle. */
 function checkSelf(c: Certificate, now: number): Failure | null {
   if (now < c.notBefore) return failure("not-yet-valid", `certificate ${label(c)} is not valid before ${day(c.notBefore)}`);
   if (now > c.notAfter) return failure("expired", `certificate ${label(c)} expired on ${day(c.notAfter)}`);
