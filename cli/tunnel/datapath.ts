@@ -39,6 +39,14 @@ export class DataPath {
   private readonly traffic: Traffic = { bytesIn: 0, bytesOut: 0, packetsIn: 0, packetsOut: 0 };
   private readonly extraDrops = { policy: 0, "no-sa": 0, "tun-write": 0, "no-room": 0 };
   private outSpiFor = new Map<number, number>(); // spiIn -> spiOut
+  /** A new outbound SA waiting for the gateway to use the new inbound one (or to delete the old). */
+  private pendingOut: { spiIn: number; sa: OutboundSa } | null = null;
+
+  private activatePending(): void {
+    if (!this.pendingOut) return;
+    this.engine.setOutbound(this.pendingOut.sa);
+    this.pendingOut = null;
+  }
 
   constructor(private readonly out: EspSender) {}
 
@@ -50,7 +58,11 @@ export class DataPath {
     // The ciphers copied the keys: the session's copies are no longer needed.
     wipe(c.encrKeyOut, c.integKeyOut, c.encrKeyIn, c.integKeyIn);
     this.engine.addInbound(new InboundSa({ spi: c.spiIn, cipher: inCipher, esn: c.esn }));
-    this.engine.setOutbound(new OutboundSa({ spi: c.spiOut, cipher: outCipher, esn: c.esn, random: systemRandom }));
+    const out = new OutboundSa({ spi: c.spiOut, cipher: outCipher, esn: c.esn, random: systemRandom });
+    if (c.deferOutbound && this.engine.outbound) {
+      this.pendingOut?.sa.dispose();
+      this.pendingOut = { spiIn: c.spiIn >>> 0, sa: out };
+    } else this.engine.setOutbound(out);
     this.outSpiFor.set(c.spiIn >>> 0, c.spiOut >>> 0);
     // Inbound packets come from the remote selectors (TSr) to the local ones (TSi).
     this.policy = new InboundPolicy(c.tsi, c.tsr);
@@ -59,7 +71,11 @@ export class DataPath {
   remove(spiIn: number): void {
     const spiOut = this.outSpiFor.get(spiIn >>> 0);
     this.engine.removeInbound(spiIn);
-    if (spiOut !== undefined && this.engine.outbound?.spi === spiOut) this.engine.setOutbound(undefined);
+    if (spiOut !== undefined && this.engine.outbound?.spi === spiOut) {
+      // The old SA is gone: send on its successor if one waits, else nothing is sent until a new one.
+      if (this.pendingOut) this.activatePending();
+      else this.engine.setOutbound(undefined);
+    }
     this.outSpiFor.delete(spiIn >>> 0);
   }
 
@@ -92,6 +108,7 @@ export class DataPath {
   inbound(data: Uint8Array): void {
     const r = this.engine.open(data, 0, data.length);
     if (r.status !== "ok") return; // counted by the engine
+    if (this.pendingOut !== null && r.spi === this.pendingOut.spiIn) this.activatePending(); // the gateway uses the new SA
     if (!this.policy?.allows(data, r.offset, r.length)) {
       this.extraDrops.policy++;
       return;
@@ -110,6 +127,8 @@ export class DataPath {
   }
 
   close(): void {
+    this.pendingOut?.sa.dispose();
+    this.pendingOut = null;
     this.engine.dispose();
     this.policy = null;
   }

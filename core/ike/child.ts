@@ -157,7 +157,7 @@ export class ChildSaTask {
       M.ts("r", tsr),
     ];
     // The gateway initiated this exchange: its TSi is the remote side, its TSr ours.
-    const child = this.adopt(spiIn, spiOut, sel.suite, k, false, tsr, tsi);
+    const child = { ...this.adopt(spiIn, spiOut, sel.suite, k, false, tsr, tsi), deferOutbound: true };
     return { ok: true, response, child, replaces: oldPair, suiteName: formatSuite(sel.suite, "esp") };
   }
 

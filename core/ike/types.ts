@@ -53,6 +53,11 @@ export interface ChildSaParams {
   esn: boolean;
   tsi: Selector[];
   tsr: Selector[];
+  /**
+   * We answered the gateway's rekey: keep sending on the old SA until the new inbound SA carries traffic
+   * or the old one is deleted, since the gateway installs its side only once it has our answer.
+   */
+  deferOutbound?: boolean;
 }
 
 export interface TunnelConfig {

@@ -231,6 +231,7 @@ describe.skipIf(unavailable !== undefined)("roam against a strongSwan gateway be
       expect(children.length).toBe(1);
       expect(roam(["disconnect"]).code).toBe(0);
     } finally {
+      roam(["disconnect"]); // no-op when already down; stops a tunnel a failed expectation left up
       writeFileSync(confPath, original);
       gateway.mustSwanctl(["--load-conns"]);
     }
@@ -241,14 +242,17 @@ describe.skipIf(unavailable !== undefined)("roam against a strongSwan gateway be
     const { topo, gateway } = stage;
     const up = roam([...pskArgs(), "--rekey", "4", "--background"]);
     expect(up.code, up.stderr).toBe(0);
-    const first = JSON.parse(roam(["status", "--json"]).stdout).child.spiIn;
-    const pinger = topo.exec(topo.names.client, ["ping", "-n", "-q", "-c", "120", "-i", "0.1", "-W", "1", NET.corpAServer], { timeoutMs: 30_000 });
-    expect(pinger.stdout).toContain("120 packets transmitted, 120 received, 0% packet loss");
-    expect(JSON.parse(roam(["status", "--json"]).stdout).child.spiIn).not.toBe(first);
-    // strongSwan answered our CREATE_CHILD_SA requests and deleted the old SAs on our request.
-    expect((gateway.log().match(/parsed CREATE_CHILD_SA request \d+ \[ N\(REKEY_SA\)/g) ?? []).length).toBeGreaterThanOrEqual(2);
-    expect(listSas(gateway)[0]!.children.filter((c) => c.state === "INSTALLED").length).toBe(1);
-    expect(roam(["disconnect"]).code).toBe(0);
+    try {
+      const first = JSON.parse(roam(["status", "--json"]).stdout).child.spiIn;
+      const pinger = topo.exec(topo.names.client, ["ping", "-n", "-q", "-c", "120", "-i", "0.1", "-W", "1", NET.corpAServer], { timeoutMs: 30_000 });
+      expect(pinger.stdout).toContain("120 packets transmitted, 120 received, 0% packet loss");
+      expect(JSON.parse(roam(["status", "--json"]).stdout).child.spiIn).not.toBe(first);
+      // strongSwan answered our CREATE_CHILD_SA requests and deleted the old SAs on our request.
+      expect((gateway.log().match(/parsed CREATE_CHILD_SA request \d+ \[ N\(REKEY_SA\)/g) ?? []).length).toBeGreaterThanOrEqual(2);
+      expect(listSas(gateway)[0]!.children.filter((c) => c.state === "INSTALLED").length).toBe(1);
+    } finally {
+      expect(roam(["disconnect"]).code).toBe(0);
+    }
     expectClean();
   }, 60_000);
 
