@@ -11,22 +11,12 @@ import { parseFailureMessage, parseMschapRequest, parseSuccessMessage } from "..
 import { encodeEap, parseEap } from "../../../core/eap/packet.ts";
 import { equalBytes, fromHex } from "../../../core/util/bytes.ts";
 import { fixedRandom, ScriptedAuthenticator } from "./authenticator.ts";
+import { mulberry32 as rng } from "../../lib/seeded.ts";
 
 const SEED = Number(process.env.EAP_FUZZ_SEED ?? 0xea9f22) >>> 0;
 const challenge = fromHex("5B5D7C7D7B3F2F3E3C2C602132262628");
 const peerChallenge = fromHex("21402324255E262A28295F2B3A337C7E");
 
-/** mulberry32 */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A peer brought to `stage` (0 = fresh, 1 = Response sent, 2 = Success Response sent) and the packets of a good exchange. */
 function peerAt(stage: number): { peer: EapPeer; packets: Uint8Array[] } {

@@ -12,26 +12,9 @@ import { CfgAttr, CfgType, ExchangeType, IdType, NotifyError, NotifyStatus, Payl
 import { encodeSkEnvelope, encryptedPart, parseMessage, parsePayloads, serializeMessage, serializePayloads } from "../../../core/wire/message.ts";
 import { findNotify, findPayload, keyLength, type Payload, type Proposal } from "../../../core/wire/payloads.ts";
 import { parseAddress } from "../../../core/wire/addr.ts";
+export { seededRandom } from "../../lib/seeded.ts";
 import { FragmentReassembler, fragmentMessage } from "../../../core/ike/fragment.ts";
 
-/** Deterministic randomness for reproducible exchanges. */
-export function seededRandom(seed: number): Random {
-  let s = seed >>> 0 || 1;
-  return {
-    bytes(n: number) {
-      const out = new Uint8Array(n);
-      for (let i = 0; i < n; i++) {
-        s ^= s << 13;
-        s >>>= 0;
-        s ^= s >>> 17;
-        s ^= s << 5;
-        s >>>= 0;
-        out[i] = s & 0xff;
-      }
-      return out;
-    },
-  };
-}
 
 export interface FakeGatewayOptions {
   psk: Uint8Array;

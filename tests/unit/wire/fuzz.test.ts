@@ -11,21 +11,11 @@ import { equalBytes, toHex } from "../../../core/util/bytes.ts";
 import { NotifyError } from "../../../core/wire/constants.ts";
 import { parseMessage, parsePayloads, serializeMessage, serializePayloads, type ParseError } from "../../../core/wire/message.ts";
 import { message, payloadChain } from "./arbitraries.ts";
+import { mulberry32 as rng } from "../../lib/seeded.ts";
 
 const SEED = Number(process.env.WIRE_FUZZ_SEED ?? 0x5eed1ce2) >>> 0;
 const ITERATIONS = 120_000;
 
-/** mulberry32: small, fast, good enough to drive mutations. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const NOTIFIES = new Set<number>([NotifyError.INVALID_SYNTAX, NotifyError.INVALID_MAJOR_VERSION, NotifyError.UNSUPPORTED_CRITICAL_PAYLOAD]);
 
