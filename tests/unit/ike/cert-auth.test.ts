@@ -6,17 +6,15 @@ import { createPrivateKey, sign, verify, X509Certificate, constants } from "node
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Credentials, SessionConfig } from "../../../core/ike/config.ts";
-import { defaultProposals } from "../../../core/ike/proposal.ts";
-import { CONNECT_RETRANSMIT, ESTABLISHED_RETRANSMIT } from "../../../core/ike/retransmit.ts";
 import { IkeSession } from "../../../core/ike/session.ts";
 import type { Action } from "../../../core/ike/types.ts";
 import { concatBytes, equalBytes, fromHex, toHex, utf8 } from "../../../core/util/bytes.ts";
 import { AuthMethod, CertEncoding, HashAlgorithm, IdType, PayloadType } from "../../../core/wire/constants.ts";
-import { parseAddress } from "../../../core/wire/addr.ts";
 import { findPayload, type Payload } from "../../../core/wire/payloads.ts";
 import { decodePem, decodePemCertificates } from "../../../core/x509/pem.ts";
 import { parseCertificate } from "../../../core/x509/cert.ts";
 import { FakeGateway, seededRandom, type SignedOctetsFor } from "./fake-gateway.ts";
+import { testSessionConfig } from "./session-config.ts";
 
 const FIX = join(import.meta.dir, "../x509/fixtures");
 const pemCert = (name: string) => {
@@ -98,29 +96,12 @@ function clientConfig(chain: string[], keyName: string, rsaPss = false): Session
   const ee = parseCertificate(certChain[0]!);
   if (!ee.ok) throw new Error("fixture");
   const credentials: Credentials = { kind: "cert", certChain, privateKey: pkcs8(keyName), rsaPss };
-  return {
-    gatewayAddress: parseAddress("192.0.2.1")!,
-    gatewayPort: 500,
-    localAddress: parseAddress("198.18.1.2")!,
-    localPort: 40000,
-    gatewayName: "192.0.2.1",
+  return testSessionConfig({
     localId: { type: IdType.DER_ASN1_DN, data: ee.value.subject, text: ee.value.subjectText },
-    remoteId: { type: IdType.FQDN, data: utf8("gw.roam.test"), text: "gw.roam.test" },
     credentials,
     trustAnchors: [ROOT],
-    ikeProposals: defaultProposals("ike"),
-    espProposals: defaultProposals("esp"),
-    remoteSelectors: [],
-    requestIp6: false,
-    forceEncap: true,
-    connectRetransmit: CONNECT_RETRANSMIT,
-    retransmit: ESTABLISHED_RETRANSMIT,
-    applicationVersion: "roam test",
-    fragmentation: true,
-    ikeMtu: 1280,
-    childRekeyMs: 0,
-    dpdIntervalMs: 30_000,
-  };
+  });
+
 }
 
 const env = (seed: number) => ({ random: seededRandom(seed), wallTime: () => Date.UTC(2026, 10, 23) });

@@ -1,49 +1,17 @@
 // Exchange tests: the initiator session against a scripted responder, with fixed randomness and time.
 import { describe, expect, test } from "bun:test";
-import type { SessionConfig } from "../../../core/ike/config.ts";
-import { parseIdentity } from "../../../core/ike/identity.ts";
-import { defaultProposals, parseProposals } from "../../../core/ike/proposal.ts";
-import { CONNECT_RETRANSMIT, ESTABLISHED_RETRANSMIT } from "../../../core/ike/retransmit.ts";
+import { parseProposals } from "../../../core/ike/proposal.ts";
 import { IkeSession } from "../../../core/ike/session.ts";
 import type { Action } from "../../../core/ike/types.ts";
 import { utf8 } from "../../../core/util/bytes.ts";
 import { KeId, PayloadType, ProtocolId } from "../../../core/wire/constants.ts";
 import { parseAddress } from "../../../core/wire/addr.ts";
 import { FakeGateway, seededRandom } from "./fake-gateway.ts";
+import { TEST_PSK, testSessionConfig } from "./session-config.ts";
 
-const PSK = utf8("correct horse battery staple");
+const PSK = TEST_PSK;
 
-function config(over: Partial<SessionConfig> = {}): SessionConfig {
-  const id = (t: string) => {
-    const r = parseIdentity(t);
-    if (!r.ok) throw new Error(r.error);
-    return r.value;
-  };
-  return {
-    gatewayAddress: parseAddress("192.0.2.1")!,
-    gatewayPort: 500,
-    localAddress: parseAddress("198.18.1.2")!,
-    localPort: 40000,
-    gatewayName: "192.0.2.1",
-    localId: id("client@roam.test"),
-    remoteId: id("gw.roam.test"),
-    credentials: { kind: "psk", secret: PSK },
-    trustAnchors: [],
-    ikeProposals: defaultProposals("ike"),
-    espProposals: defaultProposals("esp"),
-    remoteSelectors: [],
-    requestIp6: false,
-    forceEncap: true,
-    connectRetransmit: CONNECT_RETRANSMIT,
-    retransmit: ESTABLISHED_RETRANSMIT,
-    applicationVersion: "roam test",
-    fragmentation: true,
-    ikeMtu: 1280,
-    dpdIntervalMs: 30_000,
-    childRekeyMs: 0,
-    ...over,
-  };
-}
+const config = testSessionConfig;
 
 const env = (seed: number) => ({ random: seededRandom(seed), wallTime: () => Date.UTC(2026, 10, 23) });
 
