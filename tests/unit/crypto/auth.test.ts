@@ -5,6 +5,7 @@ import { authMatches, eapAuth, KEY_PAD, pskAuth, signedOctets } from "../../../c
 import { prfById } from "../../../core/crypto/prf.ts";
 import { concatBytes, fromHex, toHex, utf8 } from "../../../core/util/bytes.ts";
 import { IdType, PrfId } from "../../../core/wire/constants.ts";
+import { PRF_HASHES } from "./suites.ts";
 
 const hmac = (hash: string, key: Uint8Array, data: Uint8Array) => new Uint8Array(createHmac(hash, key).update(data).digest());
 
@@ -25,12 +26,7 @@ test('"Key Pad for IKEv2" is the 17 ASCII octets, no NUL (RFC 7296 §2.15)', () 
 });
 
 test("initiator and responder signed octets and shared-key AUTH match node:crypto", () => {
-  for (const [id, hash] of [
-    [PrfId.HMAC_SHA2_256, "sha256"],
-    [PrfId.HMAC_SHA2_384, "sha384"],
-    [PrfId.HMAC_SHA2_512, "sha512"],
-    [PrfId.HMAC_SHA1, "sha1"],
-  ] as const) {
+  for (const [id, hash] of PRF_HASHES) {
     const prf = prfById(id)!;
     const psk = utf8("a pre-shared key, any length");
     // InitiatorSignedOctets = RealMessage1 | NonceRData | prf(SK_pi, RestOfInitIDPayload)

@@ -6,6 +6,7 @@ import { prfById, prfPlus } from "../../../core/crypto/prf.ts";
 import type { Prf } from "../../../core/crypto/prf.ts";
 import { concatBytes, fromHex, toHex, utf8 } from "../../../core/util/bytes.ts";
 import { IntegId, PrfId } from "../../../core/wire/constants.ts";
+import { PRF_HASHES } from "./suites.ts";
 
 const rep = (byte: number, n: number) => new Uint8Array(n).fill(byte);
 const prf = (id: number): Prf => {
@@ -215,12 +216,7 @@ function nodePrfPlus(hash: string, key: Uint8Array, seed: Uint8Array, length: nu
 test("prf+ matches an independent node:crypto implementation (RFC 7296 §2.13)", () => {
   const key = fromHex("000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f");
   const seed = utf8("Ni | Nr | SPIi | SPIr, or anything");
-  for (const [id, hash] of [
-    [PrfId.HMAC_SHA2_256, "sha256"],
-    [PrfId.HMAC_SHA2_384, "sha384"],
-    [PrfId.HMAC_SHA2_512, "sha512"],
-    [PrfId.HMAC_SHA1, "sha1"],
-  ] as const) {
+  for (const [id, hash] of PRF_HASHES) {
     for (const len of [0, 1, 20, 31, 32, 33, 64, 100, 250, 1000]) {
       expect(toHex(prfPlus(prf(id), key, seed, len))).toBe(toHex(nodePrfPlus(hash, key, seed, len)));
     }

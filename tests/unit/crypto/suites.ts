@@ -1,7 +1,15 @@
-// Shared by the SK payload tests: one suite of each kind with fixed keys and IV.
+// Shared by the crypto tests: one SK suite of each kind with fixed keys and IV, and the PRFs by hash.
 import { createSkSuite } from "../../../core/crypto/encr.ts";
 import type { SkKeys, SkSuite } from "../../../core/crypto/encr.ts";
-import { EncrId, IntegId } from "../../../core/wire/constants.ts";
+import { EncrId, IntegId, PrfId } from "../../../core/wire/constants.ts";
+
+/** Each HMAC PRF roam implements, with the node:crypto hash name an independent check computes it with. */
+export const PRF_HASHES = [
+  [PrfId.HMAC_SHA2_256, "sha256"],
+  [PrfId.HMAC_SHA2_384, "sha384"],
+  [PrfId.HMAC_SHA2_512, "sha512"],
+  [PrfId.HMAC_SHA1, "sha1"],
+] as const;
 
 /** Deterministic filler bytes. */
 export const bytes = (n: number, seed: number): Uint8Array => Uint8Array.from({ length: n }, (_, i) => (i * 31 + seed) & 0xff);
