@@ -196,6 +196,7 @@ export class Tunnel {
   status(): TunnelStatus {
     const c = this.config;
     const dp = this.datapath?.counters();
+    const ike = this.session.status();
     return {
       state: this.state,
       pid: process.pid,
@@ -207,9 +208,9 @@ export class Tunnel {
       dns: { servers: c?.dns ?? [], domains: c?.domains ?? [] },
       // SPIs and suite from the session: they change when the IKE SA is rekeyed (§2.18).
       ike: this.info && {
-        spiI: this.session.status().ikeSpiI ?? this.info.ikeSpiI,
-        spiR: this.session.status().ikeSpiR ?? this.info.ikeSpiR,
-        proposal: this.session.status().ikeProposal ?? this.info.ikeProposal,
+        spiI: ike.ikeSpiI ?? this.info.ikeSpiI,
+        spiR: ike.ikeSpiR ?? this.info.ikeSpiR,
+        proposal: ike.ikeProposal ?? this.info.ikeProposal,
         localId: this.info.localId,
         remoteId: this.info.remoteId,
         natLocal: this.info.natLocal,

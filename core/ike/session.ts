@@ -216,7 +216,7 @@ export class IkeSession {
       this.out.push({ kind: "cancel-timer", timer: "retransmit" });
       this.onResponse(m, now);
     } else {
-      this.onRequest(m, now);
+      this.onRequest(m);
     }
   }
 
@@ -232,7 +232,7 @@ export class IkeSession {
         const purpose = this.purpose;
         this.purpose = "liveness";
         if (purpose === "child-rekey") this.onChildRekeyResponse(m, now);
-        else if (purpose === "child-delete") this.onChildDeleteResponse(now);
+        else if (purpose === "child-delete") this.onChildDeleteResponse();
         // Any answer shows the gateway is there.
         this.armLiveness(now);
         return;
@@ -288,12 +288,11 @@ export class IkeSession {
     this.armChildRekey(now);
   }
 
-  private onChildDeleteResponse(now: number): void {
+  private onChildDeleteResponse(): void {
     const old = this.rekeyedAway;
     this.rekeyedAway = null;
     if (!old || !this.child) return;
     for (const [spiIn, spiOut] of this.child.removedPairs([old[1]])) this.out.push({ kind: "remove-child", spiIn, spiOut });
-    void now;
   }
 
   // ---- dead peer detection (§2.4) ----
@@ -319,7 +318,7 @@ export class IkeSession {
     const auth = this.auth!;
     const r = auth.processResponse(m.payloads);
     if (r.kind === "fail") {
-      this.failAndDelete(r.failure, now);
+      this.failAndDelete(r.failure);
       return;
     }
     if (r.kind === "continue") {
@@ -330,7 +329,7 @@ export class IkeSession {
     // Authenticated both ways: now the CHILD_SA and the configuration payload in this same message.
     const c = this.child!.processResponse(m.payloads, this.keys!);
     if (!c.ok) {
-      this.failAndDelete(c.failure, now);
+      this.failAndDelete(c.failure);
       return;
     }
     this.state = "established";
@@ -355,7 +354,7 @@ export class IkeSession {
 
   // ---- requests from the gateway (§1.4, §1.5, §2.1) ----
 
-  private onRequest(m: M.InMessage, now: number): void {
+  private onRequest(m: M.InMessage): void {
     if (m.messageId === this.peerNextId - 1 && this.lastResponse?.messageId === m.messageId) {
       for (const d of this.lastResponse.datagrams) this.out.push({ kind: "send", data: d, port: this.port }); // retransmitted request
       return;
@@ -363,7 +362,7 @@ export class IkeSession {
     if (m.messageId !== this.peerNextId) return; // outside the window of one: ignore (§2.3)
     this.peerNextId++;
     if (m.exchangeType === ExchangeType.INFORMATIONAL) {
-      this.onInformational(m, now);
+      this.onInformational(m);
       return;
     }
     if (m.exchangeType === ExchangeType.CREATE_CHILD_SA) {
@@ -489,7 +488,7 @@ export class IkeSession {
     for (const d of datagrams) this.out.push({ kind: "send", data: d, port: this.port });
   }
 
-  private onInformational(m: M.InMessage, now: number): void {
+  private onInformational(m: M.InMessage): void {
     const reply: M.Payload[] = [];
     let ikeDeleted = false;
     let childDeleted = false;
@@ -512,7 +511,7 @@ export class IkeSession {
     }
     if (childDeleted && this.child && !this.child.hasActive()) {
       // Without a CHILD_SA there is no tunnel: close the IKE SA too and report.
-      this.failAndDelete({ code: "lost", message: `gateway ${this.cfg.gatewayName} deleted the CHILD_SA` }, now);
+      this.failAndDelete({ code: "lost", message: `gateway ${this.cfg.gatewayName} deleted the CHILD_SA` });
     }
   }
 
@@ -548,13 +547,12 @@ export class IkeSession {
   }
 
   /** Fails, and tells the gateway with a DELETE it need not wait for. */
-  private failAndDelete(failure: SessionFailure, now: number): void {
+  private failAndDelete(failure: SessionFailure): void {
     if (this.keys) {
       this.removeChildren();
       const messageId = this.nextRequestId++;
       for (const d of this.keys.protect(ExchangeType.INFORMATIONAL, messageId, false, [M.del(ProtocolId.IKE, [])])) this.out.push({ kind: "send", data: d, port: this.port });
     }
-    void now;
     this.fail(failure);
   }
 
