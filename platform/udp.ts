@@ -142,9 +142,16 @@ export class BunUdpEndpoint implements UdpEndpoint {
     setImmediate(() => this.flush());
   }
 
+  /**
+   * Sends what is still queued (the last IKE message of a tunnel, say), then closes. Called from inside the
+   * receive callback, where sending must wait a turn (see above), it does both on the next turn.
+   */
   close(): void {
-    this.stats.dropped += this.queue.length / 3;
-    this.queue = [];
+    if (this.inReceive) {
+      setImmediate(() => this.close());
+      return;
+    }
+    this.flush();
     this.socket?.close();
   }
 }

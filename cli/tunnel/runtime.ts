@@ -362,11 +362,8 @@ export class Tunnel {
     if (this.keepalive) clearInterval(this.keepalive);
     if (this.hasBeenUp) await this.runHook("down");
     this.datapath?.close();
-    // The last datagrams (our DELETE, or the answer to the gateway's) must leave before the socket
-    // closes. Teardown often starts inside the UDP receive callback, where flush() only schedules
-    // (platform/udp.ts): step out of it for one turn, then send.
-    await new Promise<void>((r) => setImmediate(r));
-    this.udp?.flush();
+    // The last datagrams (our DELETE, or the answer to the gateway's) leave when the socket closes below:
+    // UdpEndpoint.close() sends what is queued first.
     if (this.tun) await this.tun.close();
     const report = this.journal.undoAll();
     for (const err of report.errors) this.progress(`cleanup: ${err}`);

@@ -119,3 +119,38 @@ test("bad port and a port in use are typed errors", async () => {
     a.close();
   }
 });
+
+test("close sends what is still queued, also when called inside the receive callback", async () => {
+  const got: string[] = [];
+  let resolve!: () => void;
+  const both = new Promise<void>((r) => {
+    resolve = r;
+  });
+  const rx = await openUdp({
+    address: "127.0.0.1",
+    onDatagram: (d) => {
+      got.push(new TextDecoder().decode(d));
+      if (got.length === 2) resolve();
+    },
+  });
+  // The peer answers a request and closes at once, from inside its receive callback (a tunnel's teardown).
+  const peer = await openUdp({
+    address: "127.0.0.1",
+    onDatagram: (_d, port, address) => {
+      peer.send(new TextEncoder().encode("answer to DELETE"), port, address);
+      peer.close();
+    },
+  });
+  const last = await openUdp({ address: "127.0.0.1", onDatagram: () => {} });
+  try {
+    rx.send(new TextEncoder().encode("DELETE"), peer.localPort, "127.0.0.1");
+    // And outside a callback: queued, then closed in the same turn.
+    last.send(new TextEncoder().encode("bye"), rx.localPort, "127.0.0.1");
+    last.close();
+    await deadline(both, 3000, "both datagrams");
+    expect(got.sort()).toEqual(["answer to DELETE", "bye"]);
+    expect(peer.stats.dropped + last.stats.dropped).toBe(0);
+  } finally {
+    rx.close();
+  }
+});
