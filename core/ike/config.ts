@@ -66,4 +66,8 @@ export interface SessionConfig {
   ikeMtu: number;
   /** Sent as APPLICATION_VERSION in the configuration request. */
   applicationVersion: string;
+  /** Announce MOBIKE (RFC 4555) and move the SAs to a new local address with UPDATE_SA_ADDRESSES. */
+  mobike: boolean;
+  /** The gateway that sent us here with a REDIRECT (RFC 5685 §8.3: REDIRECTED_FROM), if one did. */
+  redirectedFrom?: Uint8Array;
 }

@@ -16,6 +16,8 @@ import { createKeyExchange } from "../crypto/dh.ts";
 import { IkeSaKeys } from "./ikesa.ts";
 import { formatSuite } from "./proposal.ts";
 import { IkeInit } from "./init.ts";
+import { echoCookie2, MobikeTask } from "./mobike.ts";
+import { findRedirect, type RedirectTarget } from "./redirect.ts";
 import * as M from "./msg.ts";
 import type { Action, IkePort, SessionEvent, SessionFailure } from "./types.ts";
 import type { SessionEnv } from "./types.ts";
@@ -31,6 +33,8 @@ export interface SessionStatus {
   natLocal?: boolean;
   natRemote?: boolean;
   ikeProposal?: string;
+  /** Both sides support MOBIKE (RFC 4555): a new local address moves the SAs instead of reconnecting. */
+  mobike?: boolean;
 }
 
 /** How long to wait for the answer to our DELETE on close before giving up. */
@@ -50,6 +54,9 @@ export class IkeSession {
   private lastResponse: { messageId: number; datagrams: Uint8Array[] } | null = null;
   private port: IkePort;
   private out: Action[] = [];
+  private readonly mobike: MobikeTask;
+  /** NAT detection results of the last UPDATE_SA_ADDRESSES (RFC 4555 §3.5); until then IKE_SA_INIT's. */
+  private nat: { local: boolean; remote: boolean } | null = null;
   /** The IKE SA the gateway rekeyed away, until it is deleted (§2.18). */
   private old: { keys: IkeSaKeys; peerNextId: number; lastResponse: { messageId: number; datagrams: Uint8Array[] } | null } | null = null;
 
@@ -58,6 +65,7 @@ export class IkeSession {
     private readonly env: SessionEnv,
   ) {
     this.init = new IkeInit(cfg, env);
+    this.mobike = new MobikeTask(cfg, env);
     this.port = cfg.gatewayPort === 500 ? "ike" : "natt";
   }
 
@@ -66,9 +74,10 @@ export class IkeSession {
     if (this.keys) {
       s.ikeSpiI = toHex(this.keys.spiI);
       s.ikeSpiR = toHex(this.keys.spiR);
-      s.natLocal = this.init.natLocal;
-      s.natRemote = this.init.natRemote;
+      s.natLocal = this.nat?.local ?? this.init.natLocal;
+      s.natRemote = this.nat?.remote ?? this.init.natRemote;
       s.ikeProposal = this.keys.suiteName;
+      s.mobike = this.mobike.supported;
     }
     return s;
   }
@@ -91,6 +100,9 @@ export class IkeSession {
           break;
         case "liveness":
           this.onLiveness(ev.lastInbound, now);
+          break;
+        case "path-changed":
+          this.onPathChanged(ev.localAddress, ev.localPort, now);
           break;
         case "close":
           this.onClose(now);
@@ -159,6 +171,9 @@ export class IkeSession {
       case "fail":
         this.fail(r.failure);
         return;
+      case "redirect":
+        this.redirectTo(r.target, "ike-sa-init");
+        return;
       case "done":
         break;
     }
@@ -176,7 +191,7 @@ export class IkeSession {
     this.auth = new AuthExchange(this.cfg, this.env, this.keys, this.init.transcript());
     this.out.push({ kind: "progress", stage: "authenticating", detail: this.keys.suiteName });
     // Until the tunnel is up someone is waiting: IKE_AUTH gets the connect schedule too (~25 s, not ~165 s).
-    this.sendProtected(ExchangeType.IKE_AUTH, [...this.auth.firstRequest(), ...this.child.requestPayloads()], now, this.cfg.connectRetransmit);
+    this.sendProtected(ExchangeType.IKE_AUTH, [...this.auth.firstRequest(), ...this.mobike.authNotifies(), ...this.child.requestPayloads()], now, this.cfg.connectRetransmit);
   }
 
   // ---- protected exchanges ----
@@ -233,8 +248,12 @@ export class IkeSession {
         this.purpose = "liveness";
         if (purpose === "child-rekey") this.onChildRekeyResponse(m, now);
         else if (purpose === "child-delete") this.onChildDeleteResponse();
+        else if (purpose === "mobike-update") this.onMobikeResponse(m);
+        if (this.state !== "established") return;
         // Any answer shows the gateway is there.
         this.armLiveness(now);
+        // RFC 4555 §3.5: the address changed while another request was out; tell the gateway now.
+        if (!this.pending && this.mobike.supported && this.mobike.updatePending) this.sendMobikeUpdate(now);
         return;
       }
       default:
@@ -245,7 +264,7 @@ export class IkeSession {
   // ---- rekeying the CHILD_SA ourselves (§1.3.3, §2.8) ----
 
   /** What the request in flight is for, once established (answers are matched by it). */
-  private purpose: "liveness" | "child-rekey" | "child-delete" = "liveness";
+  private purpose: "liveness" | "child-rekey" | "child-delete" | "mobike-update" = "liveness";
   private ownRekey: OwnRekey | null = null;
   private rekeyedAway: [number, number] | null = null;
   private lastNow = 0;
@@ -326,6 +345,14 @@ export class IkeSession {
       this.sendProtected(ExchangeType.IKE_AUTH, r.payloads, now, this.cfg.connectRetransmit);
       return;
     }
+    // RFC 5685 §6: authenticated, the gateway sends us elsewhere instead of making the CHILD_SA.
+    const redirect = findRedirect(m.payloads);
+    if (redirect.kind === "redirect") {
+      this.deleteQuietly();
+      this.redirectTo(redirect.target, "ike-auth");
+      return;
+    }
+    this.mobike.onAuthResponse(m.payloads);
     // Authenticated both ways: now the CHILD_SA and the configuration payload in this same message.
     const c = this.child!.processResponse(m.payloads, this.keys!);
     if (!c.ok) {
@@ -503,7 +530,16 @@ export class IkeSession {
         }
       }
     }
+    // RFC 4555 §3.12: the gateway's return routability check gets its COOKIE2 back.
+    reply.push(...echoCookie2(m.payloads));
     this.sendResponse(ExchangeType.INFORMATIONAL, m.messageId, ikeDeleted ? [] : reply);
+    // RFC 5685 §5: the gateway moves us to another gateway; we answer, leave this one, connect there.
+    const redirect = this.state === "established" && !ikeDeleted ? findRedirect(m.payloads) : null;
+    if (redirect?.kind === "redirect") {
+      this.deleteQuietly();
+      this.redirectTo(redirect.target, "informational");
+      return;
+    }
     if (ikeDeleted) {
       this.pending = null;
       this.fail({ code: "lost", message: `gateway ${this.cfg.gatewayName} deleted the IKE SA` });
@@ -548,12 +584,63 @@ export class IkeSession {
 
   /** Fails, and tells the gateway with a DELETE it need not wait for. */
   private failAndDelete(failure: SessionFailure): void {
-    if (this.keys) {
-      this.removeChildren();
-      const messageId = this.nextRequestId++;
-      for (const d of this.keys.protect(ExchangeType.INFORMATIONAL, messageId, false, [M.del(ProtocolId.IKE, [])])) this.out.push({ kind: "send", data: d, port: this.port });
-    }
+    this.deleteQuietly();
     this.fail(failure);
+  }
+
+  /** Removes the CHILD_SAs and sends a DELETE for the IKE SA whose answer nobody waits for. */
+  private deleteQuietly(): void {
+    if (!this.keys) return;
+    this.removeChildren();
+    const messageId = this.nextRequestId++;
+    for (const d of this.keys.protect(ExchangeType.INFORMATIONAL, messageId, false, [M.del(ProtocolId.IKE, [])])) this.out.push({ kind: "send", data: d, port: this.port });
+  }
+
+  // ---- MOBIKE (RFC 4555) and REDIRECT (RFC 5685) ----
+
+  /** The runtime saw our local address or port change. */
+  private onPathChanged(address: Uint8Array, port: number, now: number): void {
+    if (!this.mobike.pathChanged({ address, port }) || this.state !== "established") return;
+    if (!this.mobike.supported) {
+      // Without MOBIKE the IKE SA stays bound to the old address: start again from the new one.
+      const why = this.cfg.mobike ? "the gateway does not support MOBIKE" : "MOBIKE is off";
+      this.failAndDelete({ code: "lost", message: `our address changed and ${why}` });
+      return;
+    }
+    // §3.5: a request in flight is retransmitted from the new address; the update follows its answer.
+    if (!this.pending) this.sendMobikeUpdate(now);
+  }
+
+  private sendMobikeUpdate(now: number): void {
+    const keys = this.keys!;
+    this.purpose = "mobike-update";
+    this.out.push({ kind: "progress", stage: "mobike", detail: "our address changed: UPDATE_SA_ADDRESSES" });
+    this.sendProtected(ExchangeType.INFORMATIONAL, this.mobike.buildUpdate(keys.spiI, keys.spiR, this.gatewayPath()), now);
+  }
+
+  private onMobikeResponse(m: M.InMessage): void {
+    const keys = this.keys!;
+    const r = this.mobike.processUpdateResponse(m.payloads, keys.spiI, keys.spiR, this.gatewayPath());
+    if (!r.ok) {
+      this.failAndDelete({ code: "lost", message: r.reason });
+      return;
+    }
+    this.nat = { local: r.natLocal, remote: r.natRemote };
+    this.out.push({ kind: "progress", stage: "mobike", detail: `the gateway moved the SAs to our new address${r.natLocal ? " (behind a NAT)" : ""}` });
+  }
+
+  private gatewayPath() {
+    return { address: this.cfg.gatewayAddress, port: this.port === "natt" ? (this.cfg.gatewayPort === 500 ? 4500 : this.cfg.gatewayPort) : this.cfg.gatewayPort };
+  }
+
+  /** The session ends here; the caller connects to `target` (RFC 5685 §3, §5, §6). */
+  private redirectTo(target: RedirectTarget, stage: "ike-sa-init" | "ike-auth" | "informational"): void {
+    this.removeChildren();
+    this.state = "done";
+    this.pending = null;
+    this.out.push({ kind: "cancel-timer", timer: "retransmit" });
+    this.out.push({ kind: "redirect", target, from: this.cfg.gatewayAddress, stage });
+    this.wipe();
   }
 
   private fail(failure: SessionFailure): void {

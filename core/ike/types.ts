@@ -2,6 +2,7 @@
 // The session never does I/O and never reads a clock; `now` arrives with every event.
 
 import type { Random } from "../types.ts";
+import type { RedirectTarget } from "./redirect.ts";
 import type { Selector } from "./selectors.ts";
 
 /** Where a datagram goes: the gateway's IKE port (500) or its NAT-T port (4500, with non-ESP marker). */
@@ -13,6 +14,8 @@ export type SessionEvent =
   | { kind: "timer"; timer: TimerName }
   /** The liveness timer fired; `lastInbound` is when anything (IKE or ESP) last came from the gateway. */
   | { kind: "liveness"; lastInbound: number }
+  /** Our address towards the gateway (or our port) changed: move the SAs (RFC 4555 §3.5) or give up. */
+  | { kind: "path-changed"; localAddress: Uint8Array; localPort: number }
   | { kind: "close" };
 
 /** Timers are named after the event they wait for. */
@@ -28,9 +31,14 @@ export type Action =
   | { kind: "apply-config"; config: TunnelConfig }
   | { kind: "established"; info: EstablishedInfo }
   | { kind: "failed"; failure: SessionFailure }
+  /**
+   * The gateway sent us elsewhere (RFC 5685): the session is over (its IKE SA, if any, deleted); the caller
+   * connects to `target` with a new session, REDIRECTED_FROM naming `from`.
+   */
+  | { kind: "redirect"; target: RedirectTarget; from: Uint8Array; stage: "ike-sa-init" | "ike-auth" | "informational" }
   | { kind: "closed"; reason: string };
 
-export type ProgressStage = "ike-sa-init" | "authenticating" | "eap" | "child-sa";
+export type ProgressStage = "ike-sa-init" | "authenticating" | "eap" | "child-sa" | "mobike";
 
 /** Why a session ended without a tunnel. `code` picks the process exit code. */
 export interface SessionFailure {
