@@ -29,7 +29,7 @@ export interface ProfileConnectOptions {
 
 export interface ProfileConnect {
   request: ConnectRequest;
-  /** "gateway (…) beyond the first is not tried yet" — one line per field roam does not apply. */
+  /** "pkcs12 is not read: ..." — one line per field roam does not apply. */
   unsupported: string[];
 }
 
@@ -108,13 +108,14 @@ export function profileToConnectRequest(profile: Profile, secrets: ResolvedSecre
   const esp = p.esp ? parseProposals(p.esp, "esp") : { ok: true as const, value: defaultProposals("esp") };
   if (!esp.ok) throw new UserError(`${who}: esp: ${esp.error}`);
 
-  if (p.gateways.length > 1) note("gateway", `(${p.gateways.slice(1).join(", ")}) beyond the first is not tried yet`);
   if (credentials.kind === "cert" && p.pkcs12 !== undefined) note("pkcs12", "is not read: client_cert and client_key are used");
   else if (credentials.kind !== "cert" && (p.clientCert !== undefined || p.clientKey !== undefined || p.pkcs12 !== undefined)) note("client_cert/client_key/pkcs12", "are not used by this auth method");
 
   return {
     request: {
       gatewayHost: host,
+      // Tried in order when one does not answer (at connect and while reconnecting).
+      ...(p.gateways.length > 1 ? { moreGateways: p.gateways.slice(1) } : {}),
       gatewayPort: p.port,
       remoteId: remote.value,
       localId,

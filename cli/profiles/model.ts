@@ -4,7 +4,7 @@
 // File layout (snake_case keys, every key optional except gateway and auth):
 //   name = "office"                 # must equal the file name
 //   uuid = "…"                      # from a .sswan import; re-importing the same uuid replaces the profile
-//   gateway = ["vpn.example.com"]   # tried in order (roam uses the first one today)
+//   gateway = ["vpn.example.com"]   # tried in order when one does not answer
 //   port = 500
 //   local_id = "alice@example.com"  remote_id = "vpn.example.com"
 //   auth = "eap-mschapv2"           # psk | eap-mschapv2 | cert | cert+eap

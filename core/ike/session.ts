@@ -99,7 +99,7 @@ export class IkeSession {
           else if (ev.timer === "child-rekey") this.onChildRekeyTimer(now);
           break;
         case "liveness":
-          this.onLiveness(ev.lastInbound, now);
+          this.onLiveness(ev.lastInbound, now, ev.resumed ?? false);
           break;
         case "path-changed":
           this.onPathChanged(ev.localAddress, ev.localPort, now);
@@ -320,12 +320,13 @@ export class IkeSession {
     if (this.cfg.dpdIntervalMs > 0) this.out.push({ kind: "arm-timer", timer: "liveness", at: from + this.cfg.dpdIntervalMs });
   }
 
-  private onLiveness(lastInbound: number, now: number): void {
-    if (this.state !== "established" || this.cfg.dpdIntervalMs <= 0) return;
+  private onLiveness(lastInbound: number, now: number, resumed: boolean): void {
+    // After a sleep the check runs even with DPD off: the gateway has likely dropped us meanwhile.
+    if (this.state !== "established" || (this.cfg.dpdIntervalMs <= 0 && !resumed)) return;
     // A request of ours is already out: its answer (or its retransmits running out) says enough.
     if (this.pending) return;
     const quietSince = Math.max(lastInbound, 0);
-    if (now - quietSince < this.cfg.dpdIntervalMs) {
+    if (!resumed && now - quietSince < this.cfg.dpdIntervalMs) {
       this.armLiveness(quietSince);
       return;
     }

@@ -12,8 +12,11 @@ export type SessionEvent =
   | { kind: "start" }
   | { kind: "datagram"; data: Uint8Array; port: IkePort }
   | { kind: "timer"; timer: TimerName }
-  /** The liveness timer fired; `lastInbound` is when anything (IKE or ESP) last came from the gateway. */
-  | { kind: "liveness"; lastInbound: number }
+  /**
+   * The liveness timer fired; `lastInbound` is when anything (IKE or ESP) last came from the gateway.
+   * `resumed`: the host slept (or the process was stopped): check now, whatever the interval says.
+   */
+  | { kind: "liveness"; lastInbound: number; resumed?: boolean }
   /** Our address towards the gateway (or our port) changed: move the SAs (RFC 4555 §3.5) or give up. */
   | { kind: "path-changed"; localAddress: Uint8Array; localPort: number }
   | { kind: "close" };

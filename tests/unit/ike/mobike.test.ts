@@ -141,4 +141,17 @@ describe("MOBIKE (RFC 4555)", () => {
     expect(findNotify(answer, NotifyStatus.COOKIE2)!.data).toEqual(cookie);
     expect(findPayload(answer, PayloadType.DELETE)?.protocolId).not.toBe(ProtocolId.IKE);
   });
+
+  test("after a sleep (resumed): a liveness check at once, even right after traffic and with DPD off", () => {
+    for (const dpd of [30_000, 0]) {
+      const gw = new FakeGateway({ psk: TEST_PSK, id: "gw.roam.test", random: seededRandom(12), mobike: true });
+      const s = new IkeSession(testSessionConfig({ dpdIntervalMs: dpd }), env(112));
+      pump(s, gw, s.handle({ kind: "start" }, 0));
+      expect(s.handle({ kind: "liveness", lastInbound: 900 }, 1000).filter((a) => a.kind === "send").length).toBe(0);
+      const a = s.handle({ kind: "liveness", lastInbound: 900, resumed: true }, 1000);
+      expect(a.filter((x) => x.kind === "send").length).toBe(1);
+      pump(s, gw, a, 1000);
+      expect(lastInformational(gw)).toEqual([]);
+    }
+  });
 });

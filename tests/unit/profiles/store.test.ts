@@ -133,6 +133,7 @@ test("profileToConnectRequest: PSK profile → request, unapplied fields listed 
   const secrets = await resolveSecrets(p, { passwordStdin: false, readStdinLine: async () => "", env: {}, stored: () => ({ psk: "0x3c3f2a5b7d9e11ff" }) });
   const { request, unsupported } = profileToConnectRequest(p, secrets, { background: true, dir: "/nonexistent" });
   expect(request.gatewayHost).toBe("203.0.113.9");
+  expect(request.moreGateways).toEqual(["203.0.113.10"]);
   expect(request.gatewayPort).toBe(4500);
   expect(request.credentials).toEqual({ kind: "psk", secret: new Uint8Array([0x3c, 0x3f, 0x2a, 0x5b, 0x7d, 0x9e, 0x11, 0xff]) });
   expect(request.remoteId.type).toBe(IdType.FQDN);
@@ -143,7 +144,7 @@ test("profileToConnectRequest: PSK profile → request, unapplied fields listed 
   expect(request.requestIp6).toBe(true);
   expect(request.background).toBe(true);
   expect(request.dpdSeconds).toBe(120);
-  expect(unsupported).toEqual(["gateway (203.0.113.10) beyond the first is not tried yet"]);
+  expect(unsupported).toEqual([]);
   // Environment beats the file; --password-stdin beats both.
   const env = await resolveSecrets(p, { passwordStdin: false, readStdinLine: async () => "", env: { ROAM_PSK: "env" }, stored: () => ({ psk: "file" }) });
   expect(env.psk).toEqual(new TextEncoder().encode("env"));
