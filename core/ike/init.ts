@@ -48,6 +48,8 @@ export class IkeInit {
   private result: InitTranscript | null = null;
   natLocal = false;
   natRemote = false;
+  /** The gateway's NAT_DETECTION_DESTINATION_IP: its hash of where it saw us (MOBIKE compares later ones). */
+  peerSawUs: Uint8Array | null = null;
   /** The gateway announced IKEV2_FRAGMENTATION_SUPPORTED (RFC 7383 §2.3). */
   peerFragmentation = false;
 
@@ -147,6 +149,7 @@ export class IkeInit {
       this.natRemote = !srcs.some((n) => equalBytes(n.data, expect));
     }
     if (dst) this.natLocal = !equalBytes(dst.data, natHash(this.spiI, spiR, this.cfg.localAddress, this.cfg.localPort));
+    this.peerSawUs = dst?.data ?? null;
 
     this.peerFragmentation = M.findNotify(m.payloads, NotifyStatus.IKEV2_FRAGMENTATION_SUPPORTED) !== undefined;
     const hashes = M.findNotify(m.payloads, NotifyStatus.SIGNATURE_HASH_ALGORITHMS);

@@ -249,6 +249,7 @@ export class IkeSession {
         if (purpose === "child-rekey") this.onChildRekeyResponse(m, now);
         else if (purpose === "child-delete") this.onChildDeleteResponse();
         else if (purpose === "mobike-update") this.onMobikeResponse(m);
+        else if (this.mobike.onLivenessResponse(m.payloads)) this.out.push({ kind: "progress", stage: "mobike", detail: "the NAT in between changed its mapping" });
         if (this.state !== "established") return;
         // Any answer shows the gateway is there.
         this.armLiveness(now);
@@ -331,7 +332,8 @@ export class IkeSession {
       return;
     }
     // §1.4: an empty INFORMATIONAL request is the liveness check.
-    this.sendProtected(ExchangeType.INFORMATIONAL, [], now, LIVENESS_RETRANSMIT);
+    const keys = this.keys!;
+    this.sendProtected(ExchangeType.INFORMATIONAL, this.mobike.livenessPayloads(keys.spiI, keys.spiR, this.gatewayPath()), now, LIVENESS_RETRANSMIT);
   }
 
   private onAuthResponse(m: M.InMessage, now: number): void {
@@ -353,7 +355,7 @@ export class IkeSession {
       this.redirectTo(redirect.target, "ike-auth");
       return;
     }
-    this.mobike.onAuthResponse(m.payloads);
+    this.mobike.onAuthResponse(m.payloads, this.init.peerSawUs);
     // Authenticated both ways: now the CHILD_SA and the configuration payload in this same message.
     const c = this.child!.processResponse(m.payloads, this.keys!);
     if (!c.ok) {
@@ -448,6 +450,7 @@ export class IkeSession {
     this.old?.wipe();
     this.old = new RetiredIkeSa(this.keys!, this.peerNextId, this.lastResponse);
     this.keys = r.keys;
+    this.mobike.resetPeerView(); // NAT detection hashes change with the SPIs
     this.nextRequestId = 0;
     this.peerNextId = 0;
     this.lastResponse = null;
@@ -469,7 +472,7 @@ export class IkeSession {
         }
       }
     }
-    // RFC 4555 §3.12: the gateway's return routability check gets its COOKIE2 back.
+    // RFC 4555 return routability check by the gateway: its COOKIE2 goes back in our answer.
     reply.push(...echoCookie2(m.payloads));
     this.sendResponse(ExchangeType.INFORMATIONAL, m.messageId, ikeDeleted ? [] : reply);
     // RFC 5685 §5: the gateway moves us to another gateway; we answer, leave this one, connect there.

@@ -36,7 +36,7 @@ export interface FakeGatewayOptions {
    * signs, checks the client's AUTH and returns the gateway's IDr, CERT and AUTH, or null to refuse.
    */
   certAuth?: (client: Payload[], octets: SignedOctetsFor) => Payload[] | null;
-  /** Announce MOBIKE_SUPPORTED in the IKE_AUTH answer (RFC 4555 §3.3) and answer UPDATE_SA_ADDRESSES. */
+  /** Announce MOBIKE_SUPPORTED in the IKE_AUTH answer (RFC 4555 "Signaling Support for MOBIKE") and answer UPDATE_SA_ADDRESSES. */
   mobike?: boolean;
   /** RFC 5685: send the client to this gateway (REDIRECT data without nonce) in IKE_SA_INIT or in IKE_AUTH. */
   redirectInit?: Uint8Array;
@@ -123,15 +123,28 @@ export class FakeGateway {
   /** UPDATE_SA_ADDRESSES requests received. */
   updates = 0;
 
-  /** RFC 4555 §3.5: answers UPDATE_SA_ADDRESSES with NAT detection and the COOKIE2 back; else nothing. */
+  /**
+   * The gateway's hash of where it sees the client (its NAT_DETECTION_DESTINATION_IP): in IKE_SA_INIT and
+   * in answers to INFORMATIONALs that carry NAT detection. A test changes it to play a NAT mapping change.
+   */
+  natView: Uint8Array = new Uint8Array(20).fill(0x5a);
+
+  /**
+   * RFC 4555 §3.5: answers UPDATE_SA_ADDRESSES with NAT detection and the COOKIE2 back; other
+   * INFORMATIONALs with NAT detection (MOBIKE liveness checks) get NAT detection back, as strongSwan does.
+   */
   private onMobikeUpdate(payloads: Payload[]): Payload[] {
-    if (!this.o.mobike || !findNotify(payloads, NotifyStatus.UPDATE_SA_ADDRESSES)) return [];
+    if (!this.o.mobike) return [];
+    if (!findNotify(payloads, NotifyStatus.UPDATE_SA_ADDRESSES)) {
+      if (!findNotify(payloads, NotifyStatus.NAT_DETECTION_DESTINATION_IP)) return [];
+      return [notify(NotifyStatus.NAT_DETECTION_SOURCE_IP, this.o.random.bytes(20)), notify(NotifyStatus.NAT_DETECTION_DESTINATION_IP, this.natView)];
+    }
     this.updates++;
     if (this.mobikeAnswer === "unacceptable") return [notify(NotifyError.UNACCEPTABLE_ADDRESSES)];
     const cookie2 = findNotify(payloads, NotifyStatus.COOKIE2)?.data ?? new Uint8Array(0);
     return [
       notify(NotifyStatus.NAT_DETECTION_SOURCE_IP, this.o.random.bytes(20)),
-      notify(NotifyStatus.NAT_DETECTION_DESTINATION_IP, this.o.random.bytes(20)),
+      notify(NotifyStatus.NAT_DETECTION_DESTINATION_IP, this.natView),
       notify(NotifyStatus.COOKIE2, this.mobikeAnswer === "bad-cookie" ? this.o.random.bytes(16) : cookie2),
     ];
   }
@@ -178,7 +191,7 @@ export class FakeGateway {
       { type: PayloadType.KE, critical: false, dhGroup: ke.dhGroup, keyExchangeData: myKe.publicKey },
       { type: PayloadType.NONCE, critical: false, nonce: this.nr },
       notify(NotifyStatus.NAT_DETECTION_SOURCE_IP, this.o.random.bytes(20)),
-      notify(NotifyStatus.NAT_DETECTION_DESTINATION_IP, this.o.random.bytes(20)),
+      notify(NotifyStatus.NAT_DETECTION_DESTINATION_IP, this.natView),
       ...(this.o.fragmentBudget ? [notify(NotifyStatus.IKEV2_FRAGMENTATION_SUPPORTED)] : []),
       ...(this.o.hashAlgorithms ? [notify(NotifyStatus.SIGNATURE_HASH_ALGORITHMS, new Uint8Array(this.o.hashAlgorithms.flatMap((h) => [h >> 8, h & 0xff])))] : []),
     ];

@@ -38,7 +38,7 @@ const kinds = (as: Action[]) => as.map((a) => a.kind);
 const lastInformational = (gw: FakeGateway) => gw.received.filter((r) => r.exchangeType === 37 && !r.response).at(-1)!.payloads;
 
 describe("MOBIKE (RFC 4555)", () => {
-  test("MOBIKE_SUPPORTED is announced in IKE_AUTH (§3.3), and not with mobike off", () => {
+  test("MOBIKE_SUPPORTED is announced in IKE_AUTH, and not with mobike off", () => {
     const on = up(1, { gatewayMobike: true });
     expect(findNotify(on.gw.received[0]!.payloads, NotifyStatus.MOBIKE_SUPPORTED)).toBeDefined();
     expect(on.s.status().mobike).toBe(true);
@@ -132,7 +132,7 @@ describe("MOBIKE (RFC 4555)", () => {
     expect(failed?.kind === "failed" && failed.failure.code).toBe("lost");
   });
 
-  test("the gateway's return routability check (COOKIE2, §3.12) gets the same COOKIE2 back", () => {
+  test("the gateway's return routability check (COOKIE2) gets the same COOKIE2 back", () => {
     const { gw, s } = up(11, { gatewayMobike: true });
     const cookie = new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
     const req = gw.request(0, [{ type: PayloadType.NOTIFY, critical: false, protocolId: 0, spi: new Uint8Array(0), notifyType: NotifyStatus.COOKIE2, data: cookie }]);
@@ -151,7 +151,30 @@ describe("MOBIKE (RFC 4555)", () => {
       const a = s.handle({ kind: "liveness", lastInbound: 900, resumed: true }, 1000);
       expect(a.filter((x) => x.kind === "send").length).toBe(1);
       pump(s, gw, a, 1000);
-      expect(lastInformational(gw)).toEqual([]);
+      // With MOBIKE the check carries NAT detection ("Changes in NAT Mappings").
+      expect(lastInformational(gw).map((p) => (p as { notifyType?: number }).notifyType)).toEqual([NotifyStatus.NAT_DETECTION_SOURCE_IP, NotifyStatus.NAT_DETECTION_DESTINATION_IP]);
     }
+  });
+
+  test("without MOBIKE the liveness check stays an empty INFORMATIONAL", () => {
+    const { gw, s } = up(13, { gatewayMobike: false });
+    pump(s, gw, s.handle({ kind: "liveness", lastInbound: 0 }, 40_000), 40_000);
+    expect(lastInformational(gw)).toEqual([]);
+  });
+
+  test("the NAT changes its mapping, our address stays: the liveness check sees the gateway's new view, UPDATE_SA_ADDRESSES follows", () => {
+    const { gw, s } = up(14, { gatewayMobike: true });
+    // Same view as at IKE_SA_INIT: nothing to do.
+    let all = pump(s, gw, s.handle({ kind: "liveness", lastInbound: 0 }, 40_000), 40_000);
+    expect(gw.updates).toBe(0);
+    gw.natView = new Uint8Array(20).fill(0x77);
+    all = pump(s, gw, s.handle({ kind: "liveness", lastInbound: 0 }, 80_000), 80_000);
+    expect(gw.updates).toBe(1);
+    expect(all.some((a) => a.kind === "progress" && a.detail === "the NAT in between changed its mapping")).toBe(true);
+    expect(all.some((a) => a.kind === "progress" && a.detail?.startsWith("the gateway moved the SAs"))).toBe(true);
+    // The view the update answered with is the new baseline: the next check is quiet.
+    all = pump(s, gw, s.handle({ kind: "liveness", lastInbound: 0 }, 120_000), 120_000);
+    expect(gw.updates).toBe(1);
+    expect(kinds(all)).not.toContain("failed");
   });
 });
