@@ -30,7 +30,7 @@ import type { ConnectRequest } from "../connect-options.ts";
 import pkg from "../../package.json" with { type: "json" };
 import { ExitCode, UserError } from "../exit.ts";
 import { DataPath } from "./datapath.ts";
-import { GatewayChoice } from "./gateways.ts";
+import { FAILOVER_INIT_RETRANSMIT, GatewayChoice } from "./gateways.ts";
 import type { RedirectTarget } from "../../core/ike/redirect.ts";
 import { formatAddress } from "../../core/wire/addr.ts";
 
@@ -180,6 +180,7 @@ export class Tunnel {
       childRekeyMs: this.req.childRekeySeconds * 1000,
       ikeMtu: this.req.ikeMtu,
       connectRetransmit: CONNECT_RETRANSMIT,
+      ...(this.gateways.all.length > 1 ? { initRetransmit: { ...FAILOVER_INIT_RETRANSMIT } } : {}),
       retransmit: ESTABLISHED_RETRANSMIT,
       applicationVersion: `roam ${pkg.version}`,
       mobike: this.req.mobike ?? true,
@@ -426,7 +427,7 @@ export class Tunnel {
       return;
     }
     if (this.ended) return;
-    if (this.hasBeenUp) this.progress(`tunnel up again after ${this.reconnectAttempt} attempt(s)`);
+    if (this.hasBeenUp) this.progress(this.reconnectAttempt > 0 ? `tunnel up again after ${this.reconnectAttempt} attempt(s)` : `tunnel up again, now with ${this.gateways.current}`);
     this.state = "connected";
     this.hasBeenUp = true;
     this.reconnectAttempt = 0;

@@ -49,6 +49,8 @@ export interface SessionConfig {
   /** Always use UDP encapsulation, even without NAT (a userspace client has no raw ESP socket). */
   forceEncap: boolean;
   connectRetransmit: RetransmitPolicy;
+  /** IKE_SA_INIT only, when set: shorter when other gateways wait to be tried (an unreachable one fails sooner). */
+  initRetransmit?: RetransmitPolicy;
   retransmit: RetransmitPolicy;
   /**
    * Dead peer detection (RFC 7296 §2.4): after this long without anything from the gateway, send an

@@ -115,6 +115,11 @@ export class MobikeTask {
     return !samePath(this.path, this.announced);
   }
 
+  /** Why the next UPDATE_SA_ADDRESSES goes out, for the log. */
+  get updateReason(): string {
+    return samePath(this.path, this.announced) ? "the NAT remapped us" : "our address changed";
+  }
+
   /** Whether the gateway must be told where we are: a path not announced yet, or a changed NAT mapping. */
   get updatePending(): boolean {
     return this.mappingChanged || !samePath(this.path, this.announced);

@@ -155,7 +155,7 @@ export class IkeSession {
   private startInit(now: number): void {
     this.state = "init";
     this.out.push({ kind: "progress", stage: "ike-sa-init" });
-    this.sendRequest([this.init.buildRequest()], ExchangeType.IKE_SA_INIT, 0, now, this.cfg.connectRetransmit ?? CONNECT_RETRANSMIT);
+    this.sendRequest([this.init.buildRequest()], ExchangeType.IKE_SA_INIT, 0, now, this.cfg.initRetransmit ?? this.cfg.connectRetransmit ?? CONNECT_RETRANSMIT);
   }
 
   private onInitResponse(data: Uint8Array, now: number): void {
@@ -165,7 +165,7 @@ export class IkeSession {
         return;
       case "retry": // COOKIE or INVALID_KE_PAYLOAD: the same exchange again (§2.6, §1.2)
         this.out.push({ kind: "progress", stage: "ike-sa-init", detail: r.reason });
-        this.sendRequest([this.init.buildRequest()], ExchangeType.IKE_SA_INIT, 0, now, this.cfg.connectRetransmit);
+        this.sendRequest([this.init.buildRequest()], ExchangeType.IKE_SA_INIT, 0, now, this.cfg.initRetransmit ?? this.cfg.connectRetransmit);
         return;
       case "fail":
         this.fail(r.failure);
@@ -556,7 +556,7 @@ export class IkeSession {
   private sendMobikeUpdate(now: number): void {
     const keys = this.keys!;
     this.purpose = "mobike-update";
-    this.out.push({ kind: "progress", stage: "mobike", detail: "our address changed: UPDATE_SA_ADDRESSES" });
+    this.out.push({ kind: "progress", stage: "mobike", detail: `${this.mobike.updateReason}: UPDATE_SA_ADDRESSES` });
     this.sendProtected(ExchangeType.INFORMATIONAL, this.mobike.buildUpdate(keys.spiI, keys.spiR, this.gatewayPath()), now);
   }
 
@@ -568,7 +568,7 @@ export class IkeSession {
       return;
     }
     this.nat = { local: r.natLocal, remote: r.natRemote };
-    this.out.push({ kind: "progress", stage: "mobike", detail: `the gateway moved the SAs to our new address${r.natLocal ? " (behind a NAT)" : ""}` });
+    this.out.push({ kind: "progress", stage: "mobike", detail: `the gateway moved the SAs to where we are now${r.natLocal ? " (behind a NAT)" : ""}` });
   }
 
   private gatewayPath() {
