@@ -144,6 +144,44 @@ describe.skipIf(unavailable !== undefined)("roam when the network changes (stron
     await waitFor("the gateway to forget the IKE SA", () => listSas(gateway).length === 0, 5_000);
   }, 90_000);
 
+  test("without MOBIKE (--no-mobike): the gateway follows a NAT remapping by itself (RFC 7296 §2.23); a new address means a new IKE SA", async () => {
+    const { topo, gateway } = stage;
+    const up = connect("--gateway", NET.gateway, "--dpd", "3", "--no-mobike");
+    expect(up.code, `connect: ${up.stdout}${up.stderr}`).toBe(0);
+    try {
+      expect(status().ike.mobike).toBe(false);
+      expect(ping(NET.corpAServer)).toBe(true);
+      const [sa0] = listSas(gateway);
+      const port0 = Number(sa0!.raw["remote-port"]);
+
+      remapNat(topo, "30000-39999");
+      await waitFor("pings through the tunnel after the NAT remapping", () => pingOnce(NET.corpAServer), 30_000, 200);
+      const [sa1] = listSas(gateway);
+      const port1 = Number(sa1!.raw["remote-port"]);
+      expect(sa1!.raw.uniqueid).toBe(sa0!.raw.uniqueid);
+      expect(port1).toBeGreaterThanOrEqual(30000);
+      expect(port1).toBeLessThanOrEqual(39999);
+      expect(gateway.log()).toContain(`remote endpoint changed from ${NET.natInternet}[${port0}] to ${NET.natInternet}[${port1}]`);
+      expect(log()).not.toContain("connecting again");
+
+      moveClientAddress(topo, NET.client, CLIENT2);
+      await waitFor("a new IKE SA from the new address", () => {
+        const s = status();
+        return s?.state === "connected" && s.localAddress === CLIENT2 && s.ike.spiI !== sa0!.raw["initiator-spi"];
+      }, 20_000, 200);
+      expect(log()).toContain("our address changed and MOBIKE is off; connecting again");
+      expect(ping(NET.corpAServer)).toBe(true);
+      await waitFor("the old IKE SA to be gone from the gateway", () => {
+        const sas = listSas(gateway);
+        return sas.length === 1 && sas[0]!.raw.uniqueid !== sa0!.raw.uniqueid;
+      }, 10_000);
+    } finally {
+      disconnect();
+      moveClientAddress(topo, CLIENT2, NET.client);
+    }
+    await waitFor("the gateway to forget the IKE SA", () => listSas(gateway).length === 0, 5_000);
+  }, 90_000);
+
   test("REDIRECT while connected (swanctl --redirect, RFC 5685 §5): roam moves to the other gateway; status shows it", async () => {
     const { gateway } = stage;
     const up = connect("--gateway", NET.gateway);
