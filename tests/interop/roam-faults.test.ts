@@ -89,6 +89,35 @@ describe.skipIf(unavailable !== undefined)("roam when the network changes (stron
     await waitFor("the gateway to forget the IKE SA", () => listSas(stage.gateway).length === 0, 5_000);
   }, 60_000);
 
+  test("several gateways while reconnecting: the lost gateway stays dark, roam walks on to the next one", async () => {
+    const { topo, gateway } = stage;
+    const up = connect("--gateway", NET.gateway, "--gateway", GATEWAY2, "--dpd", "2");
+    expect(up.code, `connect: ${up.stdout}${up.stderr}`).toBe(0);
+    // Only the first gateway address goes dark (both are the same charon: the second stays reachable).
+    const block = ["FORWARD", "-d", NET.gateway, "-p", "udp", "-j", "DROP"];
+    let blocked = false;
+    try {
+      expect(status().gateway.address).toBe(NET.gateway);
+      expect(ping(NET.corpAServer)).toBe(true);
+      topo.mustExec(topo.names.nat, ["iptables", "-I", ...block]);
+      blocked = true;
+      // DPD gives up after ~25 s, the lost gateway gets one more IKE_SA_INIT round (9.5 s), then the next.
+      await waitFor("roam to be up again with the second gateway", () => {
+        const s = status();
+        return s?.state === "connected" && s.gateway.address === GATEWAY2;
+      }, 60_000, 500);
+      expect(log()).toContain(`gateway ${NET.gateway} did not answer IKE_SA_INIT after 3 tries; trying the next gateway, ${GATEWAY2}`);
+      expect(ping(NET.corpAServer)).toBe(true);
+      expect(listSas(gateway).some((sa) => sa.state === "ESTABLISHED" && sa.localHost === GATEWAY2)).toBe(true);
+    } finally {
+      if (blocked) topo.exec(topo.names.nat, ["iptables", "-D", ...block]);
+      disconnect();
+      // The SA roam lost behind the blackhole stays on the gateway (no DPD there): remove it.
+      for (let i = 0; i < 3 && listSas(gateway).length > 0; i++) gateway.swanctl(["--terminate", "--ike", "psk", "--force"]);
+    }
+    await waitFor("the gateway to forget the IKE SAs", () => listSas(gateway).length === 0, 5_000);
+  }, 90_000);
+
   test("MOBIKE: the NAT remaps us, then our address changes: the same IKE SA follows, pings go on, status shows the new address", async () => {
     const { topo, gateway } = stage;
     const up = connect("--gateway", NET.gateway, "--dpd", "3");
