@@ -31,6 +31,7 @@ import pkg from "../../package.json" with { type: "json" };
 import { ExitCode, UserError } from "../exit.ts";
 import { DataPath } from "./datapath.ts";
 import { FAILOVER_INIT_RETRANSMIT, GatewayChoice } from "./gateways.ts";
+import { FALLBACK_EVERY_TICKS, PathMonitor } from "./path-monitor.ts";
 import type { RedirectTarget } from "../../core/ike/redirect.ts";
 import { formatAddress } from "../../core/wire/addr.ts";
 
@@ -143,7 +144,7 @@ export class Tunnel {
       address: family,
       onDatagram: (data, port, address) => this.onDatagram(data, port, address),
       // ENETUNREACH and friends: the path may have changed under us; look again at the next tick.
-      onError: () => (this.pathCheckWanted = true),
+      onError: () => this.pathMonitor?.wantCheck(),
     });
   }
 
@@ -480,34 +481,43 @@ export class Tunnel {
 
   private pathTimer: ReturnType<typeof setInterval> | null = null;
   private watcher: RouteChangeWatcher | null = null;
-  /** A send failed (no route, say): look at the path at the next tick even without a netlink message. */
-  private pathCheckWanted = false;
+  private pathMonitor: PathMonitor | null = null;
 
   /**
-   * Once a second: drain the rtnetlink watcher (see platform/linux/netlink.ts for why a timer), and when the
-   * kernel reported an address or route change, ask which source address now reaches the gateway. A tick
-   * that comes much later than a second (on the wall clock: the host slept; on the monotonic clock: we were
-   * stopped) means the gateway may have forgotten us: check it at once rather than after the DPD interval.
+   * Once a second (path-monitor.ts): drain the rtnetlink watcher (see platform/linux/netlink.ts for why a
+   * timer), and after an address or route change ask which source address now reaches the gateway: a new
+   * one goes to the session (MOBIKE, or a reconnect without it). A tick far too late (the host slept, or
+   * we were stopped) checks the gateway at once rather than after the DPD interval.
    */
   private startPathMonitor(): void {
     if (this.pathTimer) return;
     try {
       this.watcher = RouteChangeWatcher.open();
     } catch (e) {
-      this.progress(`cannot watch for address changes (${e instanceof Error ? e.message : String(e)}); looking at the route every 10 s instead`);
+      this.progress(`cannot watch for address changes (${e instanceof Error ? e.message : String(e)}); looking at the route every ${FALLBACK_EVERY_TICKS} s instead`);
     }
-    let last = { mono: systemClock.monotonicMs(), wall: systemClock.wallMs() };
-    let ticks = 0;
+    const monitor = new PathMonitor(
+      {
+        clock: systemClock,
+        changes: () => (this.watcher ? this.watcher.drain() : null),
+        sourceAddress: () => sourceAddressFor(this.gatewayAddress),
+      },
+      this.localAddress,
+    );
+    this.pathMonitor = monitor;
     this.pathTimer = setInterval(() => {
-      const now = { mono: systemClock.monotonicMs(), wall: systemClock.wallMs() };
-      const gap = Math.max(now.mono - last.mono, now.wall - last.wall);
-      last = now;
-      ticks++;
-      const changed = this.watcher ? this.watcher.drain() > 0 : ticks % 10 === 0;
-      if (changed || this.pathCheckWanted || gap > CLOCK_JUMP_MS) this.checkPath();
-      if (gap > CLOCK_JUMP_MS && this.state === "connected") {
-        this.progress(`${Math.round(gap / 1000)} s passed in one second (the host slept?): checking that the gateway is still there`);
-        this.feed({ kind: "liveness", lastInbound: this.lastInbound, resumed: true });
+      // A reconnect may have started from another address meanwhile: compare with the one in use.
+      monitor.current = this.localAddress;
+      for (const ev of monitor.tick()) {
+        if (this.state !== "connected" || !this.udp) continue;
+        if (ev.kind === "address-changed") {
+          this.localAddress = ev.to;
+          this.progress(`our address changed from ${ev.from} to ${ev.to}`);
+          this.feed({ kind: "path-changed", localAddress: parseAddress(ev.to)!, localPort: this.udp.localPort });
+        } else {
+          this.progress(`${Math.round(ev.gapMs / 1000)} s passed in one second (the host slept?): checking that the gateway is still there`);
+          this.feed({ kind: "liveness", lastInbound: this.lastInbound, resumed: true });
+        }
       }
     }, 1000);
   }
@@ -515,21 +525,9 @@ export class Tunnel {
   private stopPathMonitor(): void {
     if (this.pathTimer) clearInterval(this.pathTimer);
     this.pathTimer = null;
+    this.pathMonitor = null;
     this.watcher?.close();
     this.watcher = null;
-  }
-
-  /** Compares the kernel's source address towards the gateway with ours; tells the session of a change. */
-  private checkPath(): void {
-    this.pathCheckWanted = false;
-    if (this.state !== "connected" || !this.udp) return;
-    const src = sourceAddressFor(this.gatewayAddress);
-    // No route at all (between networks): nothing to announce yet; the next change will tell.
-    if (src === null || src === this.localAddress) return;
-    const from = this.localAddress;
-    this.localAddress = src;
-    this.progress(`our address changed from ${from} to ${src}`);
-    this.feed({ kind: "path-changed", localAddress: parseAddress(src)!, localPort: this.udp.localPort });
   }
 
   // ---- up/down hooks (like strongSwan's updown script) ----
@@ -613,9 +611,6 @@ export class Tunnel {
     this.onEvent({ kind: "progress", message });
   }
 }
-
-/** A one-second tick later than this means the host slept or we were stopped (see startPathMonitor). */
-const CLOCK_JUMP_MS = 10_000;
 
 function progressText(stage: string, detail?: string): string {
   const base: Record<string, string> = {
