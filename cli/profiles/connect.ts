@@ -116,6 +116,7 @@ export function profileToConnectRequest(profile: Profile, secrets: ResolvedSecre
       gatewayHost: host,
       // Tried in order when one does not answer (at connect and while reconnecting).
       ...(p.gateways.length > 1 ? { moreGateways: p.gateways.slice(1) } : {}),
+      mobike: p.mobike ?? true,
       gatewayPort: p.port,
       remoteId: remote.value,
       localId,

@@ -16,6 +16,7 @@
 //   dns = "use"                     # use | ignore (the servers the gateway assigns)
 //   dns_servers = []                # fixed servers from an imported profile
 //   mtu = 1400  nat_keepalive = 20  dpd = 30   # seconds
+//   mobike = false                  # do not offer MOBIKE (RFC 4555); absent: offered
 //   up = "/usr/local/bin/vpn-up"  down = "…"   # hook commands
 
 import { parseIdentity } from "../../core/ike/identity.ts";
@@ -49,6 +50,8 @@ export interface Profile {
   mtu?: number;
   natKeepalive?: number;
   dpd?: number;
+  /** false: do not offer MOBIKE (RFC 4555); absent: offered. */
+  mobike?: boolean;
   up?: string;
   down?: string;
 }
@@ -168,6 +171,7 @@ const FIELDS: Field[] = [
   { key: "mtu", prop: "mtu", kind: "int" },
   { key: "nat_keepalive", prop: "natKeepalive", kind: "int" },
   { key: "dpd", prop: "dpd", kind: "int" },
+  { key: "mobike", prop: "mobike", kind: "bool" },
   { key: "up", prop: "up", kind: "string" },
   { key: "down", prop: "down", kind: "string" },
 ];

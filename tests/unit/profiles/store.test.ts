@@ -171,3 +171,17 @@ test("profileToConnectRequest: EAP needs a CA and a password; cert auth without 
   expect(() => profileToConnectRequest({ ...eap, auth: "cert" }, {}, { background: false, dir: h.store })).toThrow('auth "cert" (client certificate) is not supported without client_cert and client_key');
   expect(() => profileToConnectRequest({ ...eap, auth: "cert+eap" }, {}, { background: false, dir: h.store })).toThrow("cert+eap needs RFC 4739");
 });
+
+test("several gateways and mobike = false: kept through TOML, tried in order, MOBIKE not offered", async () => {
+  const { profileFromTable, profileToTable } = await import("../../../cli/profiles/model.ts");
+  const parsed = profileFromTable({ name: "multi", gateway: ["192.0.2.99", "192.0.2.1"], auth: "psk", remote_id: "gw.roam.test", mobike: false });
+  if (!parsed.ok) throw new Error(parsed.error);
+  expect(parsed.warnings).toEqual([]);
+  expect(profileToTable(parsed.value)).toMatchObject({ gateway: ["192.0.2.99", "192.0.2.1"], mobike: false });
+  const secrets = await resolveSecrets(parsed.value, { passwordStdin: false, readStdinLine: async () => "", env: {}, stored: () => ({ psk: "x" }) });
+  const { request, unsupported } = profileToConnectRequest(parsed.value, secrets, { background: false, dir: "/nonexistent" });
+  expect([request.gatewayHost, request.moreGateways, request.mobike]).toEqual(["192.0.2.99", ["192.0.2.1"], false]);
+  expect(unsupported).toEqual([]);
+  const bad = profileFromTable({ name: "multi", gateway: ["192.0.2.1"], auth: "psk", mobike: "no" });
+  expect(bad).toEqual({ ok: false, error: 'field "mobike": expected true or false' });
+});
