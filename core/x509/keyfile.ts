@@ -38,8 +38,11 @@ export function readKeyFile(text: string, password?: string): KeyFileResult {
     const pw = passwordOf(password);
     const plain = decryptPrivateKeyInfo(block.der, pw);
     wipePassword(pw);
-    if (!plain.ok) return { ok: false, kind: plain.error.kind, error: plain.error.kind === "password" ? "wrong passphrase for the encrypted private key (or the key is damaged)" : `encrypted private key: ${plain.error.reason}` };
-    return fromPkcs8(plain.value);
+    const wrong = "wrong passphrase for the encrypted private key (or the key is damaged)";
+    if (!plain.ok) return { ok: false, kind: plain.error.kind, error: plain.error.kind === "password" ? wrong : `encrypted private key: ${plain.error.reason}` };
+    // A wrong passphrase gives valid-looking padding about once in 256 tries: the garbage then fails to decode.
+    const key = fromPkcs8(plain.value);
+    return key.ok ? key : { ok: false, kind: "password", error: wrong };
   }
   if (block.label === "PRIVATE KEY") return fromPkcs8(block.der);
   // PKCS#1 / SEC1: decoded by parsePrivateKeyPem, then wrapped in a PrivateKeyInfo.

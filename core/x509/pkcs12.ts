@@ -123,7 +123,7 @@ function pbeStop(e: PbeFailure, what: string): never {
 }
 
 /** RFC 7292 §4.2: the bags of one SafeContents; nested safeContentsBags are followed a few levels deep. */
-function readSafeContents(der: Uint8Array, pw: Password, bags: Bags, depth: number): void {
+function readSafeContents(der: Uint8Array, pw: Password, bags: Bags, depth: number, state: { decrypted: boolean }): void {
   const t = readOne(der, "SafeContents");
   if (t.tag !== Tag.SEQUENCE) fail(t.offset, "SafeContents: expected a SEQUENCE");
   const r = DerReader.of(t);
@@ -142,6 +142,7 @@ function readSafeContents(der: Uint8Array, pw: Password, bags: Bags, depth: numb
         // §4.2.2 PKCS8ShroudedKeyBag ::= EncryptedPrivateKeyInfo
         const alg = DerReader.of(value).any("encryptionAlgorithm");
         bags.encryptions.add(encryptionName(alg));
+        state.decrypted = true;
         const k = decryptPrivateKeyInfo(value.raw, pw);
         if (!k.ok) pbeStop(k.error, "the private key");
         bags.keys.push(k.value);
@@ -159,7 +160,7 @@ function readSafeContents(der: Uint8Array, pw: Password, bags: Bags, depth: numb
       }
       case P12_OID.safeContentsBag: // §4.2.6
         if (depth >= 3) fail(value.offset, "safeContentsBag nested too deeply");
-        readSafeContents(value.raw, pw, bags, depth + 1);
+        readSafeContents(value.raw, pw, bags, depth + 1, state);
         break;
       default: // crlBag, secretBag and unknown bags carry nothing roam uses
         break;
@@ -204,19 +205,22 @@ function decryptEncryptedData(t: Tlv, pw: Password, bags: Bags): Uint8Array {
 export function readPkcs12(der: Uint8Array, password: string): Pkcs12Result {
   const candidates = [passwordOf(password)];
   if (password === "") candidates.push({ utf8: new Uint8Array(0), bmp: new Uint8Array(0) });
+  const state = { decrypted: false, macChecked: false };
+  // Without a MAC, a wrong password shows as bad padding, or (about once in 256) as decrypted garbage.
+  const guess = (f: Pkcs12Failure): Pkcs12Failure => (state.decrypted && !state.macChecked ? { kind: "password", reason: "wrong password or corrupted file (no MAC; the decrypted contents do not decode)" } : f);
   try {
-    const r = decode(() => readWith(der, candidates));
-    if (!r.ok) return { ok: false, error: { kind: "format", reason: `not a readable PKCS#12 file: ${r.error.reason} (at offset ${r.error.offset})` } };
+    const r = decode(() => readWith(der, candidates, state));
+    if (!r.ok) return { ok: false, error: guess({ kind: "format", reason: `not a readable PKCS#12 file: ${r.error.reason} (at offset ${r.error.offset})` }) };
     return { ok: true, value: r.value };
   } catch (e) {
-    if (e instanceof P12Fail) return { ok: false, error: e.failure };
+    if (e instanceof P12Fail) return { ok: false, error: e.failure.kind === "format" ? guess(e.failure) : e.failure };
     throw e;
   } finally {
     for (const c of candidates) wipePassword(c);
   }
 }
 
-function readWith(der: Uint8Array, candidates: Password[]): Pkcs12Contents {
+function readWith(der: Uint8Array, candidates: Password[], state: { decrypted: boolean; macChecked: boolean }): Pkcs12Contents {
   const pfx = readOne(der, "PFX");
   if (pfx.tag !== Tag.SEQUENCE) fail(0, "PFX: expected a SEQUENCE");
   const r = DerReader.of(pfx);
@@ -242,6 +246,7 @@ function readWith(der: Uint8Array, candidates: Password[]): Pkcs12Contents {
     });
     if (!found) stop("password", "wrong password or corrupted file (MAC mismatch)");
     pw = found;
+    state.macChecked = true;
     integrity = `MAC ${mac.hash.name}`;
   }
 
@@ -251,11 +256,12 @@ function readWith(der: Uint8Array, candidates: Password[]): Pkcs12Contents {
   const items = DerReader.of(list);
   while (!items.done) {
     const ci = contentInfo(items.any("AuthenticatedSafe ContentInfo"), "AuthenticatedSafe ContentInfo");
-    if (ci.type === P12_OID.data) readSafeContents(octets(ci.content, "SafeContents"), pw, bags, 0);
+    if (ci.type === P12_OID.data) readSafeContents(octets(ci.content, "SafeContents"), pw, bags, 0, state);
     else if (ci.type === P12_OID.encryptedData) {
+      state.decrypted = true;
       const plain = decryptEncryptedData(ci.content, pw, bags);
       try {
-        readSafeContents(plain, pw, bags, 0);
+        readSafeContents(plain, pw, bags, 0, state);
       } finally {
         plain.fill(0);
       }
