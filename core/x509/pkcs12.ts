@@ -7,9 +7,10 @@
 //   SafeBag ::= SEQUENCE { bagId OID, bagValue [0] EXPLICIT ANY, bagAttributes SET OF PKCS12Attribute OPTIONAL }
 //
 // Only the password integrity and privacy modes are read (§3.1): public-key modes (signedData,
-// envelopedData) and PBMAC1 (RFC 9579) are refused by name. Lengths must be definite (DER, and BER with
-// definite lengths: constructed OCTET STRINGs are joined); indefinite-length BER is refused.
+// envelopedData) and PBMAC1 (RFC 9579) are refused by name. BER is accepted: indefinite lengths are made
+// definite first (ber.ts) and constructed OCTET STRINGs are joined.
 
+import { definiteLengths } from "./ber.ts";
 import { decode, DerReader, fail, oidOf, readOne, smallIntOf, Tag, type Tlv } from "./der.ts";
 import { parseCertificate } from "./cert.ts";
 import { parsePrivateKeyDer, publicKeyOf, readAlgorithmIdentifier, samePublicKey, wipePrivateKey } from "./keys.ts";
@@ -83,6 +84,13 @@ function octets(t: Tlv, what: string, depth = 0): Uint8Array {
   return fail(t.offset, `${what}: expected an OCTET STRING`);
 }
 
+/** A BER structure (the PFX, or one held in an OCTET STRING) with definite lengths, or a decoding failure. */
+function definite(bytes: Uint8Array, what: string): Uint8Array {
+  const r = definiteLengths(bytes);
+  if (!r.ok) fail(r.error.offset, `${what}: ${r.error.reason}`);
+  return r.value;
+}
+
 /** RFC 5652 §3 ContentInfo ::= SEQUENCE { contentType OID, content [0] EXPLICIT ANY DEFINED BY contentType }. */
 function contentInfo(t: Tlv, what: string): { type: string; content: Tlv } {
   if (t.tag !== Tag.SEQUENCE) fail(t.offset, `${what}: expected a ContentInfo SEQUENCE`);
@@ -124,7 +132,7 @@ function pbeStop(e: PbeFailure, what: string): never {
 
 /** RFC 7292 §4.2: the bags of one SafeContents; nested safeContentsBags are followed a few levels deep. */
 function readSafeContents(der: Uint8Array, pw: Password, bags: Bags, depth: number, state: { decrypted: boolean }): void {
-  const t = readOne(der, "SafeContents");
+  const t = readOne(definite(der, "SafeContents"), "SafeContents");
   if (t.tag !== Tag.SEQUENCE) fail(t.offset, "SafeContents: expected a SEQUENCE");
   const r = DerReader.of(t);
   while (!r.done) {
@@ -221,7 +229,7 @@ export function readPkcs12(der: Uint8Array, password: string): Pkcs12Result {
 }
 
 function readWith(der: Uint8Array, candidates: Password[], state: { decrypted: boolean; macChecked: boolean }): Pkcs12Contents {
-  const pfx = readOne(der, "PFX");
+  const pfx = readOne(definite(der, "PFX"), "PFX");
   if (pfx.tag !== Tag.SEQUENCE) fail(0, "PFX: expected a SEQUENCE");
   const r = DerReader.of(pfx);
   const version = smallIntOf(r.expect(Tag.INTEGER, "PFX version"), "PFX version");
@@ -251,7 +259,7 @@ function readWith(der: Uint8Array, candidates: Password[], state: { decrypted: b
   }
 
   const bags: Bags = { keys: [], certs: [], encryptions: new Set() };
-  const list = readOne(safe, "AuthenticatedSafe");
+  const list = readOne(definite(safe, "AuthenticatedSafe"), "AuthenticatedSafe");
   if (list.tag !== Tag.SEQUENCE) fail(list.offset, "AuthenticatedSafe: expected a SEQUENCE");
   const items = DerReader.of(list);
   while (!items.done) {

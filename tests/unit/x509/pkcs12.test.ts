@@ -14,6 +14,8 @@ import { keyFileIsEncrypted, readKeyFile } from "../../../core/x509/keyfile.ts";
 import { publicKeyOf, samePublicKey } from "../../../core/x509/keys.ts";
 import { PBE_HASHES, passwordOf, pkcs12Kdf } from "../../../core/x509/pbe.ts";
 import { readPkcs12, type Pkcs12Result } from "../../../core/x509/pkcs12.ts";
+import { definiteLengths } from "../../../core/x509/ber.ts";
+import { encTlv, readOne } from "../../../core/x509/der.ts";
 import { certDer, FIXTURES, fixtureText, seededRandom } from "./helpers.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "roam-p12-"));
@@ -191,4 +193,71 @@ test("encrypted PKCS#8 PEM keys (openssl pkcs8 -topk8): PBES2 variants and a PKC
   if (!sec1.ok || !plain.ok) throw new Error("fixture keys do not read");
   expect(samePublicKey(publicKeyOf(sec1.key), publicKeyOf(plain.key))).toBe(true);
   expect(toHex(plain.pkcs8)).toBe(pkcs8Of("gw-p256.key"));
+});
+
+// ---- BER: what some exporters write (indefinite lengths, OCTET STRINGs in segments) ----
+
+/**
+ * X.690 §8.1.3.6 re-encoding of a DER element: constructed elements get indefinite lengths. `deep`: the
+ * structures inside data OCTET STRINGs too (that changes the octets the MAC covers: only for -nomac files).
+ */
+function berElement(der: Uint8Array, deep: boolean): Uint8Array {
+  const t = readOne(der, "test");
+  if (!(t.tag & 0x20)) return t.raw;
+  const kids: Uint8Array[] = [];
+  for (let p = 0; p < t.value.length; ) {
+    const c = readOne(t.value.subarray(p, p + tlvLength(t.value, p)), "child");
+    kids.push(c.raw);
+    p += c.raw.length;
+  }
+  // ContentInfo { data, [0] { OCTET STRING } }: its contents (a structure in an OCTET STRING) become BER too,
+  // sent as a constructed OCTET STRING of 64-octet segments (X.690 §8.7.3).
+  const isData = kids.length === 2 && toHex(kids[0]!) === "06092a864886f70d010701" && kids[1]![0] === 0xa0;
+  const out: Uint8Array[] = kids.map((k, i) => {
+    if (!(isData && i === 1)) return berElement(k, deep);
+    const octets = readOne(readOne(k, "[0]").value, "OCTET STRING").value;
+    const inner = deep ? berElement(octets, deep) : octets;
+    const segs: Uint8Array[] = [];
+    for (let o = 0; o < inner.length; o += 64) segs.push(encTlv(0x04, inner.subarray(o, o + 64)));
+    return new Uint8Array([0xa0, 0x80, 0x24, 0x80, ...segs.flatMap((s) => [...s]), 0, 0, 0, 0]);
+  });
+  return new Uint8Array([t.tag, 0x80, ...out.flatMap((o) => [...o]), 0, 0]);
+}
+function tlvLength(b: Uint8Array, p: number): number {
+  const l = b[p + 1]!;
+  if (!(l & 0x80)) return 2 + l;
+  let n = 0;
+  for (let i = 0; i < (l & 0x7f); i++) n = n * 256 + b[p + 2 + i]!;
+  return 2 + (l & 0x7f) + n;
+}
+
+test("BER with indefinite lengths and segmented OCTET STRINGs reads like the DER it came from", () => {
+  for (const args of [[], ["-legacy"], ["-nomac"], ["-nomac", "-keypbe", "NONE", "-certpbe", "NONE"]]) {
+    const der = exportP12(`ber${args.join("")}`, "gw-p256.key", "gw-p256.crt", "pw", args, ["inter-p384.crt"]);
+    const ber = berElement(der, args.includes("-nomac"));
+    expect(ber.length).toBeGreaterThan(der.length);
+    expect(toHex(ber)).toContain("2480"); // a constructed OCTET STRING with an indefinite length is in there
+    const a = ok(readPkcs12(der, "pw"));
+    const b = ok(readPkcs12(ber, "pw"));
+    expect(toHex(b.privateKey)).toBe(toHex(a.privateKey));
+    expect(b.certificate).toEqual(certDer("gw-p256"));
+    expect(b.intermediates).toEqual([certDer("inter-p384")]);
+    // A file with neither MAC nor encryption has no password to be wrong.
+    if (args.includes("NONE")) expect(readPkcs12(ber, "wrong").ok).toBe(true);
+    else expect(readPkcs12(ber, "wrong")).toMatchObject({ ok: false, error: { kind: "password" } });
+    expect(readPkcs12(ber.subarray(0, ber.length - 2), "pw")).toMatchObject({ ok: false, error: { kind: "format" } });
+  }
+});
+
+test("definiteLengths: DER comes back byte for byte; malformed BER is a typed failure", () => {
+  const der = exportP12("ber-id", "gw-rsa2048.key", "gw-rsa2048.crt", "pw");
+  const r = definiteLengths(der);
+  expect(r.ok && toHex(r.value)).toBe(toHex(der));
+  expect(definiteLengths(fromHex("3080020101"))).toMatchObject({ ok: false });
+  expect(definiteLengths(fromHex("0480"))).toMatchObject({ ok: false });
+  expect(definiteLengths(fromHex("2480020100 0000".replace(/ /g, "")))).toMatchObject({ ok: false, error: { reason: "a segment of a constructed OCTET STRING is not an OCTET STRING" } });
+  expect(definiteLengths(fromHex("30800000"))).toEqual({ ok: true, value: fromHex("3000") });
+  let deep = fromHex("0500");
+  for (let i = 0; i < 40; i++) deep = new Uint8Array([0x30, 0x80, ...deep, 0, 0]);
+  expect(definiteLengths(deep)).toMatchObject({ ok: false, error: { reason: "nested too deeply" } });
 });
