@@ -134,3 +134,41 @@ test("a wrong or missing passphrase is one line (exit 2); a profile client_key t
   expect(profileToConnectRequest(withKey, { keyPassphrase: "kpw" }, { background: false, dir }).request.credentials.kind).toBe("cert");
   expect(() => profileToConnectRequest(withKey, {}, { background: false, dir })).toThrow(/client_key ".*enc.key" is encrypted: give it with/);
 });
+
+test("swanctl.conf: a pkcs12 secret (file + secret) becomes pkcs12 and key_passphrase, and the profile connects as cert", async () => {
+  const conf = `connections {
+  lab {
+    remote_addrs = 192.0.2.1
+    local {
+      auth = pubkey
+    }
+    remote {
+      auth = pubkey
+      id = vpn.example.net
+      cacerts = ${fx("ca.pem")}
+    }
+    children {
+      net {
+        remote_ts = 10.0.0.0/8
+      }
+    }
+  }
+}
+secrets {
+  pkcs12-lab {
+    file = ${fx("client.p12")}
+    secret = "p12-pass"
+  }
+}
+`;
+  const imp = importOne("lab.conf", new TextEncoder().encode(conf));
+  expect(imp.profile.auth).toBe("cert");
+  expect(imp.profile.pkcs12).toBe(fx("client.p12"));
+  expect(imp.secrets).toEqual({ keyPassphrase: "p12-pass" });
+  const dir = store();
+  saveProfile(dir, imp.profile, imp.secrets, imp.assets);
+  const secrets = await resolveSecrets(imp.profile, { passwordStdin: false, readStdinLine: noStdin, env: {}, stored: () => readSecrets(dir, "lab") }, profileNeedsKeyPassphrase(imp.profile, dir));
+  const { request } = profileToConnectRequest(imp.profile, secrets, { background: false, dir });
+  expect(request.credentials.kind).toBe("cert");
+  expect(request.localId?.text).toBe("CN=alice@example.com");
+});

@@ -12,7 +12,7 @@ import { fromHex, toHex } from "../../../core/util/bytes.ts";
 import { decodePem } from "../../../core/x509/pem.ts";
 import { keyFileIsEncrypted, readKeyFile } from "../../../core/x509/keyfile.ts";
 import { publicKeyOf, samePublicKey } from "../../../core/x509/keys.ts";
-import { PBE_HASHES, passwordOf, pkcs12Kdf } from "../../../core/x509/pbe.ts";
+import { decryptPrivateKeyInfo, PBE_HASHES, passwordOf, pkcs12Kdf } from "../../../core/x509/pbe.ts";
 import { readPkcs12, type Pkcs12Result } from "../../../core/x509/pkcs12.ts";
 import { definiteLengths } from "../../../core/x509/ber.ts";
 import { encTlv, readOne } from "../../../core/x509/der.ts";
@@ -260,4 +260,25 @@ test("definiteLengths: DER comes back byte for byte; malformed BER is a typed fa
   let deep = fromHex("0500");
   for (let i = 0; i < 40; i++) deep = new Uint8Array([0x30, 0x80, ...deep, 0, 0]);
   expect(definiteLengths(deep)).toMatchObject({ ok: false, error: { reason: "nested too deeply" } });
+});
+
+test("mutated encrypted PKCS#8 keys and random BER never throw", () => {
+  const out = join(dir, "fuzz-enc.key");
+  openssl(["pkcs8", "-topk8", "-in", fx("gw-p256.key"), "-passout", "pass:k", "-out", out, "-iter", "1"]);
+  const b = decodePem(readFileSync(out, "utf8"));
+  if (!b.ok) throw new Error(b.error);
+  const der = b.value[0]!.der;
+  const rnd = seededRandom(5958);
+  const pw = passwordOf("k");
+  let opened = 0;
+  for (let i = 0; i < 300; i++) {
+    const m = der.slice();
+    const r4 = rnd.bytes(4);
+    m[((r4[0]! << 8) | r4[1]!) % m.length] = r4[2]!;
+    const r = decryptPrivateKeyInfo(r4[3]! & 1 ? m : m.subarray(0, r4[3]! % m.length), pw);
+    if (r.ok) opened++;
+    expect(typeof r.ok).toBe("boolean");
+    expect(definiteLengths(rnd.bytes(1 + (r4[3]! % 40))).ok).toBeOneOf([true, false]);
+  }
+  expect(opened).toBeLessThan(300);
 });
