@@ -317,7 +317,6 @@ export function pkcs12Certificate(bytes: Uint8Array, password: string | undefine
   if (!r.ok) {
     const e = r.error;
     if (e.kind === "password" && password === undefined) throw new UserError(`connect: ${what} is protected by a password: ${PASSPHRASE_SOURCES}`);
-    if (e.kind === "password") throw new UserError(`connect: ${what}: wrong password or damaged file (${e.reason})`);
     const convert = "convert it with: openssl pkcs12 -in OLD.p12 -legacy -nodes | openssl pkcs12 -export -out NEW.p12";
     if (e.kind === "unsupported") throw new UserError(`connect: ${what}: ${e.reason}; ${convert}`);
     throw new UserError(`connect: ${what}: ${e.reason}`);

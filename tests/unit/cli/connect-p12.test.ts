@@ -80,7 +80,7 @@ describe("connect --p12", () => {
   });
 
   const cases: [string, ConnectFlags, PassphraseSources | undefined, (() => Promise<string>) | undefined, RegExp][] = [
-    ["a wrong password", base, { env: { ROAM_KEY_PASSPHRASE: "nope" } }, undefined, /^connect: --p12 ".*good.p12": wrong password or damaged file \(wrong password or corrupted file \(MAC mismatch\)\)$/],
+    ["a wrong password", base, { env: { ROAM_KEY_PASSPHRASE: "nope" } }, undefined, /^connect: --p12 ".*good.p12": wrong password or corrupted file \(MAC mismatch\)$/],
     ["no password at all (not a terminal)", base, { env: {} }, undefined, /^connect: --p12 ".*good.p12" is protected by a password: give it with --password-stdin, the ROAM_KEY_PASSPHRASE environment variable/],
     ["a file others can read", { ...base, p12: p12("open.p12", "x", 0o644) }, { env: {} }, undefined, /--p12 ".*open.p12" is readable by other users \(mode 644\); run chmod 600/],
     ["a missing file", { ...base, p12: join(dir, "nope.p12") }, { env: {} }, undefined, /--p12 ".*nope.p12" cannot be read/],

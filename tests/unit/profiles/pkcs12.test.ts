@@ -120,7 +120,7 @@ test("a wrong or missing passphrase is one line (exit 2); a profile client_key t
     throw new Error("expected a UserError");
   };
   const wrong = refusal({ keyPassphrase: "nope" });
-  expect(wrong.message).toBe(`connect: pkcs12 "${join(dir, "Office-Cert.d/client.p12")}": wrong password or damaged file (wrong password or corrupted file (MAC mismatch))`);
+  expect(wrong.message).toBe(`connect: pkcs12 "${join(dir, "Office-Cert.d/client.p12")}": wrong password or corrupted file (MAC mismatch)`);
   expect(wrong.exitCode).toBe(ExitCode.USAGE);
   expect(refusal({}).message).toMatch(/is protected by a password: give it with --password-stdin, the ROAM_KEY_PASSPHRASE environment variable, key_passphrase in a profile's secrets file/);
 
