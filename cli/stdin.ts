@@ -16,9 +16,7 @@ export async function readFirstLine(stream: NodeJS.ReadableStream, maxBytes = 1 
  * call that needs no line reads nothing. At the end of the stream, a call returns "".
  */
 export function lineReader(stream: NodeJS.ReadableStream, maxBytes = 1 << 20): () => Promise<string> {
-  // The iterator is made on the first call: making it starts reading, which a no-echo prompt on the
-  // same terminal must not compete with when --password-stdin was not given.
-  let it: AsyncIterator<Buffer | string> | undefined;
+  const it = (stream as AsyncIterable<Buffer | string>)[Symbol.asyncIterator]();
   let buf = "";
   let ended = false;
   return async () => {
@@ -34,7 +32,6 @@ export function lineReader(stream: NodeJS.ReadableStream, maxBytes = 1 << 20): (
         buf = "";
         return rest;
       }
-      it ??= (stream as AsyncIterable<Buffer | string>)[Symbol.asyncIterator]();
       const next = await it.next();
       if (next.done) ended = true;
       else buf += next.value.toString();

@@ -144,10 +144,3 @@ test("lineReader: successive lines of one stream, \\r\\n accepted, \"\" at the e
   expect(await next()).toBe("last");
   expect(await next()).toBe("");
 });
-
-test("lineReader reads nothing until it is asked for a line", async () => {
-  const stream = Readable.from(["a\n"]);
-  lineReader(stream);
-  await Bun.sleep(5);
-  expect(stream.readableDidRead).toBe(false);
-});
