@@ -63,23 +63,36 @@ export async function resolveSecrets(p: Profile, src: SecretSources, needsKeyPas
   return { ...out, psk };
 }
 
-/** A no-echo prompt on the controlling terminal (stdin must be a TTY). */
+/**
+ * A no-echo prompt on the controlling terminal (stdin must be a TTY). It listens for "data" instead of
+ * iterating stdin: leaving a for-await loop destroys the stream, and a connection may ask twice (the key
+ * passphrase, then the EAP password).
+ */
 export async function promptNoEcho(question: string): Promise<string> {
   const stdin = process.stdin;
   process.stderr.write(question);
   stdin.setRawMode?.(true);
-  stdin.resume();
   let out = "";
   try {
-    for await (const chunk of stdin as AsyncIterable<Buffer>) {
-      for (const ch of chunk.toString("utf8")) {
-        if (ch === "\r" || ch === "\n") return out;
-        if (ch === "\u0003") throw new UserError("connect: interrupted at the password prompt");
-        if (ch === "\u007f" || ch === "\b") out = out.slice(0, -1);
-        else out += ch;
-      }
-    }
-    return out;
+    return await new Promise<string>((resolve, reject) => {
+      const finish = (settle: () => void) => {
+        stdin.off("data", onData);
+        stdin.off("end", onEnd);
+        settle();
+      };
+      const onData = (chunk: Buffer | string) => {
+        for (const ch of chunk.toString()) {
+          if (ch === "\r" || ch === "\n") return finish(() => resolve(out));
+          if (ch === "\u0003") return finish(() => reject(new UserError("connect: interrupted at the password prompt")));
+          if (ch === "\u007f" || ch === "\b") out = out.slice(0, -1);
+          else out += ch;
+        }
+      };
+      const onEnd = () => finish(() => resolve(out));
+      stdin.on("data", onData);
+      stdin.on("end", onEnd);
+      stdin.resume();
+    });
   } finally {
     stdin.setRawMode?.(false);
     stdin.pause();

@@ -172,3 +172,17 @@ secrets {
   expect(request.credentials.kind).toBe("cert");
   expect(request.localId?.text).toBe("CN=alice@example.com");
 });
+
+test("promptNoEcho can ask twice in one process (key passphrase, then EAP password); DEL erases", async () => {
+  // Not a terminal here, so raw mode is skipped; the point is that the first prompt leaves stdin usable.
+  const secretsTs = join(import.meta.dir, "../../../cli/profiles/secrets.ts");
+  const child = Bun.spawn([process.execPath, "-e", `import { promptNoEcho } from ${JSON.stringify(secretsTs)}; console.log(JSON.stringify([await promptNoEcho("one: "), await promptNoEcho("two: ")]));`], { stdin: "pipe", stdout: "pipe", stderr: "pipe" });
+  child.stdin.write("key pass\n");
+  await child.stdin.flush();
+  await Bun.sleep(300);
+  child.stdin.write("eap\x7fP\n");
+  await child.stdin.end();
+  expect(await child.exited).toBe(0);
+  expect(JSON.parse(await new Response(child.stdout).text())).toEqual(["key pass", "eaP"]);
+  expect(await new Response(child.stderr).text()).toBe("one: \ntwo: \n");
+});
