@@ -5,7 +5,7 @@
 // Needs root and tests/interop/install-deps.sh; skipped with a message otherwise.
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { CERT_CLIENT_DOMAIN, CONN } from "./lib/configs.ts";
 import { issueClientCert, type CertPair } from "./lib/pki.ts";
@@ -64,7 +64,7 @@ describe.skipIf(unavailable !== undefined)("roam with a client certificate again
     expect(stage.topo.exec(stage.topo.names.client, ["ip", "link", "show", "roam0"]).code).not.toBe(0);
   }, 60_000);
 
-  test("PKCS#12 profile: key, certificate and intermediate from a .sswan's local.p12 connect via `roam connect NAME`; a wrong password is exit 2, host untouched", async () => {
+  test("PKCS#12: a .sswan profile (key, certificate, intermediate in local.p12) via `roam connect NAME`, a legacy file via --p12; a wrong password is exit 2, host untouched", async () => {
     // An intermediate CA the gateway does not know (it trusts only the root): roam must send it (CERT payload).
     const pkiEnv = { STRONGSWAN_CONF: `${stage.pki.dir}/pki.conf` };
     const inter: CertPair = { cert: `${stage.pki.dir}/p12-inter.crt`, certDer: `${stage.pki.dir}/p12-inter.der`, key: `${stage.pki.dir}/p12-inter.key` };
@@ -117,6 +117,18 @@ describe.skipIf(unavailable !== undefined)("roam with a client certificate again
     expect(log).toContain('received issuer cert "CN=roam client intermediate CA"');
     expect(log).toMatch(new RegExp(`authentication of '${id.replace(/[.]/g, "\\.")}' with ECDSA`));
     expect(withXdg(["disconnect"]).code).toBe(0);
+    await waitFor("the gateway to forget the IKE SA", () => listSas(stage.gateway).length === 0, 5_000);
+    hostClean();
+
+    // The flag form with a legacy file (3DES key, RC2-40 certificates, SHA-1 MAC: OpenSSL 1.x, macOS).
+    const legacy = `${stage.dir}/legacy.p12`;
+    mustRun(["openssl", "pkcs12", "-export", "-legacy", "-inkey", c.key, "-in", c.cert, "-certfile", inter.cert, "-passout", `pass:${password}`, "-out", legacy]);
+    chmodSync(legacy, 0o600);
+    const flags = ["connect", "--gateway", NET.gateway, "--remote-id", stage.creds.gatewayId, "--ca", stage.pki.ca.cert, "--p12", legacy, "--id", id, "--password-stdin", "--background"];
+    const up2 = stage.topo.exec(stage.topo.names.client, ["env", `ROAM_RUN_DIR=${runDir}`, ROAM, ...flags], { stdin: `${password}\n`, timeoutMs: 60_000 });
+    expect(up2.code, up2.stderr).toBe(0);
+    expect(listSas(stage.gateway)[0]?.remoteId).toBe(id);
+    expect(roam(["disconnect"]).code).toBe(0);
     await waitFor("the gateway to forget the IKE SA", () => listSas(stage.gateway).length === 0, 5_000);
     hostClean();
   }, 90_000);
