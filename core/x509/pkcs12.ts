@@ -208,11 +208,18 @@ function decryptEncryptedData(t: Tlv, pw: Password, bags: Bags): Uint8Array {
 
 /**
  * Reads a PKCS#12 file with `password`. The MAC (if any) is checked first; a mismatch is a "password"
- * failure. An empty password is also tried as no password at all (both conventions exist, RFC 7292 App. B.1).
+ * failure. An empty password is also tried as no password at all (both conventions exist, RFC 7292 App. B.1),
+ * and a non-ASCII one also in the form old OpenSSL versions wrote.
  */
 export function readPkcs12(der: Uint8Array, password: string): Pkcs12Result {
   const candidates = [passwordOf(password)];
   if (password === "") candidates.push({ utf8: new Uint8Array(0), bmp: new Uint8Array(0) });
+  // OpenSSL before 1.1.0 made the BMPString of a non-ASCII password from its UTF-8 octets, one
+  // character per octet; OpenSSL 1.1+ tries that form too when the MAC does not verify.
+  if (/[^\x00-\x7f]/.test(password)) {
+    const utf8 = new TextEncoder().encode(password);
+    candidates.push({ utf8, bmp: passwordOf(String.fromCharCode(...utf8)).bmp });
+  }
   const state = { decrypted: false, macChecked: false };
   // Without a MAC, a wrong password shows as bad padding, or (about once in 256) as decrypted garbage.
   const guess = (f: Pkcs12Failure): Pkcs12Failure => (state.decrypted && !state.macChecked ? { kind: "password", reason: "wrong password or corrupted file (no MAC; the decrypted contents do not decode)" } : f);

@@ -109,6 +109,13 @@ test("UTF-8 passwords: BMPString for the MAC and 3DES, UTF-8 for PBES2", () => {
   }
 });
 
+test("a non-ASCII password of a file from OpenSSL < 1.1 (BMPString made octet by octet from UTF-8) opens too", () => {
+  // OpenSSL 3 given "pÃ¤" (the UTF-8 octets of "pä" read as Latin-1) writes exactly what OpenSSL 1.0 wrote for "pä".
+  const old = exportP12("old-utf8", "gw-p256.key", "gw-p256.crt", "pÃ¤", ["-legacy"]);
+  expect(ok(readPkcs12(old, "pä")).certificate).toEqual(certDer("gw-p256"));
+  expect(readPkcs12(old, "pa").ok).toBe(false);
+});
+
 test("an empty password (openssl -passout pass:) opens with \"\"", () => {
   const der = exportP12("empty", "gw-p256.key", "gw-p256.crt", "");
   expect(ok(readPkcs12(der, "")).certificate).toEqual(certDer("gw-p256"));
