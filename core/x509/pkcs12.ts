@@ -120,6 +120,12 @@ function readMacData(t: Tlv): { hash: PbeHash; digest: Uint8Array; salt: Uint8Ar
   return { hash, digest, salt, iterations };
 }
 
+/** What a read has done so far: without a MAC, a failure after decrypting most likely means a wrong password. */
+interface ReadState {
+  decrypted: boolean;
+  macChecked: boolean;
+}
+
 interface Bags {
   keys: Uint8Array[];
   certs: Uint8Array[];
@@ -131,7 +137,7 @@ function pbeStop(e: PbeFailure, what: string): never {
 }
 
 /** RFC 7292 §4.2: the bags of one SafeContents; nested safeContentsBags are followed a few levels deep. */
-function readSafeContents(der: Uint8Array, pw: Password, bags: Bags, depth: number, state: { decrypted: boolean }): void {
+function readSafeContents(der: Uint8Array, pw: Password, bags: Bags, depth: number, state: ReadState): void {
   const t = readOne(definite(der, "SafeContents"), "SafeContents");
   if (t.tag !== Tag.SEQUENCE) fail(t.offset, "SafeContents: expected a SEQUENCE");
   const r = DerReader.of(t);
@@ -220,7 +226,7 @@ export function readPkcs12(der: Uint8Array, password: string): Pkcs12Result {
     const utf8 = new TextEncoder().encode(password);
     candidates.push({ utf8, bmp: passwordOf(String.fromCharCode(...utf8)).bmp });
   }
-  const state = { decrypted: false, macChecked: false };
+  const state: ReadState = { decrypted: false, macChecked: false };
   // Without a MAC, a wrong password shows as bad padding, or (about once in 256) as decrypted garbage.
   const guess = (f: Pkcs12Failure): Pkcs12Failure => (state.decrypted && !state.macChecked ? { kind: "password", reason: "wrong password or corrupted file (no MAC; the decrypted contents do not decode)" } : f);
   try {
@@ -235,7 +241,7 @@ export function readPkcs12(der: Uint8Array, password: string): Pkcs12Result {
   }
 }
 
-function readWith(der: Uint8Array, candidates: Password[], state: { decrypted: boolean; macChecked: boolean }): Pkcs12Contents {
+function readWith(der: Uint8Array, candidates: Password[], state: ReadState): Pkcs12Contents {
   const pfx = readOne(definite(der, "PFX"), "PFX");
   if (pfx.tag !== Tag.SEQUENCE) fail(0, "PFX: expected a SEQUENCE");
   const r = DerReader.of(pfx);
