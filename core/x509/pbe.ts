@@ -11,6 +11,7 @@ import { sha1 } from "@noble/hashes/legacy.js";
 import { pbkdf2 } from "@noble/hashes/pbkdf2.js";
 import { sha224, sha256, sha384, sha512 } from "@noble/hashes/sha2.js";
 import type { CHash } from "@noble/hashes/utils.js";
+import { utf8 } from "../util/bytes.ts";
 import { decode, DerReader, fail, readOne, smallIntOf, Tag, type Tlv } from "./der.ts";
 import { readAlgorithmIdentifier } from "./keys.ts";
 import { rc2CbcDecrypt } from "./rc2.ts";
@@ -92,7 +93,7 @@ export function passwordOf(text: string): Password {
     bmp[2 * i] = c >>> 8;
     bmp[2 * i + 1] = c & 0xff;
   }
-  return { utf8: new TextEncoder().encode(text), bmp };
+  return { utf8: utf8(text), bmp };
 }
 
 export function wipePassword(p: Password): void {

@@ -16,7 +16,7 @@ import { parseCertificate } from "./cert.ts";
 import { parsePrivateKeyDer, publicKeyOf, readAlgorithmIdentifier, samePublicKey, wipePrivateKey } from "./keys.ts";
 import { OID } from "./oids.ts";
 import { decryptPrivateKeyInfo, hmacWith, KDF_ID, MAX_ITERATIONS, PBE_HASHES, PBE_OID, pbeDecrypt, passwordOf, pkcs12Kdf, wipePassword, type PbeFailure, type PbeHash, type Password } from "./pbe.ts";
-import { equalBytes } from "../util/bytes.ts";
+import { equalBytes, utf8 } from "../util/bytes.ts";
 
 /** RFC 5652 §4-8 content types, RFC 7292 §4.2 bag types and App. D certificate types. */
 const P12_OID = {
@@ -223,8 +223,8 @@ export function readPkcs12(der: Uint8Array, password: string): Pkcs12Result {
   // OpenSSL before 1.1.0 made the BMPString of a non-ASCII password from its UTF-8 octets, one
   // character per octet; OpenSSL 1.1+ tries that form too when the MAC does not verify.
   if (/[^\x00-\x7f]/.test(password)) {
-    const utf8 = new TextEncoder().encode(password);
-    candidates.push({ utf8, bmp: passwordOf(String.fromCharCode(...utf8)).bmp });
+    const octets = utf8(password);
+    candidates.push({ utf8: octets, bmp: passwordOf(String.fromCharCode(...octets)).bmp });
   }
   const state: ReadState = { decrypted: false, macChecked: false };
   // Without a MAC, a wrong password shows as bad padding, or (about once in 256) as decrypted garbage.
