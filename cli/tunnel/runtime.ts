@@ -138,6 +138,7 @@ export class Tunnel {
       fragmentation: this.req.fragmentation,
       dpdIntervalMs: this.req.dpdSeconds * 1000,
       childRekeyMs: this.req.childRekeySeconds * 1000,
+      ikeRekeyMs: this.req.ikeRekeySeconds * 1000,
       ikeMtu: this.req.ikeMtu,
       connectRetransmit: CONNECT_RETRANSMIT,
       retransmit: ESTABLISHED_RETRANSMIT,
@@ -460,6 +461,7 @@ function progressText(stage: string, detail?: string): string {
     authenticating: "authenticating (IKE_AUTH)",
     eap: "EAP-MSCHAPv2",
     "child-sa": "creating the CHILD_SA",
+    "ike-rekey": "IKE SA rekey",
   };
   return detail ? `${base[stage] ?? stage}: ${detail}` : (base[stage] ?? stage);
 }
