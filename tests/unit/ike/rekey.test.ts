@@ -107,6 +107,29 @@ describe("roam rekeys the IKE SA (RFC 7296 §1.3.2, §2.18)", () => {
     expect(s.status().state).toBe("established");
   });
 
+  test("INVALID_KE_PAYLOAD naming a group we propose: asked again at once with a KE of that group", () => {
+    const { gw, s } = up(35, { ikeRekeyMs: 600_000 });
+    const a = s.handle({ kind: "timer", timer: "ike-rekey" }, 600_000);
+    const want = new Uint8Array([0, 19]); // ECP-256, in our default proposals
+    const answer = gw["protect"](ExchangeType.CREATE_CHILD_SA, messageId(sends(a)[0]!), true, [{ type: PayloadType.NOTIFY, critical: false, protocolId: 0, spi: new Uint8Array(0), notifyType: NotifyError.INVALID_KE_PAYLOAD, data: want }]);
+    const b = s.handle({ kind: "datagram", data: answer, port: "natt" }, 600_100);
+    expect(sends(b).length).toBe(1);
+    expect(messageId(sends(b)[0]!)).toBe(messageId(sends(a)[0]!) + 1);
+    const again = pump(s, gw, b, 600_100);
+    const ke = gw.received.find((m) => m.exchangeType === ExchangeType.CREATE_CHILD_SA && m.payloads.some((p) => p.type === PayloadType.KE && "dhGroup" in p && p.dhGroup === 19));
+    expect(ke).toBeDefined();
+    expect(s.status().ikeSpiI).toBe(toHex(gw.clientIkeRekeys[0]!.spiI));
+    expect(kinds(again)).not.toContain("failed");
+  });
+
+  test("the gateway deletes the IKE SA while our rekey of it is in flight: answered as usual, our rekey is forgotten, the tunnel is lost (§2.25.2)", () => {
+    const { gw, s } = up(36, { ikeRekeyMs: 600_000 });
+    s.handle({ kind: "timer", timer: "ike-rekey" }, 600_000);
+    const a = s.handle({ kind: "datagram", data: gw.request(0, [ikeDelete]), port: "natt" }, 600_010);
+    expect(gw.openResponse(sends(a)[0]!)).toEqual([]);
+    expect(find(a, "failed")!.failure).toEqual({ code: "lost", message: "gateway 192.0.2.1 deleted the IKE SA" });
+  });
+
   test("no answer to the rekey: retransmitted, then the tunnel is lost like after any unanswered request", () => {
     const { s } = up(33, { ikeRekeyMs: 600_000 });
     let a = s.handle({ kind: "timer", timer: "ike-rekey" }, 600_000);
