@@ -77,7 +77,10 @@ export class ChildSaTask {
     if (M.findNotify(payloads, NotifyStatus.USE_TRANSPORT_MODE)) return fail("protocol", "gateway wants transport mode; roam runs tunnel mode only");
     const chosen = M.chosenSuite(payloads, ProtocolId.ESP);
     if (!chosen.ok) return fail("protocol", `gateway's CHILD_SA answer: ${chosen.error}`);
-    if (!acceptsChoice(this.cfg.espProposals, chosen.suite, "esp")) {
+    // RFC 7296 §1.2: the CHILD_SA of IKE_AUTH has no key exchange of its own, so a gateway drops the KE
+    // transforms of our ESP proposals (PFS applies from the first rekey on): accept that choice too.
+    const withoutKe = this.cfg.espProposals.map((p) => ({ ...p, ke: [] }));
+    if (!acceptsChoice(this.cfg.espProposals, chosen.suite, "esp") && !(chosen.suite.ke === 0 && acceptsChoice(withoutKe, chosen.suite, "esp"))) {
       return fail("protocol", `gateway chose ESP ${formatSuite(chosen.suite, "esp")}, which we did not propose`);
     }
     if (chosen.spi.length !== 4) return fail("protocol", "gateway's ESP SPI is not 4 bytes");

@@ -119,6 +119,23 @@ describe.skipIf(unavailable !== undefined)("roam keeps the tunnel alive: rekeys,
     }
   }, 90_000);
 
+  test("PFS: with --esp aes256gcm16-x25519 roam's CHILD_SA rekeys (--rekey 3) carry a key exchange; pings lose nothing", async () => {
+    const up = roam([...pskArgs(), "--esp", "aes256gcm16-x25519", "--rekey", "3", "--background"]);
+    expect(up.code, up.stderr).toBe(0);
+    try {
+      const first = status().child.spiIn;
+      const summary = await pingFor(80);
+      expect(summary).toContain("80 packets transmitted, 80 received, 0% packet loss");
+      expect(status().child.spiIn).not.toBe(first);
+      // strongSwan chose its aes256gcm16-x25519 proposal: the requests and answers carry KE (RFC 7296 §1.3.1).
+      expect((gateway.log().match(/parsed CREATE_CHILD_SA request \d+ \[ N\(REKEY_SA\) SA No KE TSi TSr \]/g) ?? []).length).toBeGreaterThanOrEqual(2);
+      expect(gateway.log()).toMatch(/generating CREATE_CHILD_SA response \d+ \[ SA No KE TSi TSr \]/);
+      expect(gatewaySpis(listSas(gateway)).installed).toBe(1);
+    } finally {
+      await disconnected();
+    }
+  }, 60_000);
+
   test("the gateway deletes the CHILD_SA, then the IKE_SA: roam reconnects by itself each time", async () => {
     const up = roam([...pskArgs(), "--background"]);
     expect(up.code, up.stderr).toBe(0);

@@ -10,6 +10,7 @@ import type { Payload } from "../../../core/wire/payloads.ts";
 import { FakeGateway, seededRandom } from "./fake-gateway.ts";
 import { TEST_PSK, testSessionConfig } from "./session-config.ts";
 import type { SessionConfig } from "../../../core/ike/config.ts";
+import { parseProposals } from "../../../core/ike/proposal.ts";
 
 const LOW = new Uint8Array(32);
 const HIGH = new Uint8Array(32).fill(0xff);
@@ -350,5 +351,17 @@ describe("CHILD_SA lifetime limits from the data path (RFC 4301 §4.4.2.1, RFC 4
     expect(find(a, "remove-child")).toEqual({ kind: "remove-child", spiIn: child.spiIn, spiOut: child.spiOut });
     gw.receive(sends(a)[0]!);
     expect(gw.deleted).toBe(true);
+  });
+});
+
+describe("PFS (RFC 7296 §1.3.1)", () => {
+  test("ESP proposals with a key exchange: IKE_AUTH's CHILD_SA comes without one (§1.2), our rekeys carry KEi", () => {
+    const esp = parseProposals("aes256gcm16-x25519", "esp");
+    if (!esp.ok) throw new Error(esp.error);
+    const { s, child } = up(71, { espProposals: esp.value });
+    expect(child.encrKeyOut.length).toBe(36);
+    const a = s.handle({ kind: "child-limit", spiIn: child.spiIn, limit: "soft" }, 1000);
+    expect(sends(a).length).toBe(1);
+    expect(s["ownRekey"]!.kx?.group).toBe(31);
   });
 });
