@@ -1,6 +1,11 @@
 // The IKEv2 initiator session (RFC 7296): IKE_SA_INIT, IKE_AUTH (PSK, or gateway certificate + EAP),
 // the first CHILD_SA with a configuration payload, answering the gateway's INFORMATIONAL requests,
-// and deleting the IKE SA on close. Pure: events in, actions out; `now` is a monotonic time in ms.
+// rekeying the CHILD_SA and the IKE SA either way with their collisions (§2.8, §2.25), and deleting the
+// IKE SA on close. Pure: events in, actions out; `now` is a monotonic time in ms.
+//
+// One request of ours is in flight at a time (`pending`, window size 1, §2.3), usually on the current IKE
+// SA; after an IKE SA rekey, the DELETE of the old SA (or of a redundant one) is in flight on that retired
+// SA (`pendingOn`), whose messages are told apart by their SPIs.
 //
 //   start ──► IKE_SA_INIT ──► IKE_AUTH ──(EAP rounds)──► established ──close──► INFORMATIONAL(DELETE) ──► closed
 //                 │  COOKIE / INVALID_KE_PAYLOAD: again            │ gateway DELETE / lost
