@@ -19,10 +19,15 @@ export type SessionEvent =
   | { kind: "liveness"; lastInbound: number; resumed?: boolean }
   /** Our address towards the gateway (or our port) changed: move the SAs (RFC 4555 §3.5) or give up. */
   | { kind: "path-changed"; localAddress: Uint8Array; localPort: number }
+  /**
+   * An ESP SA of a CHILD_SA crossed a lifetime limit (bytes, packets, or the sequence number space, RFC 4303
+   * §3.3.3): "soft" asks for a rekey, "hard" means the SA can carry no more. `spiIn` names the CHILD_SA.
+   */
+  | { kind: "child-limit"; spiIn: number; limit: "soft" | "hard" }
   | { kind: "close" };
 
 /** Timers are named after the event they wait for. */
-export type TimerName = "retransmit" | "liveness" | "child-rekey";
+export type TimerName = "retransmit" | "liveness" | "child-rekey" | "ike-rekey";
 
 export type Action =
   | { kind: "send"; data: Uint8Array; port: IkePort }
@@ -41,7 +46,7 @@ export type Action =
   | { kind: "redirect"; target: RedirectTarget; from: Uint8Array; stage: "ike-sa-init" | "ike-auth" | "informational" }
   | { kind: "closed"; reason: string };
 
-export type ProgressStage = "ike-sa-init" | "authenticating" | "eap" | "child-sa" | "mobike";
+export type ProgressStage = "ike-sa-init" | "authenticating" | "eap" | "child-sa" | "ike-rekey" | "mobike";
 
 /** Why a session ended without a tunnel. `code` picks the process exit code. */
 export interface SessionFailure {
@@ -69,6 +74,11 @@ export interface ChildSaParams {
    * or the old one is deleted, since the gateway installs its side only once it has our answer.
    */
   deferOutbound?: boolean;
+  /**
+   * The redundant SA of a rekey collision we lost (§2.8.1): receive on it until our DELETE for it is
+   * answered, never send on it.
+   */
+  inboundOnly?: boolean;
 }
 
 export interface TunnelConfig {

@@ -40,6 +40,7 @@ export function testSessionConfig(over: Partial<SessionConfig> = {}): SessionCon
     dpdIntervalMs: 30_000,
     childRekeyMs: 0,
     mobike: true,
+    ikeRekeyMs: 0,
     ...over,
   };
 }
