@@ -33,10 +33,11 @@ const DEAD_GATEWAY = "192.0.2.99";
 const CLIENT2 = "198.18.1.3";
 /**
  * Loss for the 10 MB transfer (each way, with 200 ms each way). Measured here (2026-11, shared 2-core
- * machine): 1% 7.4 s, 5% 10.5 s, 10% 10.6 to 36.9 s over five runs (load from other work on the machine), 15% 26.9 s; at 20% TCP moved 2.7 MB
- * in 60 s (~45 KB/s: retransmission timeouts dominate once a fifth of the segments and ACKs vanish),
- * so 10 MB would take about 4 minutes, far over this suite's budget. Connect and pings run at the full
- * 20%; the transfer at 10% (ROAM_FAULTS_TRANSFER_LOSS=20 runs it at 20% by hand; tcp-sink stops at 60 s).
+ * machine): 1% 7.4 s, 5% 10.5 s, 10% 10.6 to 36.9 s over five runs (load from other work on the
+ * machine), 15% 26.9 s; at 20% TCP moved 2.7 MB in 60 s (~45 KB/s: retransmission timeouts dominate once
+ * a fifth of the segments and ACKs vanish), so 10 MB would take about 4 minutes, far over this suite's
+ * budget. Connect and pings run at the full 20%; the transfer at 10% (ROAM_FAULTS_TRANSFER_LOSS=20 runs
+ * it at 20% by hand; tcp-sink gives up at 60 s).
  */
 const TRANSFER_LOSS_PERCENT = Number(process.env.ROAM_FAULTS_TRANSFER_LOSS ?? "10");
 
