@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
+import { startCapture, type CapturedPacket } from "./lib/capture.ts";
 import { moveClientAddress, remapNat } from "./lib/faults.ts";
 import { pidAlive, readIfExists, waitFor } from "./lib/proc.ts";
 import { startLossyPath } from "./lib/relay.ts";
@@ -40,6 +41,14 @@ const CLIENT2 = "198.18.1.3";
  * it at 20% by hand; tcp-sink gives up at 60 s).
  */
 const TRANSFER_LOSS_PERCENT = Number(process.env.ROAM_FAULTS_TRANSFER_LOSS ?? "10");
+
+/** Packets on the internet link that are neither ARP nor UDP to/from a gateway address's ports 500/4500. */
+function notIkeOrArp(packets: readonly CapturedPacket[]): string[] {
+  const gw = [NET.gateway, GATEWAY2];
+  const ike = (p: CapturedPacket) =>
+    p.proto === "udp" && ((gw.includes(p.dst ?? "") && [500, 4500].includes(p.dport ?? 0)) || (gw.includes(p.src ?? "") && [500, 4500].includes(p.sport ?? 0)));
+  return packets.filter((p) => p.proto !== "arp" && !ike(p)).map((p) => p.line);
+}
 
 describe.skipIf(unavailable !== undefined)("roam when the network changes (strongSwan gateway)", () => {
   let stage: Stage;
@@ -191,16 +200,20 @@ describe.skipIf(unavailable !== undefined)("roam when the network changes (stron
       const [sa0] = listSas(gateway);
       const port0 = Number(sa0!.raw["remote-port"]);
 
-      remapNat(topo, "30000-39999");
+      remapNat(topo, "10000-19999"); // below the ephemeral range: the port really changes
       await waitFor("pings through the tunnel after the NAT remapping", () => pingOnce(NET.corpAServer), 30_000, 200);
       const [sa1] = listSas(gateway);
       const port1 = Number(sa1!.raw["remote-port"]);
       expect(sa1!.raw.uniqueid).toBe(sa0!.raw.uniqueid);
-      expect(port1).toBeGreaterThanOrEqual(30000);
-      expect(port1).toBeLessThanOrEqual(39999);
+      expect(port1).toBeGreaterThanOrEqual(10000);
+      expect(port1).toBeLessThanOrEqual(19999);
       expect(gateway.log()).toContain(`remote endpoint changed from ${NET.natInternet}[${port0}] to ${NET.natInternet}[${port1}]`);
       expect(log()).not.toContain("connecting again");
 
+      // The reconnect keeps the TUN and routes: nothing for the corporate LANs leaves in the clear meanwhile.
+      const drops0 = topo.honestDropCount();
+      const cap = await startCapture(topo, `${stage.dir}/no-mobike-move.pcap`);
+      const pinger = topo.spawn(topo.names.client, ["ping", "-n", "-i", "0.1", "-c", "60", NET.corpBServer]);
       moveClientAddress(topo, NET.client, CLIENT2);
       moved = true;
       await waitFor("a new IKE SA from the new address", () => {
@@ -209,6 +222,9 @@ describe.skipIf(unavailable !== undefined)("roam when the network changes (stron
       }, 20_000, 200);
       expect(log()).toContain("our address changed and MOBIKE is off; connecting again");
       expect(ping(NET.corpAServer)).toBe(true);
+      await pinger.exited;
+      expect(notIkeOrArp(await cap.stop())).toEqual([]);
+      expect(topo.honestDropCount()).toBe(drops0);
       await waitFor("the old IKE SA to be gone from the gateway", () => {
         const sas = listSas(gateway);
         return sas.length === 1 && sas[0]!.raw.uniqueid !== sa0!.raw.uniqueid;
@@ -226,6 +242,9 @@ describe.skipIf(unavailable !== undefined)("roam when the network changes (stron
     expect(up.code, `connect: ${up.stdout}${up.stderr}`).toBe(0);
     try {
       expect(ping(NET.corpAServer)).toBe(true);
+      const drops0 = stage.topo.honestDropCount();
+      const cap = await startCapture(stage.topo, `${stage.dir}/redirect.pcap`);
+      const pinger = stage.topo.spawn(stage.topo.names.client, ["ping", "-n", "-i", "0.1", "-c", "30", NET.corpBServer]);
       gateway.mustSwanctl(["--redirect", "--peer-ip", NET.natInternet, "--gateway", GATEWAY2]);
       await waitFor("roam to be connected to the second gateway", () => {
         const s = status();
@@ -237,6 +256,10 @@ describe.skipIf(unavailable !== undefined)("roam when the network changes (stron
         return sas.length === 1 && sas[0]!.state === "ESTABLISHED" && sas[0]!.localHost === GATEWAY2;
       }, 10_000);
       expect(log()).toContain(`gateway ${NET.gateway} redirects us to ${GATEWAY2} (while connected)`);
+      // Between the two IKE SAs the TUN and routes stay: nothing for the corporate LANs leaves in the clear.
+      await pinger.exited;
+      expect(notIkeOrArp(await cap.stop())).toEqual([]);
+      expect(stage.topo.honestDropCount()).toBe(drops0);
       // REDIRECTED_FROM (RFC 5685 §8.3) reached the gateway: strongSwan logs where the client came from.
       expect(gateway.log()).toContain(`client got redirected from ${NET.gateway}`);
     } finally {
