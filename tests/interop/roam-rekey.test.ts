@@ -20,6 +20,7 @@ const root = join(import.meta.dir, "../..");
 const ROAM = join(root, "dist/roam");
 const BUN = process.execPath;
 const STREAM = join(import.meta.dir, "lib/paced-stream.ts");
+const SINK = join(import.meta.dir, "fixtures/tcp-sink.ts");
 const unavailable = interopUnavailable() ?? (existsSync(ROAM) ? undefined : "dist/roam is not built (run bun build.ts)");
 if (unavailable !== undefined) console.warn(`SKIP tests/interop/roam-rekey.test.ts: ${unavailable}`);
 
@@ -222,7 +223,7 @@ describe.skipIf(unavailable !== undefined)("roam keeps the tunnel alive: rekeys,
       source = topo.spawn(topo.names.corpA, [BUN, STREAM, "serve", "8090", String(total), String(64 * 1024), marker.toString("hex")], { logFile: srcLog });
       await waitFor("the stream source to listen", () => readFileSafe(srcLog).includes("listening"), 10_000);
       const sinkLog = `${stage.dir}/stream-sink.log`;
-      const sink = topo.spawn(topo.names.client, [BUN, STREAM, "fetch", NET.corpAServer, "8090", "240"], { logFile: sinkLog });
+      const sink = topo.spawn(topo.names.client, [BUN, SINK, NET.corpAServer, "8090", "240"], { logFile: sinkLog });
       const summary = await pingFor(1800);
       expect(await sink.exited).toBe(0);
       await waitFor("the stream source to finish", () => !pidAlive(source!.pid), 10_000);

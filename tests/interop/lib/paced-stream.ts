@@ -3,7 +3,7 @@
 // 1024-byte block starts with MARKER (hex) so that a capture can look for the cleartext.
 //
 //   bun paced-stream.ts serve PORT TOTAL RATE MARKER   → "listening PORT", at the end "sha256 <hex>"
-//   bun paced-stream.ts fetch HOST PORT TIMEOUT_S      → "bytes <n> sha256 <hex>"
+//   the client side is fixtures/tcp-sink.ts HOST PORT TIMEOUT_S → "bytes <n> sha256 <hex>"
 // Exit 0 when done, 3 on timeout, 2 when the connection fails.
 import { createHash } from "node:crypto";
 
@@ -53,33 +53,7 @@ if (mode === "serve") {
   });
   process.stdout.write(`listening ${portText}\n`);
   setTimeout(() => process.exit(3), (total / rate + 120) * 1000);
-} else if (mode === "fetch") {
-  const [host, portText, timeoutText] = args;
-  const hash = createHash("sha256");
-  let bytes = 0;
-  await Bun.connect({
-    hostname: host!,
-    port: Number(portText),
-    socket: {
-      data(_s, chunk) {
-        hash.update(chunk);
-        bytes += chunk.length;
-      },
-      close() {
-        process.stdout.write(`bytes ${bytes} sha256 ${hash.digest("hex")}\n`);
-        process.exit(0);
-      },
-      connectError(_s, e) {
-        process.stderr.write(`connect failed: ${e.message}\n`);
-        process.exit(2);
-      },
-    },
-  });
-  setTimeout(() => {
-    process.stderr.write(`timeout after ${bytes} bytes\n`);
-    process.exit(3);
-  }, Number(timeoutText) * 1000);
 } else {
-  process.stderr.write("usage: paced-stream.ts serve PORT TOTAL RATE MARKER | fetch HOST PORT TIMEOUT_S\n");
+  process.stderr.write("usage: paced-stream.ts serve PORT TOTAL RATE MARKER\n");
   process.exit(2);
 }

@@ -8,6 +8,7 @@ import { toHex } from "../../../core/util/bytes.ts";
 import { ExchangeType, NotifyError, PayloadType, ProtocolId } from "../../../core/wire/constants.ts";
 import type { Payload } from "../../../core/wire/payloads.ts";
 import { FakeGateway, seededRandom } from "./fake-gateway.ts";
+import { env, find, kinds, pump } from "./pump.ts";
 import { TEST_PSK, testSessionConfig } from "./session-config.ts";
 import type { SessionConfig } from "../../../core/ike/config.ts";
 import { parseProposals } from "../../../core/ike/proposal.ts";
@@ -15,27 +16,7 @@ import { parseProposals } from "../../../core/ike/proposal.ts";
 const LOW = new Uint8Array(32);
 const HIGH = new Uint8Array(32).fill(0xff);
 
-const env = (seed: number) => ({ random: seededRandom(seed), wallTime: () => Date.UTC(2026, 10, 23) });
-
-/** Delivers every datagram the session sends to the gateway, and the answers back, until quiet. */
-function pump(s: IkeSession, gw: FakeGateway, first: Action[], now = 0): Action[] {
-  const all: Action[] = [...first];
-  let queue = first;
-  for (let rounds = 0; rounds < 20 && queue.length > 0; rounds++) {
-    const next: Action[] = [];
-    for (const a of queue) {
-      if (a.kind !== "send") continue;
-      for (const answer of gw.receive(a.data)) next.push(...s.handle({ kind: "datagram", data: answer, port: a.port }, now));
-    }
-    all.push(...next);
-    queue = next;
-  }
-  return all;
-}
-
-const kinds = (as: Action[]) => as.map((a) => a.kind);
 const sends = (as: Action[]) => as.filter((a) => a.kind === "send").map((a) => (a as { data: Uint8Array }).data);
-const find = <K extends Action["kind"]>(as: Action[], k: K) => as.find((a) => a.kind === k) as Extract<Action, { kind: K }> | undefined;
 const findAll = <K extends Action["kind"]>(as: Action[], k: K) => as.filter((a) => a.kind === k) as Extract<Action, { kind: K }>[];
 const messageId = (d: Uint8Array) => new DataView(d.buffer, d.byteOffset).getUint32(20);
 const exchange = (d: Uint8Array) => d[18]!;
