@@ -6,25 +6,10 @@ import { NotifyStatus, PayloadType, ProtocolId } from "../../../core/wire/consta
 import { parseAddress } from "../../../core/wire/addr.ts";
 import { findNotify, findPayload } from "../../../core/wire/payloads.ts";
 import { FakeGateway, seededRandom } from "./fake-gateway.ts";
+import { env, kinds, pump } from "./pump.ts";
 import { TEST_PSK, testSessionConfig } from "./session-config.ts";
 
-const env = (seed: number) => ({ random: seededRandom(seed), wallTime: () => Date.UTC(2026, 10, 23) });
 const NEW_ADDRESS = parseAddress("198.18.1.3")!;
-
-function pump(s: IkeSession, gw: FakeGateway, first: Action[], now = 0): Action[] {
-  const all: Action[] = [...first];
-  let queue = first;
-  for (let rounds = 0; rounds < 20 && queue.length > 0; rounds++) {
-    const next: Action[] = [];
-    for (const a of queue) {
-      if (a.kind !== "send") continue;
-      for (const answer of gw.receive(a.data)) next.push(...s.handle({ kind: "datagram", data: answer, port: a.port }, now));
-    }
-    all.push(...next);
-    queue = next;
-  }
-  return all;
-}
 
 function up(seed: number, opts: { gatewayMobike: boolean; clientMobike?: boolean }) {
   const gw = new FakeGateway({ psk: TEST_PSK, id: "gw.roam.test", random: seededRandom(seed), mobike: opts.gatewayMobike });
@@ -34,7 +19,6 @@ function up(seed: number, opts: { gatewayMobike: boolean; clientMobike?: boolean
   return { gw, s };
 }
 
-const kinds = (as: Action[]) => as.map((a) => a.kind);
 const lastInformational = (gw: FakeGateway) => gw.received.filter((r) => r.exchangeType === 37 && !r.response).at(-1)!.payloads;
 
 describe("MOBIKE (RFC 4555)", () => {

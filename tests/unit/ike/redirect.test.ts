@@ -8,26 +8,11 @@ import { NotifyStatus, PayloadType } from "../../../core/wire/constants.ts";
 import { parseAddress } from "../../../core/wire/addr.ts";
 import { findNotify } from "../../../core/wire/payloads.ts";
 import { FakeGateway, seededRandom } from "./fake-gateway.ts";
+import { env, kinds, pump } from "./pump.ts";
 import { TEST_PSK, testSessionConfig } from "./session-config.ts";
 
-const env = (seed: number) => ({ random: seededRandom(seed), wallTime: () => Date.UTC(2026, 10, 23) });
 const OTHER = parseAddress("192.0.2.3")!;
 
-function pump(s: IkeSession, gw: FakeGateway, first: Action[], now = 0): Action[] {
-  const all: Action[] = [...first];
-  let queue = first;
-  for (let rounds = 0; rounds < 20 && queue.length > 0; rounds++) {
-    const next: Action[] = [];
-    for (const a of queue) {
-      if (a.kind !== "send") continue;
-      for (const answer of gw.receive(a.data)) next.push(...s.handle({ kind: "datagram", data: answer, port: a.port }, now));
-    }
-    all.push(...next);
-    queue = next;
-  }
-  return all;
-}
-const kinds = (as: Action[]) => as.map((a) => a.kind);
 const redirectOf = (as: Action[]) => as.find((a) => a.kind === "redirect") as Extract<Action, { kind: "redirect" }> | undefined;
 
 describe("REDIRECT notification data (RFC 5685 §8.2)", () => {
