@@ -34,11 +34,11 @@ const DEAD_GATEWAY = "192.0.2.99";
 const CLIENT2 = "198.18.1.3";
 /**
  * Loss for the 10 MB transfer (each way, with 200 ms each way). Measured here (2026-11, shared 2-core
- * machine): 1% 7.4 s, 5% 10.5 s, 10% 10.6 to 36.9 s over five runs (load from other work on the
+ * machine): 1% 7.4 s, 5% 10.5 s, 10% 10.6 to 40.5 s over six runs (load from other work on the
  * machine), 15% 26.9 s; at 20% TCP moved 2.7 MB in 60 s (~45 KB/s: retransmission timeouts dominate once
  * a fifth of the segments and ACKs vanish), so 10 MB would take about 4 minutes, far over this suite's
  * budget. Connect and pings run at the full 20%; the transfer at 10% (ROAM_FAULTS_TRANSFER_LOSS=20 runs
- *  it at 20% by hand: at ~45 KB/s it cannot finish before the sink gives up after 80 s).
+ * it at 20% by hand: at ~45 KB/s it cannot finish before the sink gives up after 80 s).
  */
 const TRANSFER_LOSS_PERCENT = Number(process.env.ROAM_FAULTS_TRANSFER_LOSS ?? "10");
 
@@ -320,7 +320,7 @@ describe.skipIf(unavailable !== undefined)("roam when the network changes (stron
     try {
       const up = connect("--gateway", NET.gateway);
       expect(up.code, `connect: ${up.stdout}${up.stderr}`).toBe(0);
-      // 80 s for the sink: over twice the slowest run seen at 10% (36.9 s on the loaded machine).
+      // 80 s for the sink: about twice the slowest run seen at 10% (40.5 s on the loaded machine).
       const r = await transfer("lossy", 80_000);
       console.log(`10 MB at 200 ms / ${TRANSFER_LOSS_PERCENT}% loss each way: ${r.seconds.toFixed(1)} s`);
       expect(r.ok, r.detail).toBe(true);
