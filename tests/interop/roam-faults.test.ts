@@ -6,8 +6,9 @@
 //
 // What strongSwan can produce here: `swanctl --redirect` sends the INFORMATIONAL REDIRECT of an
 // established IKE SA (RFC 5685 §5). A REDIRECT in IKE_SA_INIT or IKE_AUTH needs a redirect provider
-// that no plugin of Debian's strongSwan 5.9.8 offers (charon's redirect_manager only has providers that
-// plugins register): those two are exchange tests against the fake gateway (tests/unit/ike/redirect.test.ts).
+// registered by a plugin, and none of the plugins Debian's strongSwan 5.9.8 installs here registers one
+// (charon's redirect_manager has no built-in provider): those two are exchange tests against the fake
+// gateway (tests/unit/ike/redirect.test.ts).
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
