@@ -24,7 +24,7 @@ import { sourceAddressFor } from "../../platform/linux/route.ts";
 import { openTun } from "../../platform/linux/tun.ts";
 import { systemRandom } from "../../platform/random.ts";
 import type { TunDevice } from "../../platform/types.ts";
-import { openUdp, type BunUdpEndpoint } from "../../platform/udp.ts";
+import { openUdp, type UdpSocket } from "../../platform/udp.ts";
 import type { ConnectRequest } from "../connect-options.ts";
 import pkg from "../../package.json" with { type: "json" };
 import { ExitCode, UserError } from "../exit.ts";
@@ -59,7 +59,7 @@ export interface TunnelStatus {
 
 export class Tunnel {
   private session!: IkeSession;
-  private udp: BunUdpEndpoint | null = null;
+  private udp: UdpSocket | null = null;
   private tun: TunDevice | null = null;
   private readonly journal: Journal;
   private readonly net: LinuxNetConfig;
