@@ -15,6 +15,7 @@ const result = await Bun.build({
   entrypoints,
   compile: { outfile: "dist/roam" },
   minify: false,
+  bytecode: true,
   sourcemap: "linked",
 });
 if (!result.success) {
