@@ -74,6 +74,7 @@ const lib = dlopen("libc.so.6", {
   eventfd: { args: [FFIType.u32, FFIType.i32], returns: FFIType.i32 },
   socket: { args: [FFIType.i32, FFIType.i32, FFIType.i32], returns: FFIType.i32 },
   bind: { args: [FFIType.i32, FFIType.ptr, FFIType.u32], returns: FFIType.i32 },
+  connect: { args: [FFIType.i32, FFIType.ptr, FFIType.u32], returns: FFIType.i32 },
   getsockname: { args: [FFIType.i32, FFIType.ptr, FFIType.ptr], returns: FFIType.i32 },
   setsockopt: { args: [FFIType.i32, FFIType.i32, FFIType.i32, FFIType.ptr, FFIType.u32], returns: FFIType.i32 },
   getsockopt: { args: [FFIType.i32, FFIType.i32, FFIType.i32, FFIType.ptr, FFIType.ptr], returns: FFIType.i32 },
@@ -153,6 +154,10 @@ export function socket(domain: number, type: number, protocol: number): number {
 
 export function bind(fd: number, addr: Uint8Array, len: number): number {
   return c.bind(fd, addr, len);
+}
+
+export function connect(fd: number, addr: Uint8Array, len: number): number {
+  return c.connect(fd, addr, len);
 }
 
 /** getsockname(2) into `addr` (SOCKADDR_SIZE octets). */
