@@ -112,6 +112,10 @@ export class Tunnel {
       onDatagram: (data, port, address) => this.onDatagram(data, port, address),
     });
     this.sessionConfig = this.makeSessionConfig();
+    // Connect time: the TUN device and its reader worker start while IKE_SA_INIT and IKE_AUTH run;
+    // bringUp() awaits them (the interface exists, unconfigured and down, from now on).
+    this.tunOpening = openTun({ name: `${this.name}%d`, headroom: 64, tailroom: 64 });
+    this.tunOpening.catch(() => {}); // a failure is reported by bringUp(), which awaits it
     this.progress(`connecting to ${this.sessionConfig.gatewayName} port ${this.req.gatewayPort} from ${this.localAddress}:${this.udp.localPort}`);
     this.startSession();
   }
@@ -304,11 +308,14 @@ export class Tunnel {
   /** What is applied to the host now (kept across a reconnect). */
   private applied: TunnelConfig | null = null;
 
+  /** The TUN being opened since start() (see there), until bringUp() takes it. */
+  private tunOpening: Promise<TunDevice> | null = null;
+
   private async bringUp(): Promise<void> {
     const cfg = this.config!;
     try {
       if (!this.tun) {
-        this.tun = await openTun({ name: `${this.name}%d`, headroom: 64, tailroom: 64 });
+        this.tun = await (this.tunOpening ?? openTun({ name: `${this.name}%d`, headroom: 64, tailroom: 64 }));
         this.tun.onError((e) => void this.teardown({ ok: false, failure: { code: "host", message: `TUN device failed: ${e.message}` } }));
       }
       const tun = this.tun;
@@ -365,6 +372,7 @@ export class Tunnel {
     // The last datagrams (our DELETE, or the answer to the gateway's) leave when the socket closes below:
     // UdpEndpoint.close() sends what is queued first.
     if (this.tun) await this.tun.close();
+    else if (this.tunOpening) await this.tunOpening.then((t) => t.close(), () => {});
     const report = this.journal.undoAll();
     for (const err of report.errors) this.progress(`cleanup: ${err}`);
     this.udp?.close();

@@ -12,6 +12,8 @@ import { NET } from "../interop/lib/topology.ts";
 const args = process.argv.slice(2);
 const samples = Number(args[args.indexOf("--samples") + 1] ?? 3) || 3;
 const ROAM = join(import.meta.dir, "../../dist/roam");
+// --cpu-prof DIR: run the sources under `bun --cpu-prof-md` instead of dist/roam (a markdown profile per run).
+const profDir = args.includes("--cpu-prof") ? args[args.indexOf("--cpu-prof") + 1] : undefined;
 
 const stage = await createStage();
 try {
@@ -20,7 +22,8 @@ try {
   mkdirSync(runDir, { recursive: true, mode: 0o700 });
   const pskFile = `${stage.dir}/client.psk`;
   writeFileSync(pskFile, `${stage.creds.psk}\n`, { mode: 0o600 });
-  const connectArgv = [ROAM, "connect", "--gateway", NET.gateway, "--remote-id", stage.creds.gatewayId, "--id", stage.creds.pskClientId, "--psk-file", pskFile];
+  const roamArgv = profDir ? [process.execPath, "--cpu-prof-md", `--cpu-prof-dir=${profDir}`, "--cpu-prof-interval=200", join(import.meta.dir, "../../cli/main.ts")] : [ROAM];
+  const connectArgv = [...roamArgv, "connect", "--gateway", NET.gateway, "--remote-id", stage.creds.gatewayId, "--id", stage.creds.pskClientId, "--psk-file", pskFile];
   const once = async (wrap: string[]): Promise<string[]> => {
     const lines: string[] = [];
     const t0 = performance.now();
