@@ -7,23 +7,25 @@ import { defaultProposals, parseProposals, type ProposalSpec } from "../core/ike
 import { selectorFromCidr, type Selector } from "../core/ike/selectors.ts";
 import type { Credentials, Identity } from "../core/ike/config.ts";
 import { parseAddress } from "../core/wire/addr.ts";
-import { decodePem, decodePemCertificates } from "../core/x509/pem.ts";
+import { decodePemCertificates } from "../core/x509/pem.ts";
 import { parseCertificate } from "../core/x509/cert.ts";
-import { encNull, encOctets, encOid, encSeq, encUint } from "../core/x509/der.ts";
-import { CURVES, parsePrivateKeyPem, publicKeyOf, wipePrivateKey, type PublicKey } from "../core/x509/keys.ts";
-import { OID } from "../core/x509/oids.ts";
+import { parsePrivateKeyDer, publicKeyOf, samePublicKey, wipePrivateKey, type PrivateKey } from "../core/x509/keys.ts";
+import { keyFileIsEncrypted, readKeyFile } from "../core/x509/keyfile.ts";
+import { readPkcs12 } from "../core/x509/pkcs12.ts";
 import { IdType } from "../core/wire/constants.ts";
-import { equalBytes, wipe } from "../core/util/bytes.ts";
 import { UserError } from "./exit.ts";
 
 export interface ConnectFlags {
-  gateway?: string;
+  /** One --gateway, or several (repeated): tried in this order. */
+  gateway?: string | string[];
+  mobike?: boolean;
   port?: string;
   remoteId?: string;
   id?: string;
   pskFile?: string;
   cert?: string;
   key?: string;
+  p12?: string;
   rsaPss?: boolean;
   eapIdentity?: string;
   passwordStdin?: boolean;
@@ -39,6 +41,9 @@ export interface ConnectFlags {
   natKeepalive?: string;
   mtu?: string;
   rekey?: string;
+  ikeRekey?: string;
+  rekeyBytes?: string;
+  rekeyPackets?: string;
   up?: string;
   down?: string;
   exclude?: string[];
@@ -57,14 +62,30 @@ export const CONNECT_DEFAULTS = {
   natKeepaliveSeconds: 20,
   /** A little after strongSwan's default one hour, so that a gateway that rekeys usually does it first. */
   childRekeySeconds: 3900,
+  /** strongSwan's default IKE SA rekey_time, 4 h (less up to 10% jitter). */
+  ikeRekeySeconds: 14400,
   /** 1500 less IPv4 (20), UDP (8), ESP header (8), IV (8), ICV (16), trailer and padding (up to 17), with margin. */
   mtu: 1400,
 } as const;
 
 /** A whole number of `unit` from `text` within [min, max], or a one-line usage error naming `flag`. */
 /** The numeric tuning flags, checked (shared by the flag form and by overrides of a profile). */
-export function parseTuning(f: ConnectFlags): { ikeMtu: number; dpdSeconds: number; natKeepaliveSeconds: number; mtu: number; childRekeySeconds: number } {
+export interface Tuning {
+  ikeMtu: number;
+  dpdSeconds: number;
+  natKeepaliveSeconds: number;
+  mtu: number;
+  childRekeySeconds: number;
+  ikeRekeySeconds: number;
+  childRekeyBytes: number;
+  childRekeyPackets: number;
+}
+
+export function parseTuning(f: ConnectFlags): Tuning {
   return {
+    ikeRekeySeconds: numberFlag("--ike-rekey", f.ikeRekey, CONNECT_DEFAULTS.ikeRekeySeconds, 0, 86400 * 7, "a number of seconds (expected 0 to leave rekeying the IKE SA to the gateway, or up to a week)"),
+    childRekeyBytes: numberFlag("--rekey-bytes", f.rekeyBytes, 0, 0, Number.MAX_SAFE_INTEGER, "a number of bytes (expected 0 for no limit, or a whole number)"),
+    childRekeyPackets: numberFlag("--rekey-packets", f.rekeyPackets, 0, 0, Number.MAX_SAFE_INTEGER, "a number of packets (expected 0 for no limit, or a whole number)"),
     childRekeySeconds: numberFlag("--rekey", f.rekey, CONNECT_DEFAULTS.childRekeySeconds, 0, 86400 * 7, "a number of seconds (expected 0 to leave rekeying to the gateway, or up to a week)"),
     ikeMtu: numberFlag("--ike-mtu", f.ikeMtu, CONNECT_DEFAULTS.ikeMtu, 576, 65535, "an MTU (expected 576-65535 bytes)"),
     dpdSeconds: numberFlag("--dpd", f.dpd, CONNECT_DEFAULTS.dpdSeconds, 0, 86400, "a number of seconds (expected 0 to turn it off, or 1-86400)"),
@@ -82,6 +103,10 @@ export function numberFlag(flag: string, text: string | undefined, fallback: num
 
 export interface ConnectRequest {
   gatewayHost: string;
+  /** Further gateways, tried in order after gatewayHost when one does not answer (connect and reconnect). */
+  moreGateways?: string[];
+  /** Announce MOBIKE (RFC 4555) and move the SAs when our address changes; default on. */
+  mobike?: boolean;
   gatewayPort: number;
   remoteId: Identity;
   /** Undefined: the local address is used (strongSwan's default), decided once the socket exists. */
@@ -101,6 +126,14 @@ export interface ConnectRequest {
   reconnect: boolean;
   /** Rekey the CHILD_SA ourselves after this many seconds unless the gateway did; 0 = leave it to the gateway. */
   childRekeySeconds: number;
+  /** Rekey the IKE SA ourselves after this many seconds unless the gateway did; 0 = leave it to the gateway. */
+  ikeRekeySeconds: number;
+  /**
+   * Rekey the CHILD_SA once either ESP direction carried this many bytes / packets (0 = no limit); like
+   * strongSwan's rekey_bytes/rekey_packets, the SA ends (and the tunnel reconnects) at 110% of it.
+   */
+  childRekeyBytes: number;
+  childRekeyPackets: number;
   /** RFC 3948 §4 NAT keepalive interval in seconds; 0 = off. */
   natKeepaliveSeconds: number;
   /** MTU of the TUN device. */
@@ -118,28 +151,56 @@ export interface ConnectRequest {
   background: boolean;
 }
 
-/** Reads the password from the first line of standard input; injected for tests. */
+/** Reads the next line of standard input (each call one more line, for --password-stdin); injected for tests. */
 export type PasswordSource = () => Promise<string>;
 
-export async function parseConnectFlags(f: ConnectFlags, readPassword: PasswordSource): Promise<ConnectRequest> {
-  if (!f.gateway) throw new UserError("connect: --gateway HOST is required");
+/** Where a key passphrase comes from without --password-stdin: the environment, then a no-echo prompt (on a terminal). */
+export interface PassphraseSources {
+  env: Record<string, string | undefined>;
+  prompt?: (question: string) => Promise<string>;
+}
+
+export async function parseConnectFlags(f: ConnectFlags, readPassword: PasswordSource, sources: PassphraseSources = { env: {} }): Promise<ConnectRequest> {
+  const gateways = typeof f.gateway === "string" ? [f.gateway] : (f.gateway ?? []);
+  if (gateways.length === 0) throw new UserError("connect: --gateway HOST is required");
+  for (const g of gateways) if (g.trim() === "" || /[\s,]/.test(g)) throw new UserError(`connect: --gateway "${g}" is not a host name or address (give --gateway once per gateway)`);
   const port = numberFlag("--port", f.port, CONNECT_DEFAULTS.gatewayPort, 1, 65535, "a port number (expected 1-65535)");
   if (!f.remoteId) throw new UserError("connect: --remote-id ID is required (the identity the gateway must prove, e.g. gw.example.com)");
   const remoteId = identity("--remote-id", f.remoteId);
   const localId = f.id === undefined ? undefined : identity("--id", f.id);
 
   let credentials: Credentials;
-  if (f.pskFile && (f.eapIdentity || f.passwordStdin)) {
+  if (f.pskFile && (f.eapIdentity || f.passwordStdin) && !f.p12 && !f.key) {
     throw new UserError("connect: give either --psk-file or --eap-identity with --password-stdin, not both");
   }
-  const given = [f.pskFile && "--psk-file", f.eapIdentity !== undefined && "--eap-identity", f.cert && "--cert"].filter(Boolean);
+  if (f.p12 !== undefined && (f.cert !== undefined || f.key !== undefined)) throw new UserError("connect: give either --p12 FILE or --cert FILE --key FILE, not both");
+  const given = [f.pskFile && "--psk-file", f.eapIdentity !== undefined && "--eap-identity", f.cert && "--cert", f.p12 !== undefined && "--p12"].filter(Boolean);
   if (given.length > 1) throw new UserError(`connect: choose one authentication, not ${given.join(" and ")} (cert+eap is not supported yet)`);
+  // --password-stdin: one line per secret, in this order: the key passphrase (a --p12 file or an
+  // encrypted --key), then the EAP password. Without it, the passphrase comes from ROAM_KEY_PASSPHRASE or
+  // a prompt on a terminal.
+  const passphrase = async (what: string): Promise<string | undefined> => {
+    if (f.passwordStdin) return await readPassword();
+    const env = sources.env.ROAM_KEY_PASSPHRASE;
+    if (env !== undefined) return env;
+    return sources.prompt ? await sources.prompt(`Passphrase for ${what}: `) : undefined;
+  };
   let certId: Identity | undefined;
   if (f.key !== undefined && !f.cert) throw new UserError("connect: --key needs --cert FILE (the certificate the key belongs to)");
-  if (f.cert) {
-    if (!f.key) throw new UserError("connect: --cert needs --key FILE (its private key, PEM, mode 0600)");
-    if (!f.ca) throw new UserError("connect: --cert needs --ca FILE: the gateway must prove itself with a certificate");
-    const c = clientCertificate(readFileFor("--cert", f.cert), readKeyFile(f.key), `--cert "${f.cert}"`, `--key "${f.key}"`, f.rsaPss ?? false);
+  if (f.cert || f.p12 !== undefined) {
+    if (f.cert && !f.key) throw new UserError("connect: --cert needs --key FILE (its private key, PEM, mode 0600)");
+    if (!f.ca) throw new UserError(`connect: ${f.p12 !== undefined ? "--p12" : "--cert"} needs --ca FILE: the gateway must prove itself with a certificate`);
+    let c: { credentials: Credentials; identity: Identity };
+    if (f.p12 !== undefined) {
+      const what = `--p12 "${f.p12}"`;
+      const bytes = readSecretFile("--p12", f.p12);
+      c = pkcs12Certificate(bytes, await passphrase(what), what, f.rsaPss ?? false);
+    } else {
+      const keyText = new TextDecoder().decode(readSecretFile("--key", f.key!));
+      const what = `--key "${f.key}"`;
+      const pw = keyFileIsEncrypted(keyText) ? await passphrase(what) : undefined;
+      c = clientCertificate(readFileFor("--cert", f.cert!), keyText, `--cert "${f.cert}"`, what, f.rsaPss ?? false, pw);
+    }
     credentials = c.credentials;
     certId = c.identity;
   } else if (f.pskFile) {
@@ -152,7 +213,7 @@ export async function parseConnectFlags(f: ConnectFlags, readPassword: PasswordS
     if (password === "") throw new UserError("connect: --password-stdin read an empty password");
     credentials = { kind: "eap-mschapv2", identity: f.eapIdentity, password };
   } else {
-    throw new UserError("connect: choose an authentication: --psk-file FILE, --eap-identity USER --password-stdin, or --cert FILE --key FILE");
+    throw new UserError("connect: choose an authentication: --psk-file FILE, --eap-identity USER --password-stdin, --cert FILE --key FILE, or --p12 FILE");
   }
 
   const trustAnchors = f.ca ? readCa(f.ca) : [];
@@ -160,13 +221,15 @@ export async function parseConnectFlags(f: ConnectFlags, readPassword: PasswordS
   const excludedSubnets = subnets("--exclude", f.exclude ?? []);
   const dnsServers = Array.isArray(f.dns) ? f.dns : [];
   for (const d of dnsServers) if (!parseAddress(d)) throw new UserError(`connect: --dns "${d}" is not an IP address`);
-  const { ikeMtu, dpdSeconds, natKeepaliveSeconds, mtu, childRekeySeconds } = parseTuning(f);
+  const { ikeMtu, dpdSeconds, natKeepaliveSeconds, mtu, childRekeySeconds, ikeRekeySeconds, childRekeyBytes, childRekeyPackets } = parseTuning(f);
   const ike = f.ike ? parseProposals(f.ike, "ike") : { ok: true as const, value: defaultProposals("ike") };
   if (!ike.ok) throw new UserError(`connect: --ike: ${ike.error}`);
   const esp = f.esp ? parseProposals(f.esp, "esp") : { ok: true as const, value: defaultProposals("esp") };
   if (!esp.ok) throw new UserError(`connect: --esp: ${esp.error}`);
   return {
-    gatewayHost: f.gateway,
+    gatewayHost: gateways[0]!,
+    ...(gateways.length > 1 ? { moreGateways: gateways.slice(1) } : {}),
+    mobike: f.mobike ?? true,
     gatewayPort: port,
     remoteId,
     // With a certificate, strongSwan matches IDi against it: its subject DN unless --id names a SAN.
@@ -185,6 +248,9 @@ export async function parseConnectFlags(f: ConnectFlags, readPassword: PasswordS
     natKeepaliveSeconds,
     mtu,
     childRekeySeconds,
+    ikeRekeySeconds,
+    childRekeyBytes,
+    childRekeyPackets,
     excludedSubnets,
     dnsMode: f.dns === false ? "ignore" : "use",
     dnsServers,
@@ -250,69 +316,76 @@ function readFileFor(flag: string, path: string): Uint8Array {
   }
 }
 
-function readKeyFile(path: string): string {
+/** A file holding a private key (--key, --p12): refused if other users can read it. */
+function readSecretFile(flag: string, path: string): Uint8Array {
   let st;
   try {
     st = statSync(path);
   } catch {
-    throw new UserError(`connect: --key "${path}" cannot be read (no such file or no permission)`);
+    throw new UserError(`connect: ${flag} "${path}" cannot be read (no such file or no permission)`);
   }
+  if (!st.isFile()) throw new UserError(`connect: ${flag} "${path}" is not a file`);
   if ((st.mode & 0o077) !== 0) {
-    throw new UserError(`connect: --key "${path}" is readable by other users (mode ${(st.mode & 0o777).toString(8)}); run chmod 600 "${path}"`);
+    throw new UserError(`connect: ${flag} "${path}" is readable by other users (mode ${(st.mode & 0o777).toString(8)}); run chmod 600 "${path}"`);
   }
-  return readFileSync(path, "utf8");
+  return new Uint8Array(readFileSync(path));
 }
 
 /**
  * A client certificate (PEM or DER; end entity first, then intermediates) and its PEM private key →
  * cert credentials (key as PKCS#8 DER, RFC 5958) and the default IDi: the certificate's subject DN.
- * Refuses (one line) a key that is encrypted, does not decode, or is not the certificate's.
+ * `passphrase` opens an "ENCRYPTED PRIVATE KEY". Refuses (one line) a key that is encrypted without a
+ * passphrase, does not decode, or is not the certificate's.
  */
-export function clientCertificate(certBytes: Uint8Array, keyPem: string, certWhat: string, keyWhat: string, rsaPss: boolean): { credentials: Credentials; identity: Identity } {
+export function clientCertificate(certBytes: Uint8Array, keyPem: string, certWhat: string, keyWhat: string, rsaPss: boolean, passphrase?: string): { credentials: Credentials; identity: Identity } {
   const certs = decodePemCertificates(certBytes);
   if (!certs.ok) throw new UserError(`connect: ${certWhat}: ${certs.error}`);
   if (certs.value.length === 0) throw new UserError(`connect: ${certWhat} holds no certificate (expected PEM "BEGIN CERTIFICATE" or DER)`);
-  const ee = parseCertificate(certs.value[0]!);
-  if (!ee.ok) throw new UserError(`connect: ${certWhat}: the certificate does not decode (${ee.error.reason})`);
-  const key = parsePrivateKeyPem(keyPem);
+  const key = readKeyFile(keyPem, passphrase);
+  if (!key.ok && key.kind === "password" && passphrase === undefined) throw new UserError(`connect: ${keyWhat} is encrypted: ${PASSPHRASE_SOURCES}`);
   if (!key.ok) throw new UserError(`connect: ${keyWhat}: ${key.error}`);
+  return certCredentials(certs.value, key.pkcs8, key.key, certWhat, keyWhat, rsaPss);
+}
+
+/**
+ * A PKCS#12 file (RFC 7292) → cert credentials: its key, the certificate that matches it, and its other
+ * certificates except roots (sent as intermediates). `password` undefined: no password was given, so
+ * the empty password is tried, and a file that needs one is refused naming the ways to give it.
+ */
+export function pkcs12Certificate(bytes: Uint8Array, password: string | undefined, what: string, rsaPss: boolean): { credentials: Credentials; identity: Identity } {
+  const r = readPkcs12(bytes, password ?? "");
+  if (!r.ok) {
+    const e = r.error;
+    if (e.kind === "password" && password === undefined) throw new UserError(`connect: ${what} is protected by a password: ${PASSPHRASE_SOURCES}`);
+    const convert = "convert it with: openssl pkcs12 -in OLD.p12 -legacy -nodes | openssl pkcs12 -export -out NEW.p12";
+    if (e.kind === "unsupported") throw new UserError(`connect: ${what}: ${e.reason}; ${convert}`);
+    throw new UserError(`connect: ${what}: ${e.reason}`);
+  }
+  const key = parsePrivateKeyDer(r.value.privateKey);
+  if (!key.ok) throw new UserError(`connect: ${what}: the private key does not decode (${key.error})`);
+  return certCredentials([r.value.certificate, ...r.value.intermediates], r.value.privateKey, key.value, what, `the key of ${what}`, rsaPss);
+}
+
+/** How a key passphrase can be given (flag form and profiles). */
+export const PASSPHRASE_SOURCES = "give it with --password-stdin, the ROAM_KEY_PASSPHRASE environment variable, key_passphrase in a profile's secrets file, or at the prompt on a terminal";
+
+function certCredentials(certChain: Uint8Array[], pkcs8: Uint8Array, key: PrivateKey, certWhat: string, keyWhat: string, rsaPss: boolean): { credentials: Credentials; identity: Identity } {
   try {
-    if (!samePublicKey(publicKeyOf(key.value), ee.value.publicKey)) {
+    const ee = parseCertificate(certChain[0]!);
+    if (!ee.ok) throw new UserError(`connect: ${certWhat}: the certificate does not decode (${ee.error.reason})`);
+    if (!samePublicKey(publicKeyOf(key), ee.value.publicKey)) {
       throw new UserError(`connect: ${keyWhat} is not the private key of ${certWhat} (${ee.value.subjectText})`);
     }
-    if (key.value.kind === "ed25519") throw new UserError(`connect: ${keyWhat}: Ed25519 client keys are not supported yet (use RSA or ECDSA)`);
-    if (rsaPss && key.value.kind !== "rsa") throw new UserError(`connect: --rsa-pss needs an RSA key, ${keyWhat} is ${key.value.kind}`);
+    if (key.kind === "ed25519") throw new UserError(`connect: ${keyWhat}: Ed25519 client keys are not supported yet (use RSA or ECDSA)`);
+    if (rsaPss && key.kind !== "rsa") throw new UserError(`connect: --rsa-pss needs an RSA key, ${keyWhat} is ${key.kind}`);
+    return {
+      credentials: { kind: "cert", certChain, privateKey: pkcs8, rsaPss },
+      identity: { type: IdType.DER_ASN1_DN, data: ee.value.subject, text: ee.value.subjectText },
+    };
   } catch (e) {
-    wipePrivateKey(key.value);
+    pkcs8.fill(0);
     throw e;
+  } finally {
+    wipePrivateKey(key);
   }
-  const privateKey = toPkcs8(keyPem, key.value.kind === "ec" ? CURVES[key.value.curve].oid : undefined);
-  wipePrivateKey(key.value);
-  return {
-    credentials: { kind: "cert", certChain: certs.value, privateKey, rsaPss },
-    identity: { type: IdType.DER_ASN1_DN, data: ee.value.subject, text: ee.value.subjectText },
-  };
-}
-
-function samePublicKey(a: PublicKey, b: PublicKey): boolean {
-  if (a.kind === "rsa" && b.kind === "rsa") return a.n === b.n && a.e === b.e;
-  if (a.kind === "ec" && b.kind === "ec") return a.curve === b.curve && equalBytes(CURVES[a.curve].ecdsa.Point.fromBytes(a.point).toBytes(false), CURVES[b.curve].ecdsa.Point.fromBytes(b.point).toBytes(false));
-  if (a.kind === "ed25519" && b.kind === "ed25519") return equalBytes(a.key, b.key);
-  return false;
-}
-
-/** The first key block as a DER PKCS#8 PrivateKeyInfo (RFC 5958 §2): PKCS#1 and SEC1 keys are wrapped. */
-function toPkcs8(pem: string, curveOid: string | undefined): Uint8Array {
-  const blocks = decodePem(pem);
-  if (!blocks.ok) throw new UserError(`connect: private key: ${blocks.error}`);
-  for (const b of blocks.value) {
-    if (b.label === "PRIVATE KEY") return b.der;
-    // RFC 8017 App. A.1.1: rsaEncryption with NULL parameters; RFC 5915 §3 / RFC 5480 §2.1.1: id-ecPublicKey + namedCurve.
-    const alg = b.label === "RSA PRIVATE KEY" ? encSeq(encOid(OID.rsaEncryption), encNull()) : b.label === "EC PRIVATE KEY" && curveOid ? encSeq(encOid(OID.ecPublicKey), encOid(curveOid)) : null;
-    if (!alg) continue;
-    const out = encSeq(encUint(0n), alg, encOctets(b.der));
-    wipe(b.der);
-    return out;
-  }
-  throw new UserError("connect: private key: no PEM key block found");
 }

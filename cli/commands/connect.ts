@@ -15,8 +15,8 @@ import { Tunnel, GatewayResolveError, STATE_DIR, type TunnelEvent, type TunnelOu
 import { onShutdown } from "../../platform/signals.ts";
 import { Reporter } from "../output.ts";
 import { decodeRequest, encodeRequest } from "../request-codec.ts";
-import { readFirstLine } from "../stdin.ts";
-import { profileToConnectRequest } from "../profiles/connect.ts";
+import { lineReader, readFirstLine } from "../stdin.ts";
+import { profileNeedsKeyPassphrase, profileToConnectRequest } from "../profiles/connect.ts";
 import { promptNoEcho, resolveSecrets } from "../profiles/secrets.ts";
 import { loadProfile, readSecrets } from "../profiles/store.ts";
 
@@ -26,16 +26,17 @@ export function connectCommand(): Command {
   return new Command("connect")
     .description("connect to an IKEv2 gateway (a stored profile, or flags); runs in the foreground until Ctrl-C or `roam disconnect`")
     .argument("[profile]", "a stored profile (see roam profiles list); without it, the flags below say where to connect")
-    .option("--gateway <host>", "gateway host name or address")
+    .option("--gateway <host>", "gateway host name or address; repeat it for more gateways, tried in order when one does not answer", (v: string, prev?: string[]) => [...(prev ?? []), v])
     .option("--port <port>", "gateway IKE port", "500")
     .option("--remote-id <id>", "identity the gateway must prove (e.g. gw.example.com)")
     .option("--id <id>", "our identity (default: our address; with EAP, what the gateway sees in IDi)")
     .option("--psk-file <file>", "authenticate with the pre-shared key in FILE (mode 0600)")
     .option("--cert <file>", "authenticate with this client certificate (PEM or DER; end entity first, then intermediates)")
-    .option("--key <file>", "the client certificate's private key (PEM: PKCS#8, PKCS#1 or SEC1, unencrypted, mode 0600)")
+    .option("--key <file>", "the client certificate's private key (PEM: PKCS#8, PKCS#1, SEC1 or encrypted PKCS#8; mode 0600)")
+    .option("--p12 <file>", "authenticate with the key and certificates of this PKCS#12 file (.p12/.pfx, mode 0600) instead of --cert/--key")
     .option("--rsa-pss", "sign with RSASSA-PSS instead of PKCS#1 v1.5 (RSA keys, RFC 7427)")
     .option("--eap-identity <user>", "authenticate with EAP-MSCHAPv2 as USER")
-    .option("--password-stdin", "read the EAP password from the first line of standard input")
+    .option("--password-stdin", "read secrets from standard input, one line each: the key passphrase (--p12, encrypted --key) first, then the EAP password or PSK")
     .option("--ca <file>", "CA certificate(s), PEM or DER, that the gateway's certificate must chain to")
     .option("--subnet <cidr...>", "remote subnets to ask for (default: everything; the gateway narrows)")
     .option("--exclude <cidr...>", "subnets never routed into the tunnel, even if the gateway offers them")
@@ -46,12 +47,16 @@ export function connectCommand(): Command {
     .option("--no-ipv6", "do not ask for an IPv6 virtual address, DNS servers or ::/0 selectors")
     .option("--dpd <seconds>", "check that the gateway is alive after this long without traffic from it (0: never)", "30")
     .option("--rekey <seconds>", "rekey the CHILD_SA after this long unless the gateway did (0: leave it to the gateway)", "3900")
+    .option("--ike-rekey <seconds>", "rekey the IKE SA after this long unless the gateway did (0: leave it to the gateway)", "14400")
+    .option("--rekey-bytes <bytes>", "rekey the CHILD_SA after this many bytes in either direction (0: no limit)", "0")
+    .option("--rekey-packets <count>", "rekey the CHILD_SA after this many packets in either direction (0: no limit)", "0")
     .option("--nat-keepalive <seconds>", "NAT keepalive interval on the 4500 socket (0: none)", "20")
     .option("--mtu <bytes>", "MTU of the tunnel interface", "1400")
     .option("--up <command>", "run this shell command when the tunnel is up (ROAM_* variables describe it)")
     .option("--down <command>", "run this shell command before the tunnel goes down")
     .option("--no-reconnect", "when the tunnel is lost, report it (exit 6) instead of connecting again")
     .option("--no-fragmentation", "do not offer IKE fragmentation (RFC 7383)")
+    .option("--no-mobike", "do not offer MOBIKE (RFC 4555): reconnect instead when our address changes")
     .option("--ike-mtu <bytes>", "path MTU that IKE fragments must fit", "1280")
     .option("--background", "return once the tunnel is up (exit 0), or with the cause of failure")
     .addOption(new Option("--internal-child").hideHelp())
@@ -61,7 +66,7 @@ export function connectCommand(): Command {
         return;
       }
       const fromCli = (k: string) => cmd.getOptionValueSource(k) === "cli";
-      const req = profile === undefined ? await parseConnectFlags(flags, () => readFirstLine(process.stdin)) : await requestFromProfile(profile, flags, fromCli);
+      const req = profile === undefined ? await parseConnectFlags(flags, lineReader(process.stdin), { env: process.env, prompt: process.stdin.isTTY ? promptNoEcho : undefined }) : await requestFromProfile(profile, flags, fromCli);
       process.exitCode = req.background ? await runBackground(req) : await runForeground(req, new Reporter(process.stderr));
     });
 }
@@ -212,31 +217,39 @@ async function runChild(): Promise<number> {
 
 /** `roam connect NAME`: the stored profile, its secrets (stdin, environment, secrets file or a prompt), warnings. */
 async function requestFromProfile(name: string, flags: ConnectFlags, fromCli: (flag: string) => boolean): Promise<ConnectRequest> {
-  const given = (["gateway", "remoteId", "id", "pskFile", "eapIdentity", "ca", "cert", "key", "subnet", "exclude", "ike", "esp", "up", "down"] as const).filter((k) => flags[k] !== undefined);
+  const given = (["gateway", "remoteId", "id", "pskFile", "eapIdentity", "ca", "cert", "key", "p12", "subnet", "exclude", "ike", "esp", "up", "down"] as const).filter((k) => flags[k] !== undefined);
   if (given.length > 0) {
     throw new UserError(`connect: a profile and --${given.map((k) => k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)).join(", --")} do not go together: edit the profile instead`);
   }
   const out = new Reporter(process.stderr);
   const loaded = loadProfile(name);
   for (const w of loaded.warnings) out.line(`warning: ${w}`);
-  const secrets = await resolveSecrets(loaded.profile, {
-    passwordStdin: flags.passwordStdin ?? false,
-    readStdinLine: () => readFirstLine(process.stdin),
-    env: process.env,
-    stored: () => readSecrets(loaded.dir, name),
-    prompt: process.stdin.isTTY ? promptNoEcho : undefined,
-  });
+  const secrets = await resolveSecrets(
+    loaded.profile,
+    {
+      passwordStdin: flags.passwordStdin ?? false,
+      readStdinLine: lineReader(process.stdin),
+      env: process.env,
+      stored: () => readSecrets(loaded.dir, name),
+      prompt: process.stdin.isTTY ? promptNoEcho : undefined,
+    },
+    profileNeedsKeyPassphrase(loaded.profile, loaded.dir),
+  );
   const { request, unsupported } = profileToConnectRequest(loaded.profile, secrets, { background: flags.background ?? false, dir: loaded.dir });
   for (const u of unsupported) out.line(`warning: ${u}`);
   // Tuning flags given on the command line override the profile for this connection.
   if (fromCli("ipv6")) request.requestIp6 = flags.ipv6 ?? request.requestIp6;
   if (fromCli("fragmentation")) request.fragmentation = flags.fragmentation ?? request.fragmentation;
   if (fromCli("reconnect")) request.reconnect = flags.reconnect ?? request.reconnect;
+  if (fromCli("mobike")) request.mobike = flags.mobike ?? true;
   const cli = parseTuning(flags);
   if (fromCli("dpd")) request.dpdSeconds = cli.dpdSeconds;
   if (fromCli("natKeepalive")) request.natKeepaliveSeconds = cli.natKeepaliveSeconds;
   if (fromCli("mtu")) request.mtu = cli.mtu;
   if (fromCli("rekey")) request.childRekeySeconds = cli.childRekeySeconds;
+  if (fromCli("ikeRekey")) request.ikeRekeySeconds = cli.ikeRekeySeconds;
+  if (fromCli("rekeyBytes")) request.childRekeyBytes = cli.childRekeyBytes;
+  if (fromCli("rekeyPackets")) request.childRekeyPackets = cli.childRekeyPackets;
   if (fromCli("ikeMtu")) request.ikeMtu = cli.ikeMtu;
   request.profileName = name;
   return request;

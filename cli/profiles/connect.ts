@@ -8,7 +8,8 @@ import { defaultProposals, parseProposals } from "../../core/ike/proposal.ts";
 import { selectorFromCidr } from "../../core/ike/selectors.ts";
 import { parseAddress } from "../../core/wire/addr.ts";
 import { decodePemCertificates } from "../../core/x509/pem.ts";
-import { clientCertificate, CONNECT_DEFAULTS, subnets, type ConnectRequest } from "../connect-options.ts";
+import { keyFileIsEncrypted } from "../../core/x509/keyfile.ts";
+import { clientCertificate, CONNECT_DEFAULTS, pkcs12Certificate, subnets, type ConnectRequest } from "../connect-options.ts";
 import type { Identity } from "../../core/ike/config.ts";
 import { UserError } from "../exit.ts";
 import type { Profile } from "./model.ts";
@@ -18,6 +19,21 @@ import { assetPath } from "./store.ts";
 export interface ResolvedSecrets {
   psk?: Uint8Array;
   eapPassword?: string;
+  /** Opens the PKCS#12 file or the encrypted PEM key. */
+  keyPassphrase?: string;
+}
+
+/** Whether connecting needs a key passphrase: the client key is a PKCS#12 file, or a PEM key that is encrypted. */
+export function profileNeedsKeyPassphrase(p: Profile, dir: string, read: (path: string) => Uint8Array = (f) => new Uint8Array(readFileSync(f))): boolean {
+  if (p.auth !== "cert" && p.auth !== "cert+eap") return false;
+  if (p.clientCert !== undefined && p.clientKey !== undefined) {
+    try {
+      return keyFileIsEncrypted(new TextDecoder().decode(read(assetPath(dir, p.name, p.clientKey))));
+    } catch {
+      return false; // an unreadable key file is reported when the credentials are read
+    }
+  }
+  return p.pkcs12 !== undefined;
 }
 
 export interface ProfileConnectOptions {
@@ -29,7 +45,7 @@ export interface ProfileConnectOptions {
 
 export interface ProfileConnect {
   request: ConnectRequest;
-  /** "gateway (…) beyond the first is not tried yet" — one line per field roam does not apply. */
+  /** "pkcs12 is not read: ..." — one line per field roam does not apply. */
   unsupported: string[];
 }
 
@@ -49,9 +65,7 @@ export function profileToConnectRequest(profile: Profile, secrets: ResolvedSecre
     const identity = p.eapIdentity ?? p.localId!;
     if (!secrets.eapPassword) throw new UserError(`${who}: no EAP password (put eap_password in ${p.name}.secrets, use --password-stdin, or set ROAM_PASSWORD)`);
     credentials = { kind: "eap-mschapv2", identity, password: secrets.eapPassword };
-  } else if (p.auth === "cert" && p.clientCert !== undefined && p.clientKey !== undefined) {
-    const certPath = assetPath(opts.dir, p.name, p.clientCert);
-    const keyPath = assetPath(opts.dir, p.name, p.clientKey);
+  } else if (p.auth === "cert" && ((p.clientCert !== undefined && p.clientKey !== undefined) || p.pkcs12 !== undefined)) {
     const readOr = (path: string, field: string) => {
       try {
         return read(path);
@@ -59,12 +73,20 @@ export function profileToConnectRequest(profile: Profile, secrets: ResolvedSecre
         throw new UserError(`${who}: ${field} "${path}" cannot be read (no such file or no permission)`);
       }
     };
-    const c = clientCertificate(readOr(certPath, "client_cert"), new TextDecoder().decode(readOr(keyPath, "client_key")), `client_cert "${certPath}"`, `client_key "${keyPath}"`, false);
+    let c: ReturnType<typeof clientCertificate>;
+    if (p.clientCert !== undefined && p.clientKey !== undefined) {
+      const certPath = assetPath(opts.dir, p.name, p.clientCert);
+      const keyPath = assetPath(opts.dir, p.name, p.clientKey);
+      c = clientCertificate(readOr(certPath, "client_cert"), new TextDecoder().decode(readOr(keyPath, "client_key")), `client_cert "${certPath}"`, `client_key "${keyPath}"`, false, secrets.keyPassphrase);
+    } else {
+      const path = assetPath(opts.dir, p.name, p.pkcs12!);
+      c = pkcs12Certificate(readOr(path, "pkcs12"), secrets.keyPassphrase, `pkcs12 "${path}"`, false);
+    }
     credentials = c.credentials;
     certId = c.identity;
   } else {
-    const why = p.auth === "cert" ? "without client_cert and client_key (PKCS#12 bundles are not read yet)" : "by roam's tunnel yet (cert+eap needs RFC 4739 multiple authentication)";
-    throw new UserError(`${who}: auth "${p.auth}" (client certificate) is not supported ${why}; use client_cert/client_key, or a psk or eap-mschapv2 profile`);
+    const why = p.auth === "cert" ? "without client_cert and client_key or pkcs12" : "by roam's tunnel yet (cert+eap needs RFC 4739 multiple authentication)";
+    throw new UserError(`${who}: auth "${p.auth}" (client certificate) is not supported ${why}; use client_cert/client_key or pkcs12, or a psk or eap-mschapv2 profile`);
   }
 
   const trustAnchors: Uint8Array[] = [];
@@ -108,13 +130,15 @@ export function profileToConnectRequest(profile: Profile, secrets: ResolvedSecre
   const esp = p.esp ? parseProposals(p.esp, "esp") : { ok: true as const, value: defaultProposals("esp") };
   if (!esp.ok) throw new UserError(`${who}: esp: ${esp.error}`);
 
-  if (p.gateways.length > 1) note("gateway", `(${p.gateways.slice(1).join(", ")}) beyond the first is not tried yet`);
-  if (credentials.kind === "cert" && p.pkcs12 !== undefined) note("pkcs12", "is not read: client_cert and client_key are used");
+  if (credentials.kind === "cert" && p.pkcs12 !== undefined && p.clientCert !== undefined && p.clientKey !== undefined) note("pkcs12", "is not read: client_cert and client_key are used");
   else if (credentials.kind !== "cert" && (p.clientCert !== undefined || p.clientKey !== undefined || p.pkcs12 !== undefined)) note("client_cert/client_key/pkcs12", "are not used by this auth method");
 
   return {
     request: {
       gatewayHost: host,
+      // Tried in order when one does not answer (at connect and while reconnecting).
+      ...(p.gateways.length > 1 ? { moreGateways: p.gateways.slice(1) } : {}),
+      mobike: p.mobike ?? true,
       gatewayPort: p.port,
       remoteId: remote.value,
       localId,
@@ -130,7 +154,10 @@ export function profileToConnectRequest(profile: Profile, secrets: ResolvedSecre
       reconnect: CONNECT_DEFAULTS.reconnect,
       natKeepaliveSeconds: p.natKeepalive ?? CONNECT_DEFAULTS.natKeepaliveSeconds,
       mtu: p.mtu ?? CONNECT_DEFAULTS.mtu,
-      childRekeySeconds: CONNECT_DEFAULTS.childRekeySeconds,
+      childRekeySeconds: p.rekey ?? CONNECT_DEFAULTS.childRekeySeconds,
+      ikeRekeySeconds: p.ikeRekey ?? CONNECT_DEFAULTS.ikeRekeySeconds,
+      childRekeyBytes: p.rekeyBytes ?? 0,
+      childRekeyPackets: p.rekeyPackets ?? 0,
       excludedSubnets: subnets(`${who}: excluded_subnets`, p.excludedSubnets),
       dnsMode: p.dns === "ignore" ? "ignore" : "use",
       dnsServers: p.dnsServers,

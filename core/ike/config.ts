@@ -49,6 +49,8 @@ export interface SessionConfig {
   /** Always use UDP encapsulation, even without NAT (a userspace client has no raw ESP socket). */
   forceEncap: boolean;
   connectRetransmit: RetransmitPolicy;
+  /** IKE_SA_INIT only, when set: shorter when other gateways wait to be tried (an unreachable one fails sooner). */
+  initRetransmit?: RetransmitPolicy;
   retransmit: RetransmitPolicy;
   /**
    * Dead peer detection (RFC 7296 §2.4): after this long without anything from the gateway, send an
@@ -60,10 +62,19 @@ export interface SessionConfig {
    * rekeyed it first (§2.8); 0 leaves rekeying to the gateway.
    */
   childRekeyMs: number;
+  /**
+   * Rekey the IKE SA ourselves (RFC 7296 §2.18) this long after it was made (less up to 10% jitter),
+   * unless the gateway rekeyed it first; 0 leaves it to the gateway.
+   */
+  ikeRekeyMs: number;
   /** Offer IKE fragmentation (RFC 7383); used when the gateway offers it too. */
   fragmentation: boolean;
   /** Path MTU for IKE messages (RFC 7383 §2.5.1); 1280 works on every IPv6 path. */
   ikeMtu: number;
   /** Sent as APPLICATION_VERSION in the configuration request. */
   applicationVersion: string;
+  /** Announce MOBIKE (RFC 4555) and move the SAs to a new local address with UPDATE_SA_ADDRESSES. */
+  mobike: boolean;
+  /** The gateway that sent us here with a REDIRECT (RFC 5685 §8.3: REDIRECTED_FROM), if one did. */
+  redirectedFrom?: Uint8Array;
 }

@@ -2,6 +2,7 @@
 // The session never does I/O and never reads a clock; `now` arrives with every event.
 
 import type { Random } from "../types.ts";
+import type { RedirectTarget } from "./redirect.ts";
 import type { Selector } from "./selectors.ts";
 
 /** Where a datagram goes: the gateway's IKE port (500) or its NAT-T port (4500, with non-ESP marker). */
@@ -11,12 +12,22 @@ export type SessionEvent =
   | { kind: "start" }
   | { kind: "datagram"; data: Uint8Array; port: IkePort }
   | { kind: "timer"; timer: TimerName }
-  /** The liveness timer fired; `lastInbound` is when anything (IKE or ESP) last came from the gateway. */
-  | { kind: "liveness"; lastInbound: number }
+  /**
+   * The liveness timer fired; `lastInbound` is when anything (IKE or ESP) last came from the gateway.
+   * `resumed`: the host slept (or the process was stopped): check now, whatever the interval says.
+   */
+  | { kind: "liveness"; lastInbound: number; resumed?: boolean }
+  /** Our address towards the gateway (or our port) changed: move the SAs (RFC 4555 §3.5) or give up. */
+  | { kind: "path-changed"; localAddress: Uint8Array; localPort: number }
+  /**
+   * An ESP SA of a CHILD_SA crossed a lifetime limit (bytes, packets, or the sequence number space, RFC 4303
+   * §3.3.3): "soft" asks for a rekey, "hard" means the SA can carry no more. `spiIn` names the CHILD_SA.
+   */
+  | { kind: "child-limit"; spiIn: number; limit: "soft" | "hard" }
   | { kind: "close" };
 
 /** Timers are named after the event they wait for. */
-export type TimerName = "retransmit" | "liveness" | "child-rekey";
+export type TimerName = "retransmit" | "liveness" | "child-rekey" | "ike-rekey";
 
 export type Action =
   | { kind: "send"; data: Uint8Array; port: IkePort }
@@ -28,9 +39,14 @@ export type Action =
   | { kind: "apply-config"; config: TunnelConfig }
   | { kind: "established"; info: EstablishedInfo }
   | { kind: "failed"; failure: SessionFailure }
+  /**
+   * The gateway sent us elsewhere (RFC 5685): the session is over (its IKE SA, if any, deleted); the caller
+   * connects to `target` with a new session, REDIRECTED_FROM naming `from`.
+   */
+  | { kind: "redirect"; target: RedirectTarget; from: Uint8Array; stage: "ike-sa-init" | "ike-auth" | "informational" }
   | { kind: "closed"; reason: string };
 
-export type ProgressStage = "ike-sa-init" | "authenticating" | "eap" | "child-sa";
+export type ProgressStage = "ike-sa-init" | "authenticating" | "eap" | "child-sa" | "ike-rekey" | "mobike";
 
 /** Why a session ended without a tunnel. `code` picks the process exit code. */
 export interface SessionFailure {
@@ -58,6 +74,11 @@ export interface ChildSaParams {
    * or the old one is deleted, since the gateway installs its side only once it has our answer.
    */
   deferOutbound?: boolean;
+  /**
+   * The redundant SA of a rekey collision we lost (§2.8.1): receive on it until our DELETE for it is
+   * answered, never send on it.
+   */
+  inboundOnly?: boolean;
 }
 
 export interface TunnelConfig {

@@ -46,6 +46,8 @@ export interface GatewayConfOptions {
    * default (yes: announced, and used when the peer announces it too).
    */
   readonly fragmentation?: boolean;
+  /** More gateway addresses every connection answers on (a second "gateway" to redirect to, RFC 5685). */
+  readonly extraLocalAddrs?: readonly string[];
 }
 
 const list = (xs: readonly string[]): string => xs.join(", ");
@@ -69,6 +71,7 @@ function secrets(creds: Credentials): string {
 
 export function gatewaySwanctlConf(creds: Credentials, opts: GatewayConfOptions): string {
   const frag = opts.fragmentation === undefined ? "" : `    fragmentation = ${opts.fragmentation ? "yes" : "no"}\n`;
+  const localAddrs = list([NET.gateway, ...(opts.extraLocalAddrs ?? [])]);
   const child = `    children {
       ${CHILD} {
         # narrowing (RFC 7296 §2.9): whatever the client asks, it gets the two corporate LANs
@@ -81,7 +84,7 @@ export function gatewaySwanctlConf(creds: Credentials, opts: GatewayConfOptions)
 connections {
   ${CONN.psk} {
     version = 2
-    local_addrs = ${NET.gateway}
+    local_addrs = ${localAddrs}
     proposals = ${list(PROPOSALS.ike)}
     pools = ${POOL}
 ${frag}    local {
@@ -96,7 +99,7 @@ ${child}
   }
   ${CONN.cert} {
     version = 2
-    local_addrs = ${NET.gateway}
+    local_addrs = ${localAddrs}
     proposals = ${list(PROPOSALS.ike)}
     pools = ${POOL}
     send_cert = always
@@ -114,7 +117,7 @@ ${child}
   }
   ${CONN.eap} {
     version = 2
-    local_addrs = ${NET.gateway}
+    local_addrs = ${localAddrs}
     proposals = ${list(PROPOSALS.ike)}
     pools = ${POOL}
     send_cert = always

@@ -40,6 +40,13 @@ describe("connect flags", () => {
     expect(r.requestIp6).toBe(true);
     expect(r.ikeProposals[0]!.ke[0]).toBe(KeId.CURVE25519);
     expect([r.mtu, r.natKeepaliveSeconds, r.dpdSeconds, r.ikeMtu, r.reconnect, r.fragmentation]).toEqual([1400, 20, 30, 1280, true, true]);
+    // strongSwan's IKE SA rekey_time (4 h); no CHILD_SA volume limits unless asked for.
+    expect([r.childRekeySeconds, r.ikeRekeySeconds, r.childRekeyBytes, r.childRekeyPackets]).toEqual([3900, 14400, 0, 0]);
+  });
+
+  test("rekey tuning: --ike-rekey, --rekey-bytes, --rekey-packets", async () => {
+    const r = await parseConnectFlags({ ...base, ikeRekey: "60", rekeyBytes: "500000", rekeyPackets: "1000" }, noPassword);
+    expect([r.ikeRekeySeconds, r.childRekeyBytes, r.childRekeyPackets]).toEqual([60, 500000, 1000]);
   });
 
   test("EAP reads the password through the given source and needs a CA", async () => {
@@ -48,8 +55,17 @@ describe("connect flags", () => {
     expect(r.trustAnchors.length).toBe(1);
   });
 
+  test("--gateway given several times: tried in that order; MOBIKE on unless --no-mobike", async () => {
+    const one = await parseConnectFlags(base, noPassword);
+    expect([one.gatewayHost, one.moreGateways, one.mobike]).toEqual(["192.0.2.1", undefined, true]);
+    const many = await parseConnectFlags({ ...base, gateway: ["192.0.2.99", "192.0.2.1", "vpn2.example.com"], mobike: false }, noPassword);
+    expect([many.gatewayHost, many.moreGateways, many.mobike]).toEqual(["192.0.2.99", ["192.0.2.1", "vpn2.example.com"], false]);
+  });
+
   const cases: [string, ConnectFlags, RegExp][] = [
     ["no gateway", { ...base, gateway: undefined }, /--gateway HOST is required/],
+    ["an empty gateway list", { ...base, gateway: [] }, /--gateway HOST is required/],
+    ["two gateways in one flag", { ...base, gateway: ["192.0.2.1,192.0.2.2"] }, /--gateway "192.0.2.1,192.0.2.2" is not a host name or address \(give --gateway once per gateway\)/],
     ["a bad port", { ...base, port: "70000" }, /--port "70000" is not a port number \(expected 1-65535\)/],
     ["a port with junk", { ...base, port: "50x" }, /--port "50x"/],
     ["no remote id", { ...base, remoteId: undefined }, /--remote-id ID is required/],
@@ -70,6 +86,9 @@ describe("connect flags", () => {
     ["a negative keepalive", { ...base, natKeepalive: "-5" }, /--nat-keepalive "-5" is not a number of seconds/],
     ["a DPD of a week", { ...base, dpd: "604800" }, /--dpd "604800" is not a number of seconds/],
     ["an IKE MTU with a unit", { ...base, ikeMtu: "1280b" }, /--ike-mtu "1280b" is not an MTU/],
+    ["an IKE rekey of two weeks", { ...base, ikeRekey: "1209600" }, /--ike-rekey "1209600" is not a number of seconds/],
+    ["a byte limit with a unit", { ...base, rekeyBytes: "10M" }, /--rekey-bytes "10M" is not a number of bytes/],
+    ["a negative packet limit", { ...base, rekeyPackets: "-1" }, /--rekey-packets "-1" is not a number of packets/],
   ];
   for (const [name, flags, message] of cases) {
     test(`refuses ${name} with exit 2 and one line`, async () => {
