@@ -160,3 +160,77 @@ describe(`${backend} backend`, () => {
   });
 });
 }
+
+describe("mmsg backend: batches, ring and sizes", () => {
+  test("a 60,000-octet datagram arrives whole; 1,000 datagrams in bursts arrive in order across the ring", async () => {
+    const got: number[] = [];
+    let big = -1;
+    let done!: () => void;
+    const all = new Promise<void>((r) => {
+      done = r;
+    });
+    const N = 1000;
+    const rx = await openAny({
+      backend: "mmsg",
+      address: "127.0.0.1",
+      onDatagram: (d) => {
+        if (d.length === 60_000) {
+          big = d.every((b, i) => b === (i & 0xff)) ? d.length : -2;
+          return;
+        }
+        got.push(new DataView(d.buffer, d.byteOffset, 4).getUint32(0));
+        if (got.length === N) done();
+      },
+    });
+    const tx = await openAny({ backend: "mmsg", address: "127.0.0.1", onDatagram: () => {} });
+    try {
+      tx.send(new Uint8Array(60_000).map((_, i) => i & 0xff), rx.localPort, "127.0.0.1");
+      tx.flush();
+      // Bursts of 100 (more than one receive batch of 32) with the main thread busy in between, so the
+      // reader fills several ring buffers ahead and waits for them to come back.
+      for (let b = 0; b < N / 100; b++) {
+        for (let i = 0; i < 100; i++) {
+          const d = new Uint8Array(200);
+          new DataView(d.buffer).setUint32(0, b * 100 + i);
+          tx.send(d, rx.localPort, "127.0.0.1");
+        }
+        tx.flush();
+        const until = performance.now() + 5;
+        while (performance.now() < until) {} // keep the main thread from taking batches for a while
+        await Bun.sleep(1);
+      }
+      await deadline(all, 5000, "1000 datagrams");
+      expect(big).toBe(60_000);
+      expect(got).toEqual(Array.from({ length: N }, (_, i) => i)); // loopback neither drops nor reorders here
+      expect(tx.stats).toEqual({ sent: N + 1, dropped: 0, received: 0 });
+    } finally {
+      rx.close();
+      tx.close();
+    }
+  });
+
+  test("socket buffers are enlarged (4 MiB asked; as root SO_RCVBUFFORCE gets it)", async () => {
+    const s = await openAny({ backend: "mmsg", address: "127.0.0.1", onDatagram: () => {} });
+    try {
+      const sizes = (s as unknown as { bufferSizes(): { receive: number; send: number } }).bufferSizes();
+      const floor = process.getuid?.() === 0 ? 4 << 20 : 200 << 10; // the kernel reports twice what was set
+      expect(sizes.receive).toBeGreaterThanOrEqual(floor);
+      expect(sizes.send).toBeGreaterThanOrEqual(floor);
+    } finally {
+      s.close();
+    }
+  });
+
+  test("a destination of the other family is refused, counted as dropped and reported", async () => {
+    const errors: string[] = [];
+    const s = await openAny({ backend: "mmsg", address: "127.0.0.1", onDatagram: () => {}, onError: (e) => errors.push(e.message) });
+    try {
+      s.send(new Uint8Array(4), 500, "2001:db8::1");
+      s.flush();
+      expect(s.stats).toEqual({ sent: 0, dropped: 1, received: 0 });
+      expect(errors[0]).toMatch(/2001:db8::1.*IPv4 socket/);
+    } finally {
+      s.close();
+    }
+  });
+});
