@@ -7,6 +7,7 @@ import { nobleEspFactory } from "../../../core/esp/noble.ts";
 import { toHex } from "../../../core/util/bytes.ts";
 import { libcrypto, libcryptoVersion } from "../../../platform/crypto/libcrypto.ts";
 import { libcryptoEspFactory } from "../../../platform/crypto/esp-libcrypto.ts";
+import { nativeEspFactory } from "../../../platform/crypto/esp-native.ts";
 import { framed, ipv4, ipv6, paramsFor, saPair, SeededRandom, SUITES } from "./helpers.ts";
 
 const AEAD = SUITES.filter((s) => s.integId === 0);
@@ -101,4 +102,30 @@ test("the libcrypto factory declines CBC suites and mismatched keys; dispose() m
   c.dispose();
   c.dispose(); // idempotent
   expect(() => c.seal(new Uint8Array(128), 0, 16, 0)).toThrow(/after dispose/);
+});
+
+test("packets in a SharedArrayBuffer (where the UDP and TUN readers put them) seal and open with every factory", () => {
+  const rnd = new SeededRandom(11);
+  for (const s of SUITES) {
+    for (const [sender, receiver] of [
+      [libcryptoEspFactory, nativeEspFactory],
+      [nativeEspFactory, libcryptoEspFactory],
+      [nativeEspFactory, nativeEspFactory],
+    ] as const) {
+      if (!sender.create(paramsFor(s, new SeededRandom(1), false)) || !receiver.create(paramsFor(s, new SeededRandom(1), false))) continue; // CBC: no libcrypto cipher
+      const { out, inb } = saPair(s, sender, receiver);
+      const tx = new EspEngine();
+      tx.setOutbound(out);
+      const rx = new EspEngine();
+      rx.addInbound(inb);
+      const inner = ipv4(1400, rnd);
+      const shared = new Uint8Array(new SharedArrayBuffer(4096), 100, 2000);
+      shared.set(framed(inner));
+      const r = { ...tx.seal(shared, ESP_HEADROOM, inner.length) };
+      expect(r.status).toBe("ok");
+      const o = rx.open(shared, r.offset, r.length);
+      expect(o.status).toBe("ok");
+      expect(toHex(shared.subarray(o.offset, o.offset + o.length))).toBe(toHex(inner));
+    }
+  }
 });
