@@ -1,10 +1,10 @@
 // Profiling helper for connect time (not a benchmark, not a test): `bun tests/bench/profile-connect.ts
-// [--samples N] [--strace]` (root; dist/roam built). On the interop stage, runs `roam connect` in the
+// [--samples N] [--cpu-prof DIR]` (root; dist/roam built). On the interop stage, runs `roam connect` in the
 // foreground N times and prints, per sample, the milliseconds from process start at which each progress
-// line appeared and the first ping through the tunnel answered. With --strace, one more run under
-// `strace -f -tt` (execve, clone, fsync, network and wait calls) whose trace is printed.
+// line appeared and the first ping through the tunnel answered. The pings are spawned synchronously, so a
+// line can show up to ~10 ms late. --cpu-prof DIR runs the sources under Bun's profiler instead.
 
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createStage } from "../interop/lib/stage.ts";
 import { NET } from "../interop/lib/topology.ts";
@@ -63,16 +63,6 @@ try {
     console.log(`--- sample ${i + 1}`);
     console.log((await once([])).join("\n"));
     await Bun.sleep(300);
-  }
-  if (args.includes("--strace")) {
-    // Syscalls with timestamps relative to the previous one (-r): execve, fsync, the network, TUN ioctl.
-    const trace = `${stage.dir}/strace.txt`;
-    const proc = Bun.spawn(["ip", "netns", "exec", topo.names.client, "env", `ROAM_RUN_DIR=${runDir}`, "strace", "-f", "-r", "-o", trace, "-e", "trace=execve,fsync,fdatasync,sendto,sendmmsg,recvmmsg,recvfrom,wait4,socket,bind,ioctl,write", ...connectArgv], { stdout: "ignore", stderr: "pipe" });
-    await Bun.sleep(4_000);
-    proc.kill("SIGTERM");
-    await proc.exited;
-    console.log(await new Response(proc.stderr).text());
-    console.log(readFileSync(trace, "utf8"));
   }
 } finally {
   await stage.destroy();
