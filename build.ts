@@ -6,7 +6,7 @@ import { existsSync, mkdirSync } from "node:fs";
 const entrypoints = ["cli/main.ts", ...workerEntrypoints()];
 
 function workerEntrypoints(): string[] {
-  const workers = ["platform/linux/tun-reader.worker.ts"];
+  const workers = ["platform/linux/tun-reader.worker.ts", "platform/linux/udp-reader.worker.ts"];
   return workers.filter((w) => existsSync(w));
 }
 
@@ -15,6 +15,7 @@ const result = await Bun.build({
   entrypoints,
   compile: { outfile: "dist/roam" },
   minify: false,
+  bytecode: true,
   sourcemap: "linked",
 });
 if (!result.success) {

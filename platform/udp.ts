@@ -1,53 +1,35 @@
-// A UDP endpoint for IKE (port 500, NAT-T 4500, RFC 7296 §2.23) and UDP-encapsulated ESP (RFC 3948),
-// on Bun.udpSocket.
-//
-// Sends are queued and leave together (sendMany) on a later event-loop turn, through setImmediate.
-// Why (RUNTIME-NOTES "Traps"): in Bun, a datagram sent synchronously from inside the receive callback
-// that comes back to this same process stops timers from ever firing; deferring with setImmediate
-// avoids it (queueMicrotask does not). With the queue the caller cannot fall into it: flush() called
-// from inside the receive callback only schedules.
+// A UDP endpoint for IKE (port 500, NAT-T 4500, RFC 7296 §2.23) and UDP-encapsulated ESP (RFC 3948).
+// Two backends behind one interface (the queue they share is in udp-queue.ts):
+//   - Linux: platform/linux/udp-mmsg.ts, a reader worker with recvmmsg(2), sendmmsg(2), large buffers;
+//   - elsewhere (and for the benchmark's comparison): Bun.udpSocket, below.
 
 import type { udp } from "bun";
-import type { UdpEndpoint } from "./types.ts";
+import { openMmsgUdp } from "./linux/udp-mmsg.ts";
+import { QueuedUdp, UdpError, type SendQueue, type UdpOptions } from "./udp-queue.ts";
 
-export interface UdpOptions {
-  /** Local port; 0 or absent for an ephemeral one. */
-  port?: number;
-  /** Local address; default "0.0.0.0". Use "::" for IPv6. */
-  address?: string;
-  /** Each datagram received. `data` is only valid during the call. */
-  onDatagram(data: Uint8Array, port: number, address: string): void;
-  /** Socket errors (ICMP unreachable surfaced by the kernel, ...). Default: ignored. */
-  onError?(err: Error): void;
-}
-
-export interface UdpStats {
-  sent: number;
-  /** Datagrams the kernel did not take (buffer full, unreachable): UDP may drop, the caller retransmits. */
-  dropped: number;
-  received: number;
-}
-
-export class UdpError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "UdpError";
-  }
-}
+export { UdpError, type UdpOptions, type UdpStats } from "./udp-queue.ts";
+/** An open UDP endpoint, whichever backend it runs on. */
+export type UdpSocket = QueuedUdp;
 
 /** Opens a UDP socket bound to `address:port`. */
-export async function openUdp(opts: UdpOptions): Promise<BunUdpEndpoint> {
+export async function openUdp(opts: UdpOptions): Promise<UdpSocket> {
   const port = opts.port ?? 0;
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UdpError(`UDP port ${port}: expected 0..65535`);
+  const backend = opts.backend ?? (process.platform === "linux" ? "mmsg" : "bun");
+  return backend === "mmsg" ? openMmsgUdp(opts) : openBunUdp(opts);
+}
+
+async function openBunUdp(opts: UdpOptions): Promise<BunUdpEndpoint> {
   const endpoint = new BunUdpEndpoint(opts);
   const hostname = opts.address ?? "0.0.0.0";
+  const port = opts.port ?? 0;
   try {
     const socket = await Bun.udpSocket({
       hostname,
       port,
       binaryType: "uint8array",
       socket: {
-        data: (_s, data, rport, raddr) => endpoint.receive(data, rport, raddr),
+        data: (_s, data, rport, raddr) => endpoint.deliver(data, rport, raddr),
         error: (_s, err) => opts.onError?.(err),
       },
     });
@@ -58,15 +40,9 @@ export async function openUdp(opts: UdpOptions): Promise<BunUdpEndpoint> {
   return endpoint;
 }
 
-export class BunUdpEndpoint implements UdpEndpoint {
+/** Bun.udpSocket: one receive callback per datagram, sendMany for a flush. */
+export class BunUdpEndpoint extends QueuedUdp {
   private socket: udp.Socket<"uint8array"> | null = null;
-  /** [data, port, address, data, port, address, ...]: the shape sendMany takes. */
-  private queue: (Uint8Array | number | string)[] = [];
-  private scheduled = false;
-  private inReceive = false;
-  readonly stats: UdpStats = { sent: 0, dropped: 0, received: 0 };
-
-  constructor(private readonly opts: UdpOptions) {}
 
   /** @internal */
   attach(socket: udp.Socket<"uint8array">): void {
@@ -81,77 +57,21 @@ export class BunUdpEndpoint implements UdpEndpoint {
     return this.socket?.address.address ?? "";
   }
 
-  /** Datagrams queued and not yet sent. */
-  get pending(): number {
-    return this.queue.length / 3;
-  }
-
   /** @internal Called by the socket for each datagram. */
-  receive(data: Uint8Array, port: number, address: string): void {
-    this.stats.received++;
-    this.inReceive = true;
-    try {
-      this.opts.onDatagram(data, port, address);
-    } finally {
-      this.inReceive = false;
-    }
+  deliver(data: Uint8Array, port: number, address: string): void {
+    this.receive(data, port, address);
   }
 
-  /**
-   * Queues one datagram for the next flush. The endpoint holds `data` (no copy) until then: do not
-   * change or reuse that buffer before the next event-loop turn.
-   */
-  send(data: Uint8Array, port: number, address: string): void {
-    if (this.socket === null || this.socket.closed) {
-      this.stats.dropped++;
-      return;
-    }
-    this.queue.push(data, port, address);
-    this.schedule();
-  }
-
-  /** Sends everything queued now; from inside the receive callback it only schedules (see above). */
-  flush(): void {
-    if (this.inReceive) {
-      this.schedule();
-      return;
-    }
-    this.scheduled = false;
+  protected sendBatch(q: SendQueue): number {
     const socket = this.socket;
-    const batch = this.queue;
-    if (batch.length === 0) return;
-    this.queue = [];
-    const total = batch.length / 3;
-    if (socket === null || socket.closed) {
-      this.stats.dropped += total;
-      return;
-    }
-    let sent = 0;
-    try {
-      sent = total === 1 ? (socket.send(batch[0] as Uint8Array, batch[1] as number, batch[2] as string) ? 1 : 0) : socket.sendMany(batch);
-    } catch (e) {
-      this.opts.onError?.(e instanceof Error ? e : new UdpError(String(e)));
-    }
-    this.stats.sent += sent;
-    this.stats.dropped += total - sent;
+    if (socket === null || socket.closed) return 0;
+    if (q.length === 1) return socket.send(q.data[0]!, q.ports[0]!, q.addresses[0]!) ? 1 : 0;
+    const flat: (Uint8Array | number | string)[] = [];
+    for (let i = 0; i < q.length; i++) flat.push(q.data[i]!, q.ports[i]!, q.addresses[i]!);
+    return socket.sendMany(flat);
   }
 
-  private schedule(): void {
-    if (this.scheduled) return;
-    this.scheduled = true;
-    setImmediate(() => this.flush());
-  }
-
-  /**
-   * Sends what is still queued (the last IKE message of a tunnel, say), then closes. Called from inside the
-   * receive callback, where sending must wait a turn (see above), it does both on the next turn.
-   */
-  close(): void {
-    if (this.inReceive) {
-      setImmediate(() => this.close());
-      return;
-    }
-    this.flush();
+  protected release(): void {
     this.socket?.close();
   }
 }

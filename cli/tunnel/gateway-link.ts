@@ -8,7 +8,7 @@ import type { IkePort } from "../../core/ike/types.ts";
 import { classifyUdp4500, NON_ESP_MARKER } from "../../core/esp/udpencap.ts";
 import { parseAddress } from "../../core/wire/addr.ts";
 import { systemClock } from "../../platform/clock.ts";
-import { openUdp, type BunUdpEndpoint } from "../../platform/udp.ts";
+import { openUdp, type UdpSocket } from "../../platform/udp.ts";
 
 export interface GatewayLinkHandlers {
   /** An IKE message from the gateway (a copy, without the non-ESP marker). */
@@ -20,7 +20,7 @@ export interface GatewayLinkHandlers {
 }
 
 export class GatewayLink {
-  private udp: BunUdpEndpoint | null = null;
+  private udp: UdpSocket | null = null;
   private keepalive: ReturnType<typeof setInterval> | null = null;
   /** The gateway's address in use (text). */
   address = "";

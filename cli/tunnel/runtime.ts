@@ -144,6 +144,12 @@ export class Tunnel {
     const gw = parseAddress(this.gatewayAddress)!;
     this.localAddress = sourceAddressFor(this.gatewayAddress) ?? (gw.length === 4 ? "0.0.0.0" : "::");
     this.sessionConfig = this.makeSessionConfig();
+    // Connect time: the TUN device and its reader worker start while IKE_SA_INIT and IKE_AUTH run;
+    // bringUp() awaits them (the interface exists, unconfigured and down, from now on).
+    if (!this.tun && !this.tunOpening) {
+      this.tunOpening = openTun({ name: `${this.name}%d`, headroom: 64, tailroom: 64 });
+      this.tunOpening.catch(() => {}); // a failure is reported by bringUp(), which awaits it
+    }
     this.progress(`connecting to ${this.sessionConfig.gatewayName} port ${this.req.gatewayPort} from ${this.localAddress}:${this.link.localPort}`);
     this.startSession();
   }
@@ -374,11 +380,16 @@ export class Tunnel {
     return { softBytes: b, hardBytes: hard(b), softPackets: p, hardPackets: hard(p) };
   }
 
+  /** The TUN being opened since connectSession() (see there), until bringUp() takes it. */
+  private tunOpening: Promise<TunDevice> | null = null;
+
   private async bringUp(): Promise<void> {
     const cfg = this.config!;
     try {
       if (!this.tun) {
-        this.tun = await openTun({ name: `${this.name}%d`, headroom: 64, tailroom: 64 });
+        const opening = this.tunOpening; // taken once: after a failure, a later attempt opens afresh
+        this.tunOpening = null;
+        this.tun = await (opening ?? openTun({ name: `${this.name}%d`, headroom: 64, tailroom: 64 }));
         this.tun.onError((e) => void this.teardown({ ok: false, failure: { code: "host", message: `TUN device failed: ${e.message}` } }));
       }
       const tun = this.tun;
@@ -429,6 +440,7 @@ export class Tunnel {
     // The last datagrams (our DELETE, or the answer to the gateway's) leave when the socket closes below:
     // UdpEndpoint.close() sends what is queued first.
     if (this.tun) await this.tun.close();
+    else if (this.tunOpening) await this.tunOpening.then((t) => t.close(), () => {});
     for (const err of this.host.undoAll()) this.progress(`cleanup: ${err}`);
     this.link.close();
     this.onEvent({ kind: "down", outcome: final });

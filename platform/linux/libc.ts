@@ -25,6 +25,40 @@ export const EBADF = 9;
 export const TUNSETIFF = 0x400454ca;
 export const IFF_TUN = 0x0001;
 export const IFF_NO_PI = 0x1000;
+// <sys/socket.h>, <netinet/in.h> (x86_64 / aarch64 values and struct layouts).
+export const AF_INET = 2;
+export const AF_INET6 = 10;
+export const SOCK_DGRAM = 2;
+export const SOCK_NONBLOCK = O_NONBLOCK;
+export const SOCK_CLOEXEC = O_CLOEXEC;
+export const SOL_SOCKET = 1;
+export const SO_SNDBUF = 7;
+export const SO_RCVBUF = 8;
+/** Like SO_SNDBUF/SO_RCVBUF but beyond net.core.[wr]mem_max; needs CAP_NET_ADMIN. */
+export const SO_SNDBUFFORCE = 32;
+export const SO_RCVBUFFORCE = 33;
+export const IPPROTO_IPV6 = 41;
+export const IPV6_V6ONLY = 26;
+export const MSG_DONTWAIT = 0x40;
+export const MSG_TRUNC = 0x20;
+export const POLLOUT = 0x4;
+export const EADDRINUSE = 98;
+/** struct sockaddr_in6 (28 octets) holds a struct sockaddr_in (16) too. */
+export const SOCKADDR_SIZE = 28;
+/** struct iovec { void *iov_base; size_t iov_len; } */
+export const IOVEC_SIZE = 16;
+/**
+ * struct mmsghdr { struct msghdr msg_hdr; unsigned int msg_len; } with struct msghdr { void *msg_name;
+ * socklen_t msg_namelen; struct iovec *msg_iov; size_t msg_iovlen; void *msg_control; size_t
+ * msg_controllen; int msg_flags; }: 56 + 4 + padding = 64 octets. Field offsets below.
+ */
+export const MMSGHDR_SIZE = 64;
+export const MSG_NAME = 0;
+export const MSG_NAMELEN = 8;
+export const MSG_IOV = 16;
+export const MSG_IOVLEN = 24;
+export const MSG_FLAGS = 48;
+export const MSG_LEN = 56;
 /** struct ifreq: char ifr_name[IFNAMSIZ=16], then a union whose first member is short ifr_flags. */
 export const IFREQ_SIZE = 40;
 export const IFNAMSIZ = 16;
@@ -38,6 +72,14 @@ const lib = dlopen("libc.so.6", {
   write: { args: [FFIType.i32, FFIType.ptr, FFIType.u64], returns: FFIType.i64_fast },
   poll: { args: [FFIType.ptr, FFIType.u64, FFIType.i32], returns: FFIType.i32 },
   eventfd: { args: [FFIType.u32, FFIType.i32], returns: FFIType.i32 },
+  socket: { args: [FFIType.i32, FFIType.i32, FFIType.i32], returns: FFIType.i32 },
+  bind: { args: [FFIType.i32, FFIType.ptr, FFIType.u32], returns: FFIType.i32 },
+  connect: { args: [FFIType.i32, FFIType.ptr, FFIType.u32], returns: FFIType.i32 },
+  getsockname: { args: [FFIType.i32, FFIType.ptr, FFIType.ptr], returns: FFIType.i32 },
+  setsockopt: { args: [FFIType.i32, FFIType.i32, FFIType.i32, FFIType.ptr, FFIType.u32], returns: FFIType.i32 },
+  getsockopt: { args: [FFIType.i32, FFIType.i32, FFIType.i32, FFIType.ptr, FFIType.ptr], returns: FFIType.i32 },
+  recvmmsg: { args: [FFIType.i32, FFIType.ptr, FFIType.u32, FFIType.i32, FFIType.ptr], returns: FFIType.i32 },
+  sendmmsg: { args: [FFIType.i32, FFIType.ptr, FFIType.u32, FFIType.i32], returns: FFIType.i32 },
   __errno_location: { args: [], returns: FFIType.ptr },
   strerror: { args: [FFIType.i32], returns: FFIType.cstring },
 });
@@ -104,4 +146,44 @@ export function setNonBlocking(fd: number): boolean {
   const flags = fcntl(fd, F_GETFL, 0);
   if (flags < 0) return false;
   return fcntl(fd, F_SETFL, flags | O_NONBLOCK) >= 0;
+}
+
+export function socket(domain: number, type: number, protocol: number): number {
+  return c.socket(domain, type, protocol);
+}
+
+export function bind(fd: number, addr: Uint8Array, len: number): number {
+  return c.bind(fd, addr, len);
+}
+
+export function connect(fd: number, addr: Uint8Array, len: number): number {
+  return c.connect(fd, addr, len);
+}
+
+/** getsockname(2) into `addr` (SOCKADDR_SIZE octets). */
+export function getsockname(fd: number, addr: Uint8Array): number {
+  const len = new Uint32Array([addr.length]);
+  return c.getsockname(fd, addr, len);
+}
+
+/** setsockopt(2) with an int value. */
+export function setsockoptInt(fd: number, level: number, name: number, value: number): number {
+  return c.setsockopt(fd, level, name, new Int32Array([value]), 4);
+}
+
+/** getsockopt(2) of an int value, or -1. */
+export function getsockoptInt(fd: number, level: number, name: number): number {
+  const v = new Int32Array(1);
+  const len = new Uint32Array([4]);
+  return c.getsockopt(fd, level, name, v, len) < 0 ? -1 : v[0]!;
+}
+
+/** recvmmsg(2) into `vlen` prepared struct mmsghdr at `msgvec` (no timeout). Returns messages or -1. */
+export function recvmmsg(fd: number, msgvec: Uint8Array, vlen: number, flags: number): number {
+  return c.recvmmsg(fd, msgvec, vlen, flags, null);
+}
+
+/** sendmmsg(2) of `vlen` prepared struct mmsghdr at `msgvec`. Returns messages sent or -1. */
+export function sendmmsg(fd: number, msgvec: Uint8Array, vlen: number, flags: number): number {
+  return c.sendmmsg(fd, msgvec, vlen, flags);
 }

@@ -1,39 +1,38 @@
 // The TUN reader thread (RUNTIME-NOTES "TUN": the measured fast shape, ~225k packets/s, idle CPU ~0).
 //
-//   poll([tun fd, stop eventfd], -1)  ──►  read(tun fd) until EAGAIN or the batch is full
+//   poll([tun fd, stop eventfd], -1)  ──►  read(tun fd) into the next FREE ring buffer until EAGAIN/full
 //        ▲                                         │
-//        └──── next event-loop turn ◄── postMessage(batch buffer, transferred)
+//        └──── next event-loop turn ◄── mark it FULL, postMessage(its index)  (tun-batch.ts)
 //
 // The worker blocks in poll() (bun:ffi has no async calls, so blocking is only acceptable off the main
 // thread). The main thread stops it by writing the eventfd; the worker never closes the fds it was
 // given (the main thread owns them and closes them after "stopped", so no fd number is reused while
-// this thread can still read it). Buffers come back from the main thread ("recycle") and are reused.
+// this thread can still read it). Buffers come back by their FREE flag; none free means wait.
 
 import { ptr } from "bun:ffi";
 import * as libc from "./libc.ts";
 import type { BatchShape, FromReader, ToReader } from "../tun-batch.ts";
-import { dataStart } from "../tun-batch.ts";
+import { dataStart, FREE, FULL } from "../tun-batch.ts";
 
 declare const self: Worker;
 
-/** Batches posted per wake-up before yielding so "recycle" messages get in. */
+/** Batches posted per wake-up before yielding (so a stop gets in). */
 const MAX_BATCHES_PER_TURN = 8;
+/** How long to wait for the main thread to hand a ring buffer back before polling again, ms. */
+const RING_WAIT_MS = 20;
 
 let tunFd = -1;
 let stopFd = -1;
 let shape: BatchShape | null = null;
-const free: ArrayBuffer[] = [];
+let ring: Uint8Array<ArrayBufferLike>[] = [];
+let state: Int32Array<ArrayBufferLike> = new Int32Array(0);
+let next = 0;
 const pollfds = new Uint8Array(16);
 const pollView = new DataView(pollfds.buffer);
 let running = false;
 
-function post(msg: FromReader, transfer?: ArrayBuffer[]): void {
-  if (transfer) self.postMessage(msg, transfer);
-  else self.postMessage(msg);
-}
-
-function takeBuffer(s: BatchShape): ArrayBuffer {
-  return free.pop() ?? new ArrayBuffer(s.bytes);
+function post(msg: FromReader): void {
+  self.postMessage(msg);
 }
 
 function fail(message: string): void {
@@ -41,11 +40,15 @@ function fail(message: string): void {
   post({ type: "error", message });
 }
 
-/** Reads into one batch buffer until EAGAIN or full. Returns [buffer or null, sawEagain]. */
-function fillBatch(s: BatchShape): [ArrayBuffer | null, boolean] {
-  const buffer = takeBuffer(s);
-  const u8 = new Uint8Array(buffer);
-  const meta = new Uint32Array(buffer, 0, 1 + 2 * s.maxCount);
+/**
+ * Reads into the next ring buffer until EAGAIN or full. Returns [its index or -1, stop for now (EAGAIN,
+ * or no buffer came back in time: the TUN queue holds the rest)].
+ */
+function fillBatch(s: BatchShape): [number, boolean] {
+  const index = next;
+  if (Atomics.load(state, index) !== FREE && Atomics.wait(state, index, FULL, RING_WAIT_MS) === "timed-out") return [-1, true];
+  const u8 = ring[index]!;
+  const meta = new Uint32Array(u8.buffer, 0, 1 + 2 * s.maxCount);
   const base = ptr(u8);
   let off = dataStart(s.maxCount);
   let count = 0;
@@ -70,11 +73,10 @@ function fillBatch(s: BatchShape): [ArrayBuffer | null, boolean] {
     off = start + n + s.tailroom;
   }
   meta[0] = count;
-  if (count === 0) {
-    free.push(buffer);
-    return [null, eagain];
-  }
-  return [buffer, eagain];
+  if (count === 0) return [-1, eagain];
+  Atomics.store(state, index, FULL);
+  next = (index + 1) % ring.length;
+  return [index, eagain];
 }
 
 function cycle(): void {
@@ -104,9 +106,9 @@ function cycle(): void {
   }
   if (tunEvents & libc.POLLIN) {
     for (let i = 0; i < MAX_BATCHES_PER_TURN && running; i++) {
-      const [buffer, eagain] = fillBatch(shape);
-      if (buffer !== null) post({ type: "batch", buffer }, [buffer]);
-      if (eagain || buffer === null) break;
+      const [index, stop] = fillBatch(shape);
+      if (index >= 0) post({ type: "batch", index });
+      if (stop || index < 0) break;
     }
   }
   if (running) setImmediate(cycle);
@@ -114,14 +116,12 @@ function cycle(): void {
 
 self.onmessage = (ev: MessageEvent<ToReader>) => {
   const msg = ev.data;
-  if (msg.type === "recycle") {
-    if (shape !== null && msg.buffer.byteLength === shape.bytes && free.length < 16) free.push(msg.buffer);
-    return;
-  }
   if (msg.type === "start" && !running) {
     tunFd = msg.tunFd;
     stopFd = msg.stopFd;
     shape = msg.shape;
+    ring = msg.ring.buffers.map((b) => new Uint8Array(b));
+    state = new Int32Array(msg.ring.state);
     running = true;
     post({ type: "ready" });
     setImmediate(cycle);

@@ -5,7 +5,10 @@
 import { readFileSync } from "node:fs";
 import type { PacketBatch, TunDevice } from "../types.ts";
 import * as libc from "./libc.ts";
-import { BatchView, batchShape, type BatchShape, type FromReader, type ToReader } from "../tun-batch.ts";
+import { BatchView, batchRing, batchShape, FREE, type BatchShape, type FromReader, type ToReader } from "../tun-batch.ts";
+
+/** Batch buffers in the ring shared with the reader. */
+const RING_BUFFERS = 8;
 
 export class TunError extends Error {
   constructor(
@@ -104,6 +107,7 @@ class LinuxTun implements TunDevice {
   private stoppedResolve: (() => void) | null = null;
   private readerAlive = false;
   private readonly one = new BigUint64Array([1n]);
+  private state: Int32Array<ArrayBufferLike> = new Int32Array(0);
 
   constructor(
     readonly name: string,
@@ -122,6 +126,9 @@ class LinuxTun implements TunDevice {
   }
 
   start(): Promise<void> {
+    const ring = batchRing(this.shape, RING_BUFFERS);
+    this.state = new Int32Array(ring.state);
+    const buffers = ring.buffers;
     return new Promise((resolve, reject) => {
       const worker = new Worker(readerWorkerSpecifier());
       this.worker = worker;
@@ -132,7 +139,7 @@ class LinuxTun implements TunDevice {
             this.readerAlive = true;
             return resolve();
           case "batch":
-            return this.deliver(msg.buffer);
+            return this.deliver(buffers, msg.index);
           case "error":
             this.readerAlive = false;
             return this.raise(new TunError(`TUN ${this.name} reader: ${msg.message}`));
@@ -147,18 +154,18 @@ class LinuxTun implements TunDevice {
         reject(err);
         this.raise(err);
       };
-      const start: ToReader = { type: "start", tunFd: this.fd, stopFd: this.stopFd, shape: this.shape };
+      const start: ToReader = { type: "start", tunFd: this.fd, stopFd: this.stopFd, shape: this.shape, ring };
       worker.postMessage(start);
     });
   }
 
-  private deliver(buffer: ArrayBuffer): void {
+  private deliver(buffers: SharedArrayBuffer[], index: number): void {
     const cb = this.receiver;
     try {
-      if (cb !== null) cb(new BatchView(buffer, this.shape));
+      if (cb !== null) cb(new BatchView(buffers[index]!, this.shape));
     } finally {
-      const back: ToReader = { type: "recycle", buffer };
-      this.worker?.postMessage(back, [buffer]);
+      Atomics.store(this.state, index, FREE); // the batch was lent to the callback only
+      Atomics.notify(this.state, index);
     }
   }
 

@@ -74,6 +74,19 @@ async function benchPair(): Promise<void> {
     } finally {
       for (const e of [left, right]) writeFileSync(`${dir}/counters-${e.pid}.json`, await e.stop());
     }
+    // The same pair on Bun.udpSocket (the UDP backend before issue 6): what the recvmmsg worker brings.
+    const bun = await startRoamPair(pair, dir, "bun");
+    try {
+      const bunPids = [bun.left.pid, bun.right.pid];
+      const fwd = await withCpu(bunPids, () => iperf(pair.exec, pair.left, PAIR.rightInner, { seconds: SECONDS }));
+      const rev = await withCpu(bunPids, () => iperf(pair.exec, pair.left, PAIR.rightInner, { seconds: SECONDS, reverse: true }));
+      res.roamPairBunFwd = fwd.result;
+      res.roamPairBunRev = rev.result;
+      res.roamPairBunCpuPerGb = cpuPerGb(fwd.cpu + rev.cpu, fwd.result.bytes + rev.result.bytes);
+      log(`roam pair on Bun.udpSocket TCP: ${fmt(fwd.result)} / ${fmt(rev.result)}, ${res.roamPairBunCpuPerGb.toFixed(1)} CPU s/GB`);
+    } finally {
+      for (const e of [bun.left, bun.right]) writeFileSync(`${dir}/counters-bun-${e.pid}.json`, await e.stop());
+    }
   } finally {
     pair.destroy();
   }

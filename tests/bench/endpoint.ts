@@ -8,7 +8,10 @@
 //
 //   bun tests/bench/endpoint.ts --local 10.99.0.1:4500 --peer 10.99.0.2:4500 \
 //     --spi-out 0x2000 --spi-in 0x1000 --key-out HEX72 --key-in HEX72 \
-//     --tun benchtun0 --addr 10.200.0.1/24 [--route CIDR ...] [--mtu 1400]
+//     --tun benchtun0 --addr 10.200.0.1/24 [--route CIDR ...] [--mtu 1400] [--udp mmsg|bun]
+//
+// --udp picks the UDP backend of platform/udp.ts (default: the product's, mmsg on Linux), so the
+// benchmark can compare the recvmmsg worker with Bun.udpSocket in the same run.
 //
 // Prints "ready <tun name> <pid>" on stdout once the TUN is up, and the traffic counters on SIGTERM.
 
@@ -33,6 +36,7 @@ interface Args {
   addr: string;
   routes: string[];
   mtu: number;
+  udp: "mmsg" | "bun";
 }
 
 function fail(message: string): never {
@@ -60,6 +64,11 @@ function key(flag: string, v: string | undefined): Uint8Array {
   return k;
 }
 
+function udpBackend(v: string | undefined): "mmsg" | "bun" {
+  if (v === undefined || v === "mmsg" || v === "bun") return v ?? "mmsg";
+  fail(`--udp "${v}": expected mmsg or bun`);
+}
+
 function parseArgs(argv: string[]): Args {
   const flags = new Map<string, string[]>();
   for (let i = 0; i < argv.length; i += 2) {
@@ -83,6 +92,7 @@ function parseArgs(argv: string[]): Args {
     addr: one("--addr") ?? fail("--addr CIDR is required"),
     routes: flags.get("--route") ?? [],
     mtu: Number(one("--mtu") ?? 1400),
+    udp: udpBackend(one("--udp")),
   };
 }
 
@@ -98,6 +108,7 @@ async function main(): Promise<void> {
   const a = parseArgs(process.argv.slice(2));
   let dp: DataPath | null = null;
   const udp = await openUdp({
+    backend: a.udp,
     port: a.localPort,
     address: a.localAddr,
     onDatagram: (data, port, address) => {

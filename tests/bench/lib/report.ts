@@ -15,6 +15,10 @@ export interface Results {
   roamPairUdp?: IperfResult;
   roamPairUdpOffered?: number;
   roamPairCpuPerGb?: number;
+  /** The pair again with the Bun.udpSocket backend. */
+  roamPairBunFwd?: IperfResult;
+  roamPairBunRev?: IperfResult;
+  roamPairBunCpuPerGb?: number;
   pairIdleRssMb?: number;
   pairPeakRssMb?: number;
   swanFwd?: IperfResult;
@@ -51,6 +55,7 @@ export function printReport(r: Results, median: (xs: readonly number[]) => numbe
     ["TCP ← through the tunnel, Mbit/s (pair)", mbps(r.roamPairRev), mbps(r.swanRev), mbps(r.plainRev), ratio(r.roamPairRev?.mbps, r.swanRev?.mbps), "≥3x"],
     [`UDP ${r.udpLength} B at ${n(r.roamPairUdpOffered)} Mbit/s offered: got, loss`, r.roamPairUdp ? `${mbps(r.roamPairUdp)}, ${n(r.roamPairUdp.lostPercent, 2)}%` : "–", "", "", "", "reported"],
     ["CPU s per GB moved (both ends of the pair)", n(r.roamPairCpuPerGb, 1), n(r.swanCpuPerGb, 1), "kernel", ratio(r.roamPairCpuPerGb, r.swanCpuPerGb), "reported"],
+    ["pair on Bun.udpSocket: TCP → / ← Mbit/s, CPU s/GB", r.roamPairBunFwd ? `${mbps(r.roamPairBunFwd)} / ${mbps(r.roamPairBunRev)}, ${n(r.roamPairBunCpuPerGb, 1)}` : "–", "", "", r.roamPairBunFwd ? `mmsg/Bun ${ratio(r.roamPairFwd?.mbps, r.roamPairBunFwd.mbps)}` : "", "reported"],
     ["Client → libipsec gateway, TCP → Mbit/s", mbps(r.roamClientFwd), mbps(r.swanFwd), "", ratio(r.roamClientFwd?.mbps, r.swanFwd?.mbps), `≥1x${verdict(clientRatio === undefined ? undefined : clientRatio >= 1)}`],
     ["Client → libipsec gateway, TCP ← Mbit/s", mbps(r.roamClientRev), mbps(r.swanRev), "", ratio(r.roamClientRev?.mbps, r.swanRev?.mbps), "≥1x"],
     ["CPU s per GB moved (client process only)", n(r.roamClientCpuPerGb, 1), n(r.swanClientCpuPerGb, 1), "", ratio(r.roamClientCpuPerGb, r.swanClientCpuPerGb), "reported"],
