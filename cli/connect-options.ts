@@ -132,27 +132,35 @@ export async function parseConnectFlags(f: ConnectFlags, readPassword: PasswordS
   if (f.pskFile && (f.eapIdentity || f.passwordStdin)) {
     throw new UserError("connect: give either --psk-file or --eap-identity with --password-stdin, not both");
   }
-  const given = [f.pskFile && "--psk-file", f.eapIdentity !== undefined && "--eap-identity", f.cert && "--cert"].filter(Boolean);
-  if (given.length > 1) throw new UserError(`connect: choose one authentication, not ${given.join(" and ")} (cert+eap is not supported yet)`);
+  if (f.pskFile && f.cert) throw new UserError("connect: choose one authentication, not --psk-file and --cert");
+  const eapPassword = async (): Promise<{ identity: string; password: string }> => {
+    const identity = f.eapIdentity!;
+    if (identity.trim() === "") throw new UserError("connect: --eap-identity cannot be empty");
+    if (!f.passwordStdin) throw new UserError("connect: --eap-identity needs --password-stdin (the password is never taken from the command line)");
+    if (!f.ca) throw new UserError("connect: EAP needs --ca FILE: the gateway must prove itself with a certificate before any password is sent");
+    const password = await readPassword();
+    if (password === "") throw new UserError("connect: --password-stdin read an empty password");
+    return { identity, password };
+  };
   let certId: Identity | undefined;
   if (f.key !== undefined && !f.cert) throw new UserError("connect: --key needs --cert FILE (the certificate the key belongs to)");
   if (f.cert) {
     if (!f.key) throw new UserError("connect: --cert needs --key FILE (its private key, PEM, mode 0600)");
     if (!f.ca) throw new UserError("connect: --cert needs --ca FILE: the gateway must prove itself with a certificate");
     const c = clientCertificate(readFileFor("--cert", f.cert), readKeyFile(f.key), `--cert "${f.cert}"`, `--key "${f.key}"`, f.rsaPss ?? false);
-    credentials = c.credentials;
+    // --cert with --eap-identity: RFC 4739, the certificate first, then EAP (cert+eap).
+    if (f.eapIdentity !== undefined) {
+      const e = await eapPassword();
+      credentials = certPlusEap(c.credentials, e.identity, e.password);
+    } else credentials = c.credentials;
     certId = c.identity;
   } else if (f.pskFile) {
     credentials = { kind: "psk", secret: readPsk(f.pskFile) };
   } else if (f.eapIdentity !== undefined) {
-    if (f.eapIdentity.trim() === "") throw new UserError("connect: --eap-identity cannot be empty");
-    if (!f.passwordStdin) throw new UserError("connect: --eap-identity needs --password-stdin (the password is never taken from the command line)");
-    if (!f.ca) throw new UserError("connect: EAP needs --ca FILE: the gateway must prove itself with a certificate before any password is sent");
-    const password = await readPassword();
-    if (password === "") throw new UserError("connect: --password-stdin read an empty password");
-    credentials = { kind: "eap-mschapv2", identity: f.eapIdentity, password };
+    const e = await eapPassword();
+    credentials = { kind: "eap-mschapv2", identity: e.identity, password: e.password };
   } else {
-    throw new UserError("connect: choose an authentication: --psk-file FILE, --eap-identity USER --password-stdin, or --cert FILE --key FILE");
+    throw new UserError("connect: choose an authentication: --psk-file FILE, --eap-identity USER --password-stdin, --cert FILE --key FILE, or --cert and --key with --eap-identity (cert+eap)");
   }
 
   const trustAnchors = f.ca ? readCa(f.ca) : [];
@@ -292,6 +300,12 @@ export function clientCertificate(certBytes: Uint8Array, keyPem: string, certWha
     credentials: { kind: "cert", certChain: certs.value, privateKey, rsaPss },
     identity: { type: IdType.DER_ASN1_DN, data: ee.value.subject, text: ee.value.subjectText },
   };
+}
+
+/** Certificate credentials plus a second round of EAP-MSCHAPv2 (RFC 4739): cert+eap. */
+export function certPlusEap(cert: Credentials, identity: string, password: string): Credentials {
+  if (cert.kind !== "cert") throw new Error(`cert+eap is built from certificate credentials, not ${cert.kind}`);
+  return { kind: "cert+eap", certChain: cert.certChain, privateKey: cert.privateKey, rsaPss: cert.rsaPss, identity, password };
 }
 
 function samePublicKey(a: PublicKey, b: PublicKey): boolean {

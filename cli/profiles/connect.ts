@@ -8,7 +8,7 @@ import { defaultProposals, parseProposals } from "../../core/ike/proposal.ts";
 import { selectorFromCidr } from "../../core/ike/selectors.ts";
 import { parseAddress } from "../../core/wire/addr.ts";
 import { decodePemCertificates } from "../../core/x509/pem.ts";
-import { clientCertificate, CONNECT_DEFAULTS, subnets, type ConnectRequest } from "../connect-options.ts";
+import { certPlusEap, clientCertificate, CONNECT_DEFAULTS, subnets, type ConnectRequest } from "../connect-options.ts";
 import type { Identity } from "../../core/ike/config.ts";
 import { UserError } from "../exit.ts";
 import type { Profile } from "./model.ts";
@@ -49,7 +49,7 @@ export function profileToConnectRequest(profile: Profile, secrets: ResolvedSecre
     const identity = p.eapIdentity ?? p.localId!;
     if (!secrets.eapPassword) throw new UserError(`${who}: no EAP password (put eap_password in ${p.name}.secrets, use --password-stdin, or set ROAM_PASSWORD)`);
     credentials = { kind: "eap-mschapv2", identity, password: secrets.eapPassword };
-  } else if (p.auth === "cert" && p.clientCert !== undefined && p.clientKey !== undefined) {
+  } else if ((p.auth === "cert" || p.auth === "cert+eap") && p.clientCert !== undefined && p.clientKey !== undefined) {
     const certPath = assetPath(opts.dir, p.name, p.clientCert);
     const keyPath = assetPath(opts.dir, p.name, p.clientKey);
     const readOr = (path: string, field: string) => {
@@ -62,9 +62,13 @@ export function profileToConnectRequest(profile: Profile, secrets: ResolvedSecre
     const c = clientCertificate(readOr(certPath, "client_cert"), new TextDecoder().decode(readOr(keyPath, "client_key")), `client_cert "${certPath}"`, `client_key "${keyPath}"`, false);
     credentials = c.credentials;
     certId = c.identity;
+    if (p.auth === "cert+eap") {
+      // RFC 4739: the certificate round, then EAP-MSCHAPv2 as eap_identity (or local_id).
+      if (!secrets.eapPassword) throw new UserError(`${who}: no EAP password (put eap_password in ${p.name}.secrets, use --password-stdin, or set ROAM_PASSWORD)`);
+      credentials = certPlusEap(c.credentials, p.eapIdentity ?? p.localId!, secrets.eapPassword);
+    }
   } else {
-    const why = p.auth === "cert" ? "without client_cert and client_key (PKCS#12 bundles are not read yet)" : "by roam's tunnel yet (cert+eap needs RFC 4739 multiple authentication)";
-    throw new UserError(`${who}: auth "${p.auth}" (client certificate) is not supported ${why}; use client_cert/client_key, or a psk or eap-mschapv2 profile`);
+    throw new UserError(`${who}: auth "${p.auth}" (client certificate) is not supported without client_cert and client_key (PKCS#12 bundles are not read yet); use client_cert/client_key, or a psk or eap-mschapv2 profile`);
   }
 
   const trustAnchors: Uint8Array[] = [];
@@ -81,8 +85,8 @@ export function profileToConnectRequest(profile: Profile, secrets: ResolvedSecre
     if (certs.value.length === 0) throw new UserError(`${who}: CA file "${path}" holds no certificate (expected PEM or DER)`);
     trustAnchors.push(...certs.value);
   }
-  if (credentials.kind === "cert" && trustAnchors.length === 0) {
-    throw new UserError(`${who}: cert needs a CA (ca = [...]): the gateway must prove itself with a certificate`);
+  if ((credentials.kind === "cert" || credentials.kind === "cert+eap") && trustAnchors.length === 0) {
+    throw new UserError(`${who}: ${credentials.kind} needs a CA (ca = [...]): the gateway must prove itself with a certificate`);
   }
   if (credentials.kind === "eap-mschapv2" && trustAnchors.length === 0) {
     throw new UserError(`${who}: EAP needs a CA (ca = [...]): the gateway must prove itself with a certificate before any password is sent`);
@@ -109,8 +113,9 @@ export function profileToConnectRequest(profile: Profile, secrets: ResolvedSecre
   if (!esp.ok) throw new UserError(`${who}: esp: ${esp.error}`);
 
   if (p.gateways.length > 1) note("gateway", `(${p.gateways.slice(1).join(", ")}) beyond the first is not tried yet`);
-  if (credentials.kind === "cert" && p.pkcs12 !== undefined) note("pkcs12", "is not read: client_cert and client_key are used");
-  else if (credentials.kind !== "cert" && (p.clientCert !== undefined || p.clientKey !== undefined || p.pkcs12 !== undefined)) note("client_cert/client_key/pkcs12", "are not used by this auth method");
+  const withCert = credentials.kind === "cert" || credentials.kind === "cert+eap";
+  if (withCert && p.pkcs12 !== undefined) note("pkcs12", "is not read: client_cert and client_key are used");
+  else if (!withCert && (p.clientCert !== undefined || p.clientKey !== undefined || p.pkcs12 !== undefined)) note("client_cert/client_key/pkcs12", "are not used by this auth method");
 
   return {
     request: {

@@ -177,15 +177,20 @@ function importConnection(c: Section, secretSections: Section[], file: string, d
   const remotes = c.sections.filter((s) => /^remote(-.*)?$/.test(s.name));
   const rounds: string[] = [];
   let localCerts: string | undefined;
+  /** Each local round's id and eap_id, to tell the certificate round's identity from the EAP round's. */
+  type RoundIds = { name: string; id?: Setting; eapId?: Setting };
+  const roundIds: RoundIds[] = [];
   for (const l of locals) {
+    const ids: RoundIds = { name: l.name };
     for (const [key, s] of l.settings) {
       const k = `connections.${c.name}.${l.name}.${key}`;
       if (key === "auth") rounds.push(s.value);
-      else if (key === "id") p.localId = s.value;
-      else if (key === "eap_id") p.eapIdentity = s.value;
+      else if (key === "id") ids.id = s;
+      else if (key === "eap_id") ids.eapId = s;
       else if (key === "certs") localCerts = list(s.value)[0];
       else warn(s, k, "is not supported by roam; ignored");
     }
+    if (l.settings.has("auth")) roundIds.push(ids);
   }
   const kinds = rounds.map((a) => (a === "psk" ? "psk" : a === "pubkey" || a.startsWith("rsa") || a.startsWith("ecdsa") ? "cert" : a === "eap-mschapv2" || a === "eap" ? "eap" : a));
   const joined = kinds.join("+");
@@ -196,6 +201,22 @@ function importConnection(c: Section, secretSections: Section[], file: string, d
   else {
     const where = locals[0] ?? c;
     return at(where, `connection "${c.name}": local auth "${rounds.join(", ") || "(none)"}" is not supported (expected psk, pubkey, eap-mschapv2, or pubkey then eap-mschapv2)`);
+  }
+  if (p.auth === "cert+eap") {
+    // RFC 4739: local-1's id is the certificate's identity (IDi of the first round); in the EAP round
+    // roam sends the EAP identity as IDi, which is eap_id, or that round's id.
+    const [certRound, eapRound] = roundIds as [RoundIds, RoundIds];
+    if (certRound.eapId) warn(certRound.eapId, `connections.${c.name}.${certRound.name}.eap_id`, "is not used: the first round authenticates with the certificate");
+    p.localId = certRound.id?.value;
+    p.eapIdentity = eapRound.eapId?.value ?? eapRound.id?.value;
+    if (eapRound.eapId && eapRound.id && eapRound.id.value !== eapRound.eapId.value) {
+      warn(eapRound.id, `connections.${c.name}.${eapRound.name}.id`, `= ${eapRound.id.value} is not sent: roam sends the EAP identity (${eapRound.eapId.value}) as the second round's IDi`);
+    }
+  } else {
+    for (const r of roundIds) {
+      if (r.id) p.localId = r.id.value;
+      if (r.eapId) p.eapIdentity = r.eapId.value;
+    }
   }
   if (localCerts !== undefined) p.clientCert = path("x509", localCerts);
   if ((p.auth === "eap-mschapv2" || p.auth === "cert+eap") && !p.eapIdentity && !p.localId) {

@@ -7,6 +7,9 @@ import { decodePemCertificates } from "../../../core/x509/pem.ts";
 import { importMobileconfig } from "../../../cli/profiles/import-mobileconfig.ts";
 import { exportSswan, importSswan } from "../../../cli/profiles/import-sswan.ts";
 import { importSwanctl } from "../../../cli/profiles/import-swanctl.ts";
+import { importToml } from "../../../cli/profiles/import.ts";
+import { profileToTable } from "../../../cli/profiles/model.ts";
+import { stringify } from "smol-toml";
 import { parsePlist } from "../../../cli/profiles/plist.ts";
 import { decodePsk } from "../../../cli/profiles/secrets.ts";
 
@@ -147,6 +150,26 @@ test("swanctl.conf: connections, children, secrets, warnings with line numbers",
   expect(eap!.profile.subnets).toEqual(["0.0.0.0/0"]);
   expect(eap!.secrets).toEqual({ eapPassword: "c4rol's password" });
   expect(eap!.warnings.some((x) => x.includes("children.extra") && x.includes("first CHILD_SA only"))).toBe(true);
+});
+
+test("swanctl.conf cert+eap: local-1 pubkey then local-2 eap-mschapv2 (RFC 4739); export round trip", () => {
+  const [r, ...rest] = ok(importSwanctl(fx("cert-eap-swanctl.conf"), "swanctl.conf", { swanctlDir: "/etc/swanctl" }));
+  expect(rest).toEqual([]);
+  expect(r!.profile).toEqual({
+    name: "lab", gateways: ["vpn.lab.example"], port: 500, auth: "cert+eap", localId: "C=DE, O=Roam Test, CN=ecgw.roam.test", eapIdentity: "dave",
+    remoteId: "vpn.lab.example", ca: ["/etc/swanctl/x509ca/lab-ca.pem"], clientCert: "/etc/swanctl/x509/client.pem", clientKey: "/etc/swanctl/ecdsa/client.key",
+    subnets: ["10.20.0.0/16"], excludedSubnets: [], requestIpv6: false, dns: "use", dnsServers: [],
+  });
+  expect(r!.secrets).toEqual({ eapPassword: "d4ve's password" });
+  // The EAP round's own id is not what roam sends there: named, not silently dropped.
+  expect(r!.warnings).toEqual(['swanctl.conf: line 13: "connections.lab.local-2.id" = dave@lab.example is not sent: roam sends the EAP identity (dave) as the second round\'s IDi']);
+  // Without eap_id, the EAP round's id is the EAP identity; the first round keeps the certificate's.
+  const [noEapId] = ok(importSwanctl(fx("cert-eap-swanctl.conf").replace("      eap_id = dave\n", ""), "swanctl.conf"));
+  expect([noEapId!.profile.localId, noEapId!.profile.eapIdentity]).toEqual(["C=DE, O=Roam Test, CN=ecgw.roam.test", "dave@lab.example"]);
+  expect(noEapId!.warnings).toEqual([]);
+  // A TOML export (the model's table) reads back as the same profile.
+  const back = ok(importToml(stringify(profileToTable(r!.profile)), "lab.toml"));
+  expect(back[0]!.profile).toEqual(r!.profile);
 });
 
 test("swanctl.conf refusals name the line", () => {

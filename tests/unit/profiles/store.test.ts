@@ -151,7 +151,7 @@ test("profileToConnectRequest: PSK profile → request, unapplied fields listed 
   expect(stdin.psk).toEqual(new TextEncoder().encode("in"));
 });
 
-test("profileToConnectRequest: EAP needs a CA and a password; cert auth without client_cert/client_key, or cert+eap, is refused in one line", () => {
+test("profileToConnectRequest: EAP needs a CA and a password; cert or cert+eap without client_cert/client_key is refused in one line", () => {
   const h = home();
   const r = importSwanctl(readFileSync(fx("swanctl.conf"), "utf8"), "swanctl.conf");
   if (!r.ok) throw new Error(r.error);
@@ -168,5 +168,23 @@ test("profileToConnectRequest: EAP needs a CA and a password; cert auth without 
   expect(() => profileToConnectRequest({ ...eap, ca: [] }, { eapPassword: "pw" }, { background: false, dir: h.store })).toThrow("EAP needs a CA");
   expect(() => profileToConnectRequest(eap, {}, { background: false, dir: h.store })).toThrow("no EAP password");
   expect(() => profileToConnectRequest({ ...eap, auth: "cert" }, {}, { background: false, dir: h.store })).toThrow('auth "cert" (client certificate) is not supported without client_cert and client_key');
-  expect(() => profileToConnectRequest({ ...eap, auth: "cert+eap" }, {}, { background: false, dir: h.store })).toThrow("cert+eap needs RFC 4739");
+  expect(() => profileToConnectRequest({ ...eap, auth: "cert+eap" }, { eapPassword: "pw" }, { background: false, dir: h.store })).toThrow('auth "cert+eap" (client certificate) is not supported without client_cert and client_key');
+});
+
+test("profileToConnectRequest: a cert+eap profile → certificate credentials with an EAP round (RFC 4739)", async () => {
+  const h = home();
+  const x509 = join(import.meta.dir, "../x509/fixtures");
+  const r = importSwanctl(readFileSync(fx("cert-eap-swanctl.conf"), "utf8"), "swanctl.conf");
+  if (!r.ok) throw new Error(r.error);
+  const p = { ...r.value[0]!.profile, ca: [join(x509, "root-rsa.crt")], clientCert: join(x509, "gw-p256.crt"), clientKey: join(x509, "gw-p256.key") };
+  // The EAP password is asked for as for an eap-mschapv2 profile.
+  const secrets = await resolveSecrets(p, { passwordStdin: false, readStdinLine: async () => "", env: { ROAM_PASSWORD: "from-env" }, stored: () => ({}) });
+  const { request, unsupported } = profileToConnectRequest(p, secrets, { background: false, dir: h.store });
+  expect(request.credentials.kind).toBe("cert+eap");
+  if (request.credentials.kind !== "cert+eap") return;
+  expect([request.credentials.identity, request.credentials.password, request.credentials.certChain.length]).toEqual(["dave", "from-env", 1]);
+  expect(request.localId).toEqual({ type: IdType.DER_ASN1_DN, data: request.localId!.data, text: "C=DE, O=Roam Test, CN=ecgw.roam.test" });
+  expect(unsupported).toEqual([]);
+  expect(() => profileToConnectRequest(p, {}, { background: false, dir: h.store })).toThrow("no EAP password");
+  expect(() => profileToConnectRequest({ ...p, ca: [] }, secrets, { background: false, dir: h.store })).toThrow("cert+eap needs a CA");
 });
