@@ -10,7 +10,7 @@ import { Command, Option } from "commander";
 import { serveControl, ControlBusyError, type ControlServer } from "../control.ts";
 import { parseConnectFlags, parseTuning, type ConnectFlags, type ConnectRequest } from "../connect-options.ts";
 import { ExitCode, UserError } from "../exit.ts";
-import { appendFileSync } from "node:fs";
+import { appendFileSync, mkdirSync } from "node:fs";
 import { Tunnel, GatewayResolveError, STATE_DIR, type TunnelEvent, type TunnelOutcome } from "../tunnel/runtime.ts";
 import { onShutdown } from "../../platform/signals.ts";
 import { Reporter } from "../output.ts";
@@ -104,6 +104,8 @@ async function runTunnel(req: ConnectRequest, onEvent: (e: TunnelEvent) => void)
     control?.close();
   });
   try {
+    // /run is empty after a boot (systemd starts roam@NAME there first): the socket's root-only directory.
+    mkdirSync(STATE_DIR, { recursive: true, mode: 0o700 });
     control = await serveControl(TUNNEL_NAME, {
       status: () => tunnel.status(),
       disconnect: async () => {
