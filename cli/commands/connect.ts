@@ -34,7 +34,7 @@ export function connectCommand(): Command {
     .option("--cert <file>", "authenticate with this client certificate (PEM or DER; end entity first, then intermediates)")
     .option("--key <file>", "the client certificate's private key (PEM: PKCS#8, PKCS#1 or SEC1, unencrypted, mode 0600)")
     .option("--rsa-pss", "sign with RSASSA-PSS instead of PKCS#1 v1.5 (RSA keys, RFC 7427)")
-    .option("--eap-identity <user>", "authenticate with EAP-MSCHAPv2 as USER")
+    .option("--eap-identity <user>", "authenticate with EAP-MSCHAPv2 as USER (with --cert/--key: after the certificate, RFC 4739)")
     .option("--password-stdin", "read the EAP password from the first line of standard input")
     .option("--ca <file>", "CA certificate(s), PEM or DER, that the gateway's certificate must chain to")
     .option("--subnet <cidr...>", "remote subnets to ask for (default: everything; the gateway narrows)")
