@@ -7,14 +7,13 @@
 //                 └────────────── failed ◄──────────────────────────┘
 
 import { toHex } from "../util/bytes.ts";
-import { ExchangeType, NotifyError, PayloadType, ProtocolId } from "../wire/constants.ts";
+import { ExchangeType, NotifyError, ProtocolId } from "../wire/constants.ts";
 import type { SessionConfig } from "./config.ts";
 import { AuthExchange } from "./auth.ts";
 import { CONNECT_RETRANSMIT, LIVENESS_RETRANSMIT, PendingRequest } from "./retransmit.ts";
 import { ChildSaTask, type OwnRekey } from "./child.ts";
-import { createKeyExchange } from "../crypto/dh.ts";
-import { IkeSaKeys } from "./ikesa.ts";
-import { formatSuite } from "./proposal.ts";
+import { IkeRekeyResponder, RetiredIkeSa, type CachedResponse } from "./ike-rekey.ts";
+import type { IkeSaKeys } from "./ikesa.ts";
 import { IkeInit } from "./init.ts";
 import * as M from "./msg.ts";
 import type { Action, IkePort, SessionEvent, SessionFailure } from "./types.ts";
@@ -47,11 +46,11 @@ export class IkeSession {
   private nextRequestId = 0;
   private peerNextId = 0;
   /** The last response we sent, kept for a retransmitted request (§2.1). */
-  private lastResponse: { messageId: number; datagrams: Uint8Array[] } | null = null;
+  private lastResponse: CachedResponse | null = null;
   private port: IkePort;
   private out: Action[] = [];
   /** The IKE SA the gateway rekeyed away, until it is deleted (§2.18). */
-  private old: { keys: IkeSaKeys; peerNextId: number; lastResponse: { messageId: number; datagrams: Uint8Array[] } | null } | null = null;
+  private old: RetiredIkeSa | null = null;
 
   constructor(
     private readonly cfg: SessionConfig,
@@ -202,8 +201,9 @@ export class IkeSession {
     const keys = this.keys!;
     const msg = keys.unprotect(data, now);
     if (!msg.ok) {
-      if (this.old && msg.reason === "not this IKE SA") this.onOldSaDatagram(data, now);
-      else if (msg.retransmitOf !== undefined && msg.retransmitOf === this.lastResponse?.messageId) {
+      if (this.old && msg.reason === "not this IKE SA") {
+        for (const d of this.old.answer(data, now) ?? []) this.out.push({ kind: "send", data: d, port: this.port });
+      } else if (msg.retransmitOf !== undefined && msg.retransmitOf === this.lastResponse?.messageId) {
         for (const d of this.lastResponse.datagrams) this.out.push({ kind: "send", data: d, port: this.port });
       }
       return; // not ours, or failed integrity: drop silently (§2.21.1)
@@ -401,91 +401,29 @@ export class IkeSession {
   }
 
   /**
-   * §1.3.2, §2.18: the gateway rekeys the IKE SA. It becomes the original initiator of the new SA
-   * (its nonce is Ni, its SPI SPIi), message IDs restart at 0, and the CHILD_SAs move over unchanged.
-   *     HDR, SK {SA, Ni, KEi}  -->  <--  HDR, SK {SA, Nr, KEr}
-   * The old SA stays only to answer the gateway's DELETE for it (or a retransmit of this request).
+   * §1.3.2, §2.18: the gateway rekeys the IKE SA (IkeRekeyResponder). Message IDs restart at 0 on the new
+   * SA and the CHILD_SAs move over unchanged; the old SA stays only to answer the gateway's DELETE for it
+   * (or a retransmit of this request).
    */
   private onIkeRekeyRequest(m: M.InMessage): void {
-    const refuse = (type: number, data?: Uint8Array) => this.sendResponse(m.exchangeType, m.messageId, [M.notify(type, data)]);
     if (this.pending) {
       // Our own request is in flight (a liveness check): let the gateway try again (§2.8.1 collisions).
-      refuse(NotifyError.TEMPORARY_FAILURE);
+      this.sendResponse(m.exchangeType, m.messageId, [M.notify(NotifyError.TEMPORARY_FAILURE)]);
       return;
     }
-    const sel = M.selectFromOffer(m.payloads, ProtocolId.IKE, this.cfg.ikeProposals);
-    if (!sel.ok || sel.proposal.spi.length !== 8) {
-      refuse(NotifyError.NO_PROPOSAL_CHOSEN);
+    const r = new IkeRekeyResponder(this.cfg, this.env).answer(m.payloads, this.keys!);
+    if (!r.ok) {
+      this.sendResponse(m.exchangeType, m.messageId, [M.notify(r.notify, r.data)]);
       return;
     }
-    const kei = M.findKe(m.payloads);
-    const ni = M.findNonce(m.payloads);
-    if (!kei || kei.group !== sel.suite.ke) {
-      const want = new Uint8Array(2);
-      new DataView(want.buffer).setUint16(0, sel.suite.ke);
-      refuse(NotifyError.INVALID_KE_PAYLOAD, want);
-      return;
-    }
-    if (!ni) {
-      refuse(NotifyError.INVALID_SYNTAX);
-      return;
-    }
-    const kx = createKeyExchange(sel.suite.ke, this.env.random);
-    const shared = kx.computeShared(kei.data);
-    if (!shared.ok) {
-      kx.dispose();
-      refuse(NotifyError.INVALID_SYNTAX);
-      return;
-    }
-    const nr = this.env.random.bytes(32);
-    const ourSpi = this.env.random.bytes(8);
-    const suiteName = formatSuite(sel.suite, "ike");
-    const next = IkeSaKeys.rekeyed(this.keys!, {
-      suite: sel.suite,
-      suiteName,
-      spiI: sel.proposal.spi,
-      spiR: ourSpi,
-      ni,
-      nr,
-      sharedSecret: shared.secret,
-      random: this.env.random,
-      weInitiated: false,
-    });
-    shared.secret.fill(0);
-    this.sendResponse(m.exchangeType, m.messageId, [
-      { type: PayloadType.SA, critical: false, proposals: [{ ...sel.proposal, spi: ourSpi }] },
-      M.nonce(nr),
-      M.ke(kx.group, kx.publicKey),
-    ]);
-    kx.dispose();
-    if (this.old) this.old.keys.wipe();
-    this.old = { keys: this.keys!, peerNextId: this.peerNextId, lastResponse: this.lastResponse };
-    // The new SA keeps the fragmentation the old one negotiated (RFC 7383 §2.3).
-    if (this.keys!.fragmentBudgetValue > 0) next.enableFragmentation(this.keys!.fragmentBudgetValue);
-    this.keys = next;
+    this.sendResponse(m.exchangeType, m.messageId, r.response);
+    this.old?.wipe();
+    this.old = new RetiredIkeSa(this.keys!, this.peerNextId, this.lastResponse);
+    this.keys = r.keys;
     this.nextRequestId = 0;
     this.peerNextId = 0;
     this.lastResponse = null;
-    this.out.push({ kind: "progress", stage: "ike-sa-init", detail: `IKE SA rekeyed by the gateway: ${suiteName}` });
-  }
-
-  /** A message for the IKE SA the gateway replaced: answer its DELETE (and retransmits), nothing else. */
-  private onOldSaDatagram(data: Uint8Array, now: number): void {
-    const old = this.old!;
-    const msg = old.keys.unprotect(data, now);
-    if (!msg.ok || msg.value.response) return;
-    const m = msg.value;
-    if (m.messageId === old.peerNextId - 1 && old.lastResponse?.messageId === m.messageId) {
-      for (const d of old.lastResponse.datagrams) this.out.push({ kind: "send", data: d, port: this.port });
-      return;
-    }
-    if (m.messageId !== old.peerNextId) return;
-    old.peerNextId++;
-    const datagrams = old.keys.protect(m.exchangeType, m.messageId, true, []);
-    old.lastResponse = { messageId: m.messageId, datagrams };
-    // Its DELETE (or anything else) gets an empty answer; the keys stay for a retransmit of it until
-    // the next rekey or the end of the session.
-    for (const d of datagrams) this.out.push({ kind: "send", data: d, port: this.port });
+    this.out.push({ kind: "progress", stage: "ike-sa-init", detail: `IKE SA rekeyed by the gateway: ${r.suiteName}` });
   }
 
   private onInformational(m: M.InMessage): void {
@@ -576,7 +514,7 @@ export class IkeSession {
 
   private wipe(): void {
     this.keys?.wipe();
-    this.old?.keys.wipe();
+    this.old?.wipe();
     this.init.wipe();
     this.auth?.wipe();
   }

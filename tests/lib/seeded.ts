@@ -2,6 +2,10 @@
 
 import type { Random } from "../../core/types.ts";
 
+/** Time limit of the seeded fuzz tests: they check correctness, not speed, and take several seconds on a loaded
+ *  2-core machine (bun's default limit is 5 s). */
+export const FUZZ_TIMEOUT_MS = 60_000;
+
 /** xorshift32 as a core `Random`: deterministic nonces, SPIs and keys for exchange and x509 tests. */
 export function seededRandom(seed: number): Random {
   let s = seed >>> 0 || 1;

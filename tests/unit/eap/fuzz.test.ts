@@ -11,7 +11,7 @@ import { parseFailureMessage, parseMschapRequest, parseSuccessMessage } from "..
 import { encodeEap, parseEap } from "../../../core/eap/packet.ts";
 import { equalBytes, fromHex } from "../../../core/util/bytes.ts";
 import { fixedRandom, ScriptedAuthenticator } from "./authenticator.ts";
-import { mulberry32 as rng } from "../../lib/seeded.ts";
+import { FUZZ_TIMEOUT_MS, mulberry32 as rng } from "../../lib/seeded.ts";
 
 const SEED = Number(process.env.EAP_FUZZ_SEED ?? 0xea9f22) >>> 0;
 const challenge = fromHex("5B5D7C7D7B3F2F3E3C2C602132262628");
@@ -111,7 +111,7 @@ test("parsers and the peer survive mutated packets of a real exchange", () => {
       throw new Error(`seed ${SEED} iteration ${i} stage ${stage} input ${Buffer.from(input).toString("hex")}: ${(e as Error).message}`);
     }
   }
-});
+}, FUZZ_TIMEOUT_MS);
 
 test("parsers and the peer survive random bytes (fast-check)", () => {
   fc.assert(

@@ -11,7 +11,7 @@ import { equalBytes, toHex } from "../../../core/util/bytes.ts";
 import { NotifyError } from "../../../core/wire/constants.ts";
 import { parseMessage, parsePayloads, serializeMessage, serializePayloads, type ParseError } from "../../../core/wire/message.ts";
 import { message, payloadChain } from "./arbitraries.ts";
-import { mulberry32 as rng } from "../../lib/seeded.ts";
+import { FUZZ_TIMEOUT_MS, mulberry32 as rng } from "../../lib/seeded.ts";
 
 const SEED = Number(process.env.WIRE_FUZZ_SEED ?? 0x5eed1ce2) >>> 0;
 const ITERATIONS = 120_000;
@@ -165,4 +165,4 @@ test(`fuzz: ${ITERATIONS} seeded inputs never throw (seed ${SEED})`, () => {
   // Some mutants must still parse, or the re-serialization check would be idle.
   expect(parsed).toBeGreaterThan(ITERATIONS / 50);
   expect(ms).toBeLessThan(25_000);
-});
+}, FUZZ_TIMEOUT_MS);
