@@ -161,7 +161,10 @@ function importConnection(c: Section, secretSections: Section[], file: string, d
         if (yes(s.value)) warn(s, k, "= yes is not supported: roam does not do MOBIKE (RFC 4555)");
         break;
       case "fragmentation":
-        if (s.value !== "no") warn(s, k, `= ${s.value} is not supported: roam does not fragment IKE messages (RFC 7383)`);
+        // roam offers IKE fragmentation (RFC 7383) and uses it when the gateway does: strongSwan's yes/accept.
+        if (s.value === "no") warn(s, k, "= no is not stored in the profile: roam offers IKE fragmentation (RFC 7383); connect with --no-fragmentation");
+        else if (s.value === "force") warn(s, k, "= force is not supported: roam fragments IKE messages only when the gateway announces RFC 7383 support");
+        else if (s.value !== "yes" && s.value !== "accept") warn(s, k, `= ${s.value} is not a fragmentation setting (expected yes, accept, force or no); ignored`);
         break;
       case "version":
         if (s.value !== "2" && s.value !== "0") return at(s, `"${k}" = ${s.value}: roam speaks IKEv2 only (expected 0 or 2)`);

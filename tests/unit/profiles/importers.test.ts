@@ -140,7 +140,10 @@ test("swanctl.conf: connections, children, secrets, warnings with line numbers",
   });
   expect(psk!.secrets).toEqual({ psk: "0x3c3f2a5b7d9e11ff" });
   const w = psk!.warnings.join("\n");
-  expect(w).toContain('line 12: "connections.home-psk.fragmentation"');
+  // fragmentation = yes is what roam does (RFC 7383): no warning; no is named.
+  expect(w).not.toContain("fragmentation");
+  const [noFrag] = ok(importSwanctl(fx("swanctl.conf").replace("fragmentation = yes", "fragmentation = no"), "swanctl.conf"));
+  expect(noFrag!.warnings).toContain('swanctl.conf: line 12: "connections.home-psk.fragmentation" = no is not stored in the profile: roam offers IKE fragmentation (RFC 7383); connect with --no-fragmentation');
   expect(w).toContain('line 25: "connections.home-psk.children.home.start_action"');
   expect(w).toContain('line 67: section "pools"');
   expect(w).toContain('line 72: "include conf.d/*.conf" ignored');
