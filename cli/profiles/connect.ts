@@ -8,6 +8,7 @@ import { defaultProposals, parseProposals } from "../../core/ike/proposal.ts";
 import { selectorFromCidr } from "../../core/ike/selectors.ts";
 import { parseAddress } from "../../core/wire/addr.ts";
 import { decodePemCertificates } from "../../core/x509/pem.ts";
+import { parsePrivateKeyPem, wipePrivateKey } from "../../core/x509/keys.ts";
 import { certPlusEap, clientCertificate, CONNECT_DEFAULTS, subnets, type ConnectRequest } from "../connect-options.ts";
 import type { Identity } from "../../core/ike/config.ts";
 import { UserError } from "../exit.ts";
@@ -31,6 +32,18 @@ export interface ProfileConnect {
   request: ConnectRequest;
   /** "gateway (…) beyond the first is not tried yet" — one line per field roam does not apply. */
   unsupported: string[];
+}
+
+/** rsa_pss applies to an RSA key; with another key it is named (like the Android client, which ignores it). */
+function rsaPssFor(p: Profile, keyText: string, note: (field: string, what: string) => void): boolean {
+  if (p.rsaPss !== true) return false;
+  const key = parsePrivateKeyPem(keyText);
+  if (!key.ok) return false; // clientCertificate refuses it with the reason
+  const kind = key.value.kind;
+  wipePrivateKey(key.value);
+  if (kind === "rsa") return true;
+  note("rsa_pss", `is not used: the client key is ${kind}, RSA-PSS needs an RSA key`);
+  return false;
 }
 
 export function profileToConnectRequest(profile: Profile, secrets: ResolvedSecrets, opts: ProfileConnectOptions): ProfileConnect {
@@ -59,7 +72,8 @@ export function profileToConnectRequest(profile: Profile, secrets: ResolvedSecre
         throw new UserError(`${who}: ${field} "${path}" cannot be read (no such file or no permission)`);
       }
     };
-    const c = clientCertificate(readOr(certPath, "client_cert"), new TextDecoder().decode(readOr(keyPath, "client_key")), `client_cert "${certPath}"`, `client_key "${keyPath}"`, false);
+    const keyText = new TextDecoder().decode(readOr(keyPath, "client_key"));
+    const c = clientCertificate(readOr(certPath, "client_cert"), keyText, `client_cert "${certPath}"`, `client_key "${keyPath}"`, rsaPssFor(p, keyText, note));
     credentials = c.credentials;
     certId = c.identity;
     if (p.auth === "cert+eap") {
@@ -115,6 +129,7 @@ export function profileToConnectRequest(profile: Profile, secrets: ResolvedSecre
   if (p.gateways.length > 1) note("gateway", `(${p.gateways.slice(1).join(", ")}) beyond the first is not tried yet`);
   const withCert = credentials.kind === "cert" || credentials.kind === "cert+eap";
   if (withCert && p.pkcs12 !== undefined) note("pkcs12", "is not read: client_cert and client_key are used");
+  if (!withCert && p.rsaPss) note("rsa_pss", "is not used by this auth method");
   else if (!withCert && (p.clientCert !== undefined || p.clientKey !== undefined || p.pkcs12 !== undefined)) note("client_cert/client_key/pkcs12", "are not used by this auth method");
 
   return {

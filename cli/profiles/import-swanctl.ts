@@ -205,6 +205,8 @@ function importConnection(c: Section, secretSections: Section[], file: string, d
     const where = locals[0] ?? c;
     return at(where, `connection "${c.name}": local auth "${rounds.join(", ") || "(none)"}" is not supported (expected psk, pubkey, eap-mschapv2, or pubkey then eap-mschapv2)`);
   }
+  // strongSwan's `auth = rsa/pss` (with or without a hash, e.g. rsa/pss-sha256): RSASSA-PSS signatures.
+  if (rounds.some((a) => a.startsWith("rsa/pss"))) p.rsaPss = true;
   if (p.auth === "cert+eap") {
     // RFC 4739: local-1's id is the certificate's identity (IDi of the first round); in the EAP round
     // roam sends the EAP identity as IDi, which is eap_id, or that round's id.

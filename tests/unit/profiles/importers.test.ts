@@ -42,13 +42,14 @@ test(".sswan ikev2-eap: every field", () => {
   expect(w).not.toContain("certreq"); // true is what roam does
 });
 
-test(".sswan ikev2-cert-eap: local id, p12, rsa-pss and unknown keys warned", () => {
+test(".sswan ikev2-cert-eap: local id, p12, rsa-pss; unknown keys warned", () => {
   const r = ok(importSswan(fx("cert-eap.sswan"), "x.sswan"));
   expect(r.profile.auth).toBe("cert+eap");
   expect(r.profile.localId).toBe("alice@example.com");
   expect(r.profile.remoteId).toBe("CN=gw.lab.example");
   expect(r.assets.pkcs12).toEqual(p12);
-  expect(r.warnings.some((w) => w.includes('"local.rsa-pss"'))).toBe(true);
+  expect(r.profile.rsaPss).toBe(true);
+  expect(r.warnings.some((w) => w.includes('"local.rsa-pss"'))).toBe(false);
   expect(r.warnings.some((w) => w.includes('"apps"'))).toBe(true);
 });
 
@@ -170,6 +171,9 @@ test("swanctl.conf cert+eap: local-1 pubkey then local-2 eap-mschapv2 (RFC 4739)
   const [noEapId] = ok(importSwanctl(fx("cert-eap-swanctl.conf").replace("      eap_id = dave\n", ""), "swanctl.conf"));
   expect([noEapId!.profile.localId, noEapId!.profile.eapIdentity]).toEqual(["C=DE, O=Roam Test, CN=ecgw.roam.test", "dave@lab.example"]);
   expect(noEapId!.warnings).toEqual([]);
+  // auth = rsa/pss signs with RSASSA-PSS (RFC 7427).
+  const [pss] = ok(importSwanctl(fx("cert-eap-swanctl.conf").replace("auth = pubkey\n      certs", "auth = rsa/pss\n      certs"), "swanctl.conf"));
+  expect([pss!.profile.auth, pss!.profile.rsaPss]).toEqual(["cert+eap", true]);
   // A TOML export (the model's table) reads back as the same profile.
   const back = ok(importToml(stringify(profileToTable(r!.profile)), "lab.toml"));
   expect(back[0]!.profile).toEqual(r!.profile);

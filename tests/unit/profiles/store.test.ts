@@ -187,4 +187,11 @@ test("profileToConnectRequest: a cert+eap profile → certificate credentials wi
   expect(unsupported).toEqual([]);
   expect(() => profileToConnectRequest(p, {}, { background: false, dir: h.store })).toThrow("no EAP password");
   expect(() => profileToConnectRequest({ ...p, ca: [] }, secrets, { background: false, dir: h.store })).toThrow("cert+eap needs a CA");
+  // rsa_pss (.sswan "rsa-pss"): RSASSA-PSS with an RSA key; named and not used with an EC key.
+  const rsa = profileToConnectRequest({ ...p, rsaPss: true, clientCert: join(x509, "gw-rsa2048.crt"), clientKey: join(x509, "gw-rsa2048.key") }, secrets, { background: false, dir: h.store });
+  expect(rsa.request.credentials.kind === "cert+eap" && rsa.request.credentials.rsaPss).toBe(true);
+  expect(rsa.unsupported).toEqual([]);
+  const ec = profileToConnectRequest({ ...p, rsaPss: true }, secrets, { background: false, dir: h.store });
+  expect(ec.request.credentials.kind === "cert+eap" && ec.request.credentials.rsaPss).toBe(false);
+  expect(ec.unsupported).toEqual(["rsa_pss is not used: the client key is ec, RSA-PSS needs an RSA key"]);
 });
