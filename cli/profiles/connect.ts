@@ -76,13 +76,14 @@ export function profileToConnectRequest(profile: Profile, secrets: ResolvedSecre
     const c = clientCertificate(readOr(certPath, "client_cert"), keyText, `client_cert "${certPath}"`, `client_key "${keyPath}"`, rsaPssFor(p, keyText, note));
     credentials = c.credentials;
     certId = c.identity;
-    if (p.auth === "cert+eap") {
-      // RFC 4739: the certificate round, then EAP-MSCHAPv2 as eap_identity (or local_id).
-      if (!secrets.eapPassword) throw new UserError(`${who}: no EAP password (put eap_password in ${p.name}.secrets, use --password-stdin, or set ROAM_PASSWORD)`);
-      credentials = certPlusEap(c.credentials, p.eapIdentity ?? p.localId!, secrets.eapPassword);
-    }
   } else {
     throw new UserError(`${who}: auth "${p.auth}" (client certificate) is not supported without client_cert and client_key (PKCS#12 bundles are not read yet); use client_cert/client_key, or a psk or eap-mschapv2 profile`);
+  }
+  if (p.auth === "cert+eap") {
+    // RFC 4739: the certificate credentials (however they were loaded) get a second round, EAP-MSCHAPv2 as
+    // eap_identity (or local_id).
+    if (!secrets.eapPassword) throw new UserError(`${who}: no EAP password (put eap_password in ${p.name}.secrets, use --password-stdin, or set ROAM_PASSWORD)`);
+    credentials = certPlusEap(credentials, p.eapIdentity ?? p.localId!, secrets.eapPassword);
   }
 
   const trustAnchors: Uint8Array[] = [];
