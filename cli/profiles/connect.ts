@@ -1,7 +1,7 @@
 // A stored profile + its secrets → the checked ConnectRequest that `roam connect NAME` runs. Fields the
 // tunnel does not apply yet come back in `unsupported`, one line each, for connect to print as warnings.
 
-import { readFileSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import type { Credentials } from "../../core/ike/config.ts";
 import { parseIdentity } from "../../core/ike/identity.ts";
 import { defaultProposals, parseProposals } from "../../core/ike/proposal.ts";
@@ -32,6 +32,15 @@ export interface ProfileConnect {
   request: ConnectRequest;
   /** "gateway (…) beyond the first is not tried yet" — one line per field roam does not apply. */
   unsupported: string[];
+}
+
+/** A file's mode, or null when it cannot be looked at (reading it then names the problem). */
+function modeOf(path: string): number | null {
+  try {
+    return statSync(path).mode;
+  } catch {
+    return null;
+  }
 }
 
 /** rsa_pss applies to an RSA key; with another key it is named (like the Android client, which ignores it). */
@@ -72,6 +81,11 @@ export function profileToConnectRequest(profile: Profile, secrets: ResolvedSecre
         throw new UserError(`${who}: ${field} "${path}" cannot be read (no such file or no permission)`);
       }
     };
+    // The key is a secret: like --key, mode 0600 (no access for group or others).
+    const keyMode = modeOf(keyPath);
+    if (keyMode !== null && (keyMode & 0o077) !== 0) {
+      throw new UserError(`${who}: client_key "${keyPath}" is readable by other users (mode ${(keyMode & 0o777).toString(8)}); run chmod 600 "${keyPath}"`);
+    }
     const keyText = new TextDecoder().decode(readOr(keyPath, "client_key"));
     const c = clientCertificate(readOr(certPath, "client_cert"), keyText, `client_cert "${certPath}"`, `client_key "${keyPath}"`, rsaPssFor(p, keyText, note));
     credentials = c.credentials;

@@ -6,7 +6,7 @@
 // --eap-identity) too. PSK (swanctl.conf) and EAP (.sswan) profiles are in roam.test.ts. Needs root and tests/interop/install-deps.sh; skipped with a message otherwise.
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { copyFileSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { CERT_CLIENT_DOMAIN, CERT_EAP_CLIENT_DOMAIN, CONN } from "./lib/configs.ts";
 import { issueClientCert } from "./lib/pki.ts";
@@ -53,6 +53,7 @@ describe.skipIf(unavailable !== undefined)("certificate profiles by name against
     const c = issueClientCert(stage.pki, name, id, "ecdsa", stage.pki.ca);
     copyFileSync(c.cert, `${dir}/x509/client.pem`);
     copyFileSync(c.key, `${dir}/ecdsa/client.key`);
+    chmodSync(`${dir}/ecdsa/client.key`, 0o600); // a secret: roam refuses a key others can read
     copyFileSync(stage.pki.ca.cert, `${dir}/x509ca/ca.pem`);
     writeFileSync(`${dir}/swanctl.conf`, conf("ca.pem"), { mode: 0o600 });
     return `${dir}/swanctl.conf`;
