@@ -7,13 +7,12 @@ import { defaultProposals, parseProposals, type ProposalSpec } from "../core/ike
 import { selectorFromCidr, type Selector } from "../core/ike/selectors.ts";
 import type { Credentials, Identity } from "../core/ike/config.ts";
 import { parseAddress } from "../core/wire/addr.ts";
-import { decodePem, decodePemCertificates } from "../core/x509/pem.ts";
+import { decodePemCertificates } from "../core/x509/pem.ts";
 import { parseCertificate } from "../core/x509/cert.ts";
-import { encNull, encOctets, encOid, encSeq, encUint } from "../core/x509/der.ts";
-import { CURVES, parsePrivateKeyPem, publicKeyOf, wipePrivateKey, type PublicKey } from "../core/x509/keys.ts";
-import { OID } from "../core/x509/oids.ts";
+import { parsePrivateKeyDer, publicKeyOf, samePublicKey, wipePrivateKey, type PrivateKey } from "../core/x509/keys.ts";
+import { keyFileIsEncrypted, readKeyFile } from "../core/x509/keyfile.ts";
+import { readPkcs12 } from "../core/x509/pkcs12.ts";
 import { IdType } from "../core/wire/constants.ts";
-import { equalBytes, wipe } from "../core/util/bytes.ts";
 import { UserError } from "./exit.ts";
 
 export interface ConnectFlags {
@@ -24,6 +23,7 @@ export interface ConnectFlags {
   pskFile?: string;
   cert?: string;
   key?: string;
+  p12?: string;
   rsaPss?: boolean;
   eapIdentity?: string;
   passwordStdin?: boolean;
@@ -118,10 +118,16 @@ export interface ConnectRequest {
   background: boolean;
 }
 
-/** Reads the password from the first line of standard input; injected for tests. */
+/** Reads the next line of standard input (each call one more line, for --password-stdin); injected for tests. */
 export type PasswordSource = () => Promise<string>;
 
-export async function parseConnectFlags(f: ConnectFlags, readPassword: PasswordSource): Promise<ConnectRequest> {
+/** Where a key passphrase comes from without --password-stdin: the environment, then a no-echo prompt (on a terminal). */
+export interface PassphraseSources {
+  env: Record<string, string | undefined>;
+  prompt?: (question: string) => Promise<string>;
+}
+
+export async function parseConnectFlags(f: ConnectFlags, readPassword: PasswordSource, sources: PassphraseSources = { env: {} }): Promise<ConnectRequest> {
   if (!f.gateway) throw new UserError("connect: --gateway HOST is required");
   const port = numberFlag("--port", f.port, CONNECT_DEFAULTS.gatewayPort, 1, 65535, "a port number (expected 1-65535)");
   if (!f.remoteId) throw new UserError("connect: --remote-id ID is required (the identity the gateway must prove, e.g. gw.example.com)");
@@ -129,38 +135,60 @@ export async function parseConnectFlags(f: ConnectFlags, readPassword: PasswordS
   const localId = f.id === undefined ? undefined : identity("--id", f.id);
 
   let credentials: Credentials;
-  if (f.pskFile && (f.eapIdentity || f.passwordStdin)) {
+  if (f.pskFile && (f.eapIdentity || f.passwordStdin) && !f.p12 && !f.key) {
     throw new UserError("connect: give either --psk-file or --eap-identity with --password-stdin, not both");
   }
-  if (f.pskFile && f.cert) throw new UserError("connect: choose one authentication, not --psk-file and --cert");
-  const eapPassword = async (): Promise<{ identity: string; password: string }> => {
-    const identity = f.eapIdentity!;
-    if (identity.trim() === "") throw new UserError("connect: --eap-identity cannot be empty");
+  if (f.p12 !== undefined && (f.cert !== undefined || f.key !== undefined)) throw new UserError("connect: give either --p12 FILE or --cert FILE --key FILE, not both");
+  // One authentication, except that a certificate (--cert/--key or --p12) with --eap-identity is cert+eap:
+  // RFC 4739, the certificate first, then EAP.
+  const withCert = f.cert !== undefined || f.p12 !== undefined;
+  const given = [f.pskFile && "--psk-file", f.eapIdentity !== undefined && !withCert && "--eap-identity", f.cert && "--cert", f.p12 !== undefined && "--p12"].filter(Boolean);
+  if (given.length > 1) throw new UserError(`connect: choose one authentication, not ${given.join(" and ")}`);
+  if (f.eapIdentity !== undefined) {
+    // Checked before any key passphrase is asked for.
+    if (f.eapIdentity.trim() === "") throw new UserError("connect: --eap-identity cannot be empty");
     if (!f.passwordStdin) throw new UserError("connect: --eap-identity needs --password-stdin (the password is never taken from the command line)");
     if (!f.ca) throw new UserError("connect: EAP needs --ca FILE: the gateway must prove itself with a certificate before any password is sent");
+  }
+  const eapPassword = async (): Promise<string> => {
     const password = await readPassword();
     if (password === "") throw new UserError("connect: --password-stdin read an empty password");
-    return { identity, password };
+    return password;
+  };
+  // --password-stdin: one line per secret, in this order: the key passphrase (a --p12 file or an
+  // encrypted --key), then the EAP password. Without it, the passphrase comes from ROAM_KEY_PASSPHRASE or
+  // a prompt on a terminal.
+  const passphrase = async (what: string): Promise<string | undefined> => {
+    if (f.passwordStdin) return await readPassword();
+    const env = sources.env.ROAM_KEY_PASSPHRASE;
+    if (env !== undefined) return env;
+    return sources.prompt ? await sources.prompt(`Passphrase for ${what}: `) : undefined;
   };
   let certId: Identity | undefined;
   if (f.key !== undefined && !f.cert) throw new UserError("connect: --key needs --cert FILE (the certificate the key belongs to)");
-  if (f.cert) {
-    if (!f.key) throw new UserError("connect: --cert needs --key FILE (its private key, PEM, mode 0600)");
-    if (!f.ca) throw new UserError("connect: --cert needs --ca FILE: the gateway must prove itself with a certificate");
-    const c = clientCertificate(readFileFor("--cert", f.cert), readKeyFile(f.key), `--cert "${f.cert}"`, `--key "${f.key}"`, f.rsaPss ?? false);
-    // --cert with --eap-identity: RFC 4739, the certificate first, then EAP (cert+eap).
-    if (f.eapIdentity !== undefined) {
-      const e = await eapPassword();
-      credentials = certPlusEap(c.credentials, e.identity, e.password);
-    } else credentials = c.credentials;
+  if (f.cert || f.p12 !== undefined) {
+    if (f.cert && !f.key) throw new UserError("connect: --cert needs --key FILE (its private key, PEM, mode 0600)");
+    if (!f.ca) throw new UserError(`connect: ${f.p12 !== undefined ? "--p12" : "--cert"} needs --ca FILE: the gateway must prove itself with a certificate`);
+    let c: { credentials: Credentials; identity: Identity };
+    if (f.p12 !== undefined) {
+      const what = `--p12 "${f.p12}"`;
+      const bytes = readSecretFile("--p12", f.p12);
+      c = pkcs12Certificate(bytes, await passphrase(what), what, f.rsaPss ?? false);
+    } else {
+      const keyText = new TextDecoder().decode(readSecretFile("--key", f.key!));
+      const what = `--key "${f.key}"`;
+      const pw = keyFileIsEncrypted(keyText) ? await passphrase(what) : undefined;
+      c = clientCertificate(readFileFor("--cert", f.cert!), keyText, `--cert "${f.cert}"`, what, f.rsaPss ?? false, pw);
+    }
+    // With --eap-identity: cert+eap (RFC 4739); its password is the next line after any key passphrase.
+    credentials = f.eapIdentity !== undefined ? certPlusEap(c.credentials, f.eapIdentity, await eapPassword()) : c.credentials;
     certId = c.identity;
   } else if (f.pskFile) {
     credentials = { kind: "psk", secret: readPsk(f.pskFile) };
   } else if (f.eapIdentity !== undefined) {
-    const e = await eapPassword();
-    credentials = { kind: "eap-mschapv2", identity: e.identity, password: e.password };
+    credentials = { kind: "eap-mschapv2", identity: f.eapIdentity, password: await eapPassword() };
   } else {
-    throw new UserError("connect: choose an authentication: --psk-file FILE, --eap-identity USER --password-stdin, --cert FILE --key FILE, or --cert and --key with --eap-identity (cert+eap)");
+    throw new UserError("connect: choose an authentication: --psk-file FILE, --eap-identity USER --password-stdin, --cert FILE --key FILE or --p12 FILE, or a certificate with --eap-identity (cert+eap)");
   }
 
   const trustAnchors = f.ca ? readCa(f.ca) : [];
@@ -258,75 +286,82 @@ function readFileFor(flag: string, path: string): Uint8Array {
   }
 }
 
-function readKeyFile(path: string): string {
+/** A file holding a private key (--key, --p12): refused if other users can read it. */
+function readSecretFile(flag: string, path: string): Uint8Array {
   let st;
   try {
     st = statSync(path);
   } catch {
-    throw new UserError(`connect: --key "${path}" cannot be read (no such file or no permission)`);
+    throw new UserError(`connect: ${flag} "${path}" cannot be read (no such file or no permission)`);
   }
+  if (!st.isFile()) throw new UserError(`connect: ${flag} "${path}" is not a file`);
   if ((st.mode & 0o077) !== 0) {
-    throw new UserError(`connect: --key "${path}" is readable by other users (mode ${(st.mode & 0o777).toString(8)}); run chmod 600 "${path}"`);
+    throw new UserError(`connect: ${flag} "${path}" is readable by other users (mode ${(st.mode & 0o777).toString(8)}); run chmod 600 "${path}"`);
   }
-  return readFileSync(path, "utf8");
+  return new Uint8Array(readFileSync(path));
 }
 
 /**
  * A client certificate (PEM or DER; end entity first, then intermediates) and its PEM private key →
  * cert credentials (key as PKCS#8 DER, RFC 5958) and the default IDi: the certificate's subject DN.
- * Refuses (one line) a key that is encrypted, does not decode, or is not the certificate's.
+ * `passphrase` opens an "ENCRYPTED PRIVATE KEY". Refuses (one line) a key that is encrypted without a
+ * passphrase, does not decode, or is not the certificate's.
  */
-export function clientCertificate(certBytes: Uint8Array, keyPem: string, certWhat: string, keyWhat: string, rsaPss: boolean): { credentials: Credentials; identity: Identity } {
+export function clientCertificate(certBytes: Uint8Array, keyPem: string, certWhat: string, keyWhat: string, rsaPss: boolean, passphrase?: string): { credentials: Credentials; identity: Identity } {
   const certs = decodePemCertificates(certBytes);
   if (!certs.ok) throw new UserError(`connect: ${certWhat}: ${certs.error}`);
   if (certs.value.length === 0) throw new UserError(`connect: ${certWhat} holds no certificate (expected PEM "BEGIN CERTIFICATE" or DER)`);
-  const ee = parseCertificate(certs.value[0]!);
-  if (!ee.ok) throw new UserError(`connect: ${certWhat}: the certificate does not decode (${ee.error.reason})`);
-  const key = parsePrivateKeyPem(keyPem);
+  const key = readKeyFile(keyPem, passphrase);
+  if (!key.ok && key.kind === "password" && passphrase === undefined) throw new UserError(`connect: ${keyWhat} is encrypted: ${PASSPHRASE_SOURCES}`);
   if (!key.ok) throw new UserError(`connect: ${keyWhat}: ${key.error}`);
+  return certCredentials(certs.value, key.pkcs8, key.key, certWhat, keyWhat, rsaPss);
+}
+
+/**
+ * A PKCS#12 file (RFC 7292) → cert credentials: its key, the certificate that matches it, and its other
+ * certificates except roots (sent as intermediates). `password` undefined: no password was given, so
+ * the empty password is tried, and a file that needs one is refused naming the ways to give it.
+ */
+export function pkcs12Certificate(bytes: Uint8Array, password: string | undefined, what: string, rsaPss: boolean): { credentials: Credentials; identity: Identity } {
+  const r = readPkcs12(bytes, password ?? "");
+  if (!r.ok) {
+    const e = r.error;
+    if (e.kind === "password" && password === undefined) throw new UserError(`connect: ${what} is protected by a password: ${PASSPHRASE_SOURCES}`);
+    const convert = "convert it with: openssl pkcs12 -in OLD.p12 -legacy -nodes | openssl pkcs12 -export -out NEW.p12";
+    if (e.kind === "unsupported") throw new UserError(`connect: ${what}: ${e.reason}; ${convert}`);
+    throw new UserError(`connect: ${what}: ${e.reason}`);
+  }
+  const key = parsePrivateKeyDer(r.value.privateKey);
+  if (!key.ok) throw new UserError(`connect: ${what}: the private key does not decode (${key.error})`);
+  return certCredentials([r.value.certificate, ...r.value.intermediates], r.value.privateKey, key.value, what, `the key of ${what}`, rsaPss);
+}
+
+/** How a key passphrase can be given (flag form and profiles). */
+export const PASSPHRASE_SOURCES = "give it with --password-stdin, the ROAM_KEY_PASSPHRASE environment variable, key_passphrase in a profile's secrets file, or at the prompt on a terminal";
+
+function certCredentials(certChain: Uint8Array[], pkcs8: Uint8Array, key: PrivateKey, certWhat: string, keyWhat: string, rsaPss: boolean): { credentials: Credentials; identity: Identity } {
   try {
-    if (!samePublicKey(publicKeyOf(key.value), ee.value.publicKey)) {
+    const ee = parseCertificate(certChain[0]!);
+    if (!ee.ok) throw new UserError(`connect: ${certWhat}: the certificate does not decode (${ee.error.reason})`);
+    if (!samePublicKey(publicKeyOf(key), ee.value.publicKey)) {
       throw new UserError(`connect: ${keyWhat} is not the private key of ${certWhat} (${ee.value.subjectText})`);
     }
-    if (key.value.kind === "ed25519") throw new UserError(`connect: ${keyWhat}: Ed25519 client keys are not supported yet (use RSA or ECDSA)`);
-    if (rsaPss && key.value.kind !== "rsa") throw new UserError(`connect: --rsa-pss needs an RSA key, ${keyWhat} is ${key.value.kind}`);
+    if (key.kind === "ed25519") throw new UserError(`connect: ${keyWhat}: Ed25519 client keys are not supported yet (use RSA or ECDSA)`);
+    if (rsaPss && key.kind !== "rsa") throw new UserError(`connect: --rsa-pss needs an RSA key, ${keyWhat} is ${key.kind}`);
+    return {
+      credentials: { kind: "cert", certChain, privateKey: pkcs8, rsaPss },
+      identity: { type: IdType.DER_ASN1_DN, data: ee.value.subject, text: ee.value.subjectText },
+    };
   } catch (e) {
-    wipePrivateKey(key.value);
+    pkcs8.fill(0);
     throw e;
+  } finally {
+    wipePrivateKey(key);
   }
-  const privateKey = toPkcs8(keyPem, key.value.kind === "ec" ? CURVES[key.value.curve].oid : undefined);
-  wipePrivateKey(key.value);
-  return {
-    credentials: { kind: "cert", certChain: certs.value, privateKey, rsaPss },
-    identity: { type: IdType.DER_ASN1_DN, data: ee.value.subject, text: ee.value.subjectText },
-  };
 }
 
 /** Certificate credentials plus a second round of EAP-MSCHAPv2 (RFC 4739): cert+eap. */
 export function certPlusEap(cert: Credentials, identity: string, password: string): Credentials {
   if (cert.kind !== "cert") throw new Error(`cert+eap is built from certificate credentials, not ${cert.kind}`);
   return { kind: "cert+eap", certChain: cert.certChain, privateKey: cert.privateKey, rsaPss: cert.rsaPss, identity, password };
-}
-
-function samePublicKey(a: PublicKey, b: PublicKey): boolean {
-  if (a.kind === "rsa" && b.kind === "rsa") return a.n === b.n && a.e === b.e;
-  if (a.kind === "ec" && b.kind === "ec") return a.curve === b.curve && equalBytes(CURVES[a.curve].ecdsa.Point.fromBytes(a.point).toBytes(false), CURVES[b.curve].ecdsa.Point.fromBytes(b.point).toBytes(false));
-  if (a.kind === "ed25519" && b.kind === "ed25519") return equalBytes(a.key, b.key);
-  return false;
-}
-
-/** The first key block as a DER PKCS#8 PrivateKeyInfo (RFC 5958 §2): PKCS#1 and SEC1 keys are wrapped. */
-function toPkcs8(pem: string, curveOid: string | undefined): Uint8Array {
-  const blocks = decodePem(pem);
-  if (!blocks.ok) throw new UserError(`connect: private key: ${blocks.error}`);
-  for (const b of blocks.value) {
-    if (b.label === "PRIVATE KEY") return b.der;
-    // RFC 8017 App. A.1.1: rsaEncryption with NULL parameters; RFC 5915 §3 / RFC 5480 §2.1.1: id-ecPublicKey + namedCurve.
-    const alg = b.label === "RSA PRIVATE KEY" ? encSeq(encOid(OID.rsaEncryption), encNull()) : b.label === "EC PRIVATE KEY" && curveOid ? encSeq(encOid(OID.ecPublicKey), encOid(curveOid)) : null;
-    if (!alg) continue;
-    const out = encSeq(encUint(0n), alg, encOctets(b.der));
-    wipe(b.der);
-    return out;
-  }
-  throw new UserError("connect: private key: no PEM key block found");
 }

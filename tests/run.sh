@@ -1,9 +1,15 @@
 #!/usr/bin/env bash
 # The test command (README: `npm install && npm test`): type check, build, unit tests, interop tests.
-# On a fresh Debian machine with Node and npm, as root, it installs what the interop tests need.
+# On a fresh Debian machine with Node and npm, as root, it first installs the Debian packages the tests need.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . tests/lib/bun.sh
+
+# First, because unit tests use the openssl command too (files made at test time), not only interop.
+if [ "$(id -u)" -eq 0 ]; then
+  echo "== test dependencies (Debian packages)"
+  bash tests/interop/install-deps.sh
+fi
 
 echo "== type check (tsc --noEmit)"
 node_modules/.bin/tsc --noEmit -p .
@@ -15,9 +21,5 @@ echo "== unit tests"
 "$BUN" test --timeout 60000 tests/unit
 
 echo "== interop tests (strongSwan gateway in network namespaces)"
-if [ "$(id -u)" -eq 0 ]; then
-  bash tests/interop/install-deps.sh
-else
-  echo "not root: the interop tests will report themselves skipped"
-fi
+[ "$(id -u)" -eq 0 ] || echo "not root: the interop tests will report themselves skipped"
 "$BUN" test --timeout 180000 tests/interop

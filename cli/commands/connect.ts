@@ -15,8 +15,8 @@ import { Tunnel, GatewayResolveError, STATE_DIR, type TunnelEvent, type TunnelOu
 import { onShutdown } from "../../platform/signals.ts";
 import { Reporter } from "../output.ts";
 import { decodeRequest, encodeRequest } from "../request-codec.ts";
-import { readFirstLine } from "../stdin.ts";
-import { profileToConnectRequest } from "../profiles/connect.ts";
+import { lineReader, readFirstLine } from "../stdin.ts";
+import { profileNeedsKeyPassphrase, profileToConnectRequest } from "../profiles/connect.ts";
 import { promptNoEcho, resolveSecrets } from "../profiles/secrets.ts";
 import { loadProfile, readSecrets } from "../profiles/store.ts";
 
@@ -32,10 +32,11 @@ export function connectCommand(): Command {
     .option("--id <id>", "our identity (default: our address; with EAP, what the gateway sees in IDi)")
     .option("--psk-file <file>", "authenticate with the pre-shared key in FILE (mode 0600)")
     .option("--cert <file>", "authenticate with this client certificate (PEM or DER; end entity first, then intermediates)")
-    .option("--key <file>", "the client certificate's private key (PEM: PKCS#8, PKCS#1 or SEC1, unencrypted, mode 0600)")
+    .option("--key <file>", "the client certificate's private key (PEM: PKCS#8, PKCS#1, SEC1 or encrypted PKCS#8; mode 0600)")
+    .option("--p12 <file>", "authenticate with the key and certificates of this PKCS#12 file (.p12/.pfx, mode 0600) instead of --cert/--key")
     .option("--rsa-pss", "sign with RSASSA-PSS instead of PKCS#1 v1.5 (RSA keys, RFC 7427)")
-    .option("--eap-identity <user>", "authenticate with EAP-MSCHAPv2 as USER (with --cert/--key: after the certificate, RFC 4739)")
-    .option("--password-stdin", "read the EAP password from the first line of standard input")
+    .option("--eap-identity <user>", "authenticate with EAP-MSCHAPv2 as USER (with --cert/--key or --p12: after the certificate, RFC 4739)")
+    .option("--password-stdin", "read secrets from standard input, one line each: the key passphrase (--p12, encrypted --key) first, then the EAP password or PSK")
     .option("--ca <file>", "CA certificate(s), PEM or DER, that the gateway's certificate must chain to")
     .option("--subnet <cidr...>", "remote subnets to ask for (default: everything; the gateway narrows)")
     .option("--exclude <cidr...>", "subnets never routed into the tunnel, even if the gateway offers them")
@@ -61,7 +62,7 @@ export function connectCommand(): Command {
         return;
       }
       const fromCli = (k: string) => cmd.getOptionValueSource(k) === "cli";
-      const req = profile === undefined ? await parseConnectFlags(flags, () => readFirstLine(process.stdin)) : await requestFromProfile(profile, flags, fromCli);
+      const req = profile === undefined ? await parseConnectFlags(flags, lineReader(process.stdin), { env: process.env, prompt: process.stdin.isTTY ? promptNoEcho : undefined }) : await requestFromProfile(profile, flags, fromCli);
       process.exitCode = req.background ? await runBackground(req) : await runForeground(req, new Reporter(process.stderr));
     });
 }
@@ -214,20 +215,24 @@ async function runChild(): Promise<number> {
 
 /** `roam connect NAME`: the stored profile, its secrets (stdin, environment, secrets file or a prompt), warnings. */
 async function requestFromProfile(name: string, flags: ConnectFlags, fromCli: (flag: string) => boolean): Promise<ConnectRequest> {
-  const given = (["gateway", "remoteId", "id", "pskFile", "eapIdentity", "ca", "cert", "key", "subnet", "exclude", "ike", "esp", "up", "down"] as const).filter((k) => flags[k] !== undefined);
+  const given = (["gateway", "remoteId", "id", "pskFile", "eapIdentity", "ca", "cert", "key", "p12", "subnet", "exclude", "ike", "esp", "up", "down"] as const).filter((k) => flags[k] !== undefined);
   if (given.length > 0) {
     throw new UserError(`connect: a profile and --${given.map((k) => k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)).join(", --")} do not go together: edit the profile instead`);
   }
   const out = new Reporter(process.stderr);
   const loaded = loadProfile(name);
   for (const w of loaded.warnings) out.line(`warning: ${w}`);
-  const secrets = await resolveSecrets(loaded.profile, {
-    passwordStdin: flags.passwordStdin ?? false,
-    readStdinLine: () => readFirstLine(process.stdin),
-    env: process.env,
-    stored: () => readSecrets(loaded.dir, name),
-    prompt: process.stdin.isTTY ? promptNoEcho : undefined,
-  });
+  const secrets = await resolveSecrets(
+    loaded.profile,
+    {
+      passwordStdin: flags.passwordStdin ?? false,
+      readStdinLine: lineReader(process.stdin),
+      env: process.env,
+      stored: () => readSecrets(loaded.dir, name),
+      prompt: process.stdin.isTTY ? promptNoEcho : undefined,
+    },
+    profileNeedsKeyPassphrase(loaded.profile, loaded.dir),
+  );
   const { request, unsupported } = profileToConnectRequest(loaded.profile, secrets, { background: flags.background ?? false, dir: loaded.dir });
   for (const u of unsupported) out.line(`warning: ${u}`);
   // Tuning flags given on the command line override the profile for this connection.

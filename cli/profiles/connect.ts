@@ -8,8 +8,9 @@ import { defaultProposals, parseProposals } from "../../core/ike/proposal.ts";
 import { selectorFromCidr } from "../../core/ike/selectors.ts";
 import { parseAddress } from "../../core/wire/addr.ts";
 import { decodePemCertificates } from "../../core/x509/pem.ts";
-import { parsePrivateKeyPem, wipePrivateKey } from "../../core/x509/keys.ts";
-import { certPlusEap, clientCertificate, CONNECT_DEFAULTS, subnets, type ConnectRequest } from "../connect-options.ts";
+import { keyFileIsEncrypted } from "../../core/x509/keyfile.ts";
+import { parseCertificate } from "../../core/x509/cert.ts";
+import { certPlusEap, clientCertificate, CONNECT_DEFAULTS, pkcs12Certificate, subnets, type ConnectRequest } from "../connect-options.ts";
 import type { Identity } from "../../core/ike/config.ts";
 import { UserError } from "../exit.ts";
 import type { Profile } from "./model.ts";
@@ -19,6 +20,21 @@ import { assetPath } from "./store.ts";
 export interface ResolvedSecrets {
   psk?: Uint8Array;
   eapPassword?: string;
+  /** Opens the PKCS#12 file or the encrypted PEM key. */
+  keyPassphrase?: string;
+}
+
+/** Whether connecting needs a key passphrase: the client key is a PKCS#12 file, or a PEM key that is encrypted. */
+export function profileNeedsKeyPassphrase(p: Profile, dir: string, read: (path: string) => Uint8Array = (f) => new Uint8Array(readFileSync(f))): boolean {
+  if (p.auth !== "cert" && p.auth !== "cert+eap") return false;
+  if (p.clientCert !== undefined && p.clientKey !== undefined) {
+    try {
+      return keyFileIsEncrypted(new TextDecoder().decode(read(assetPath(dir, p.name, p.clientKey))));
+    } catch {
+      return false; // an unreadable key file is reported when the credentials are read
+    }
+  }
+  return p.pkcs12 !== undefined;
 }
 
 export interface ProfileConnectOptions {
@@ -43,16 +59,17 @@ function modeOf(path: string): number | null {
   }
 }
 
-/** rsa_pss applies to an RSA key; with another key it is named (like the Android client, which ignores it). */
-function rsaPssFor(p: Profile, keyText: string, note: (field: string, what: string) => void): boolean {
-  if (p.rsaPss !== true) return false;
-  const key = parsePrivateKeyPem(keyText);
-  if (!key.ok) return false; // clientCertificate refuses it with the reason
-  const kind = key.value.kind;
-  wipePrivateKey(key.value);
-  if (kind === "rsa") return true;
+/**
+ * rsa_pss applies to an RSA key (the certificate's, however the key was loaded); with another key it is
+ * named and not used, like the Android client, which ignores it.
+ */
+function withRsaPss(p: Profile, c: Credentials, note: (field: string, what: string) => void): Credentials {
+  if (p.rsaPss !== true || c.kind !== "cert") return c;
+  const ee = parseCertificate(c.certChain[0]!);
+  const kind = ee.ok ? ee.value.publicKey.kind : "unknown";
+  if (kind === "rsa") return { ...c, rsaPss: true };
   note("rsa_pss", `is not used: the client key is ${kind}, RSA-PSS needs an RSA key`);
-  return false;
+  return c;
 }
 
 export function profileToConnectRequest(profile: Profile, secrets: ResolvedSecrets, opts: ProfileConnectOptions): ProfileConnect {
@@ -71,9 +88,7 @@ export function profileToConnectRequest(profile: Profile, secrets: ResolvedSecre
     const identity = p.eapIdentity ?? p.localId!;
     if (!secrets.eapPassword) throw new UserError(`${who}: no EAP password (put eap_password in ${p.name}.secrets, use --password-stdin, or set ROAM_PASSWORD)`);
     credentials = { kind: "eap-mschapv2", identity, password: secrets.eapPassword };
-  } else if ((p.auth === "cert" || p.auth === "cert+eap") && p.clientCert !== undefined && p.clientKey !== undefined) {
-    const certPath = assetPath(opts.dir, p.name, p.clientCert);
-    const keyPath = assetPath(opts.dir, p.name, p.clientKey);
+  } else if ((p.auth === "cert" || p.auth === "cert+eap") && ((p.clientCert !== undefined && p.clientKey !== undefined) || p.pkcs12 !== undefined)) {
     const readOr = (path: string, field: string) => {
       try {
         return read(path);
@@ -81,17 +96,24 @@ export function profileToConnectRequest(profile: Profile, secrets: ResolvedSecre
         throw new UserError(`${who}: ${field} "${path}" cannot be read (no such file or no permission)`);
       }
     };
-    // The key is a secret: like --key, mode 0600 (no access for group or others).
-    const keyMode = modeOf(keyPath);
-    if (keyMode !== null && (keyMode & 0o077) !== 0) {
-      throw new UserError(`${who}: client_key "${keyPath}" is readable by other users (mode ${(keyMode & 0o777).toString(8)}); run chmod 600 "${keyPath}"`);
+    let c: ReturnType<typeof clientCertificate>;
+    if (p.clientCert !== undefined && p.clientKey !== undefined) {
+      const certPath = assetPath(opts.dir, p.name, p.clientCert);
+      const keyPath = assetPath(opts.dir, p.name, p.clientKey);
+      // The key is a secret: like --key, mode 0600 (no access for group or others).
+      const keyMode = modeOf(keyPath);
+      if (keyMode !== null && (keyMode & 0o077) !== 0) {
+        throw new UserError(`${who}: client_key "${keyPath}" is readable by other users (mode ${(keyMode & 0o777).toString(8)}); run chmod 600 "${keyPath}"`);
+      }
+      c = clientCertificate(readOr(certPath, "client_cert"), new TextDecoder().decode(readOr(keyPath, "client_key")), `client_cert "${certPath}"`, `client_key "${keyPath}"`, false, secrets.keyPassphrase);
+    } else {
+      const path = assetPath(opts.dir, p.name, p.pkcs12!);
+      c = pkcs12Certificate(readOr(path, "pkcs12"), secrets.keyPassphrase, `pkcs12 "${path}"`, false);
     }
-    const keyText = new TextDecoder().decode(readOr(keyPath, "client_key"));
-    const c = clientCertificate(readOr(certPath, "client_cert"), keyText, `client_cert "${certPath}"`, `client_key "${keyPath}"`, rsaPssFor(p, keyText, note));
-    credentials = c.credentials;
+    credentials = withRsaPss(p, c.credentials, note);
     certId = c.identity;
   } else {
-    throw new UserError(`${who}: auth "${p.auth}" (client certificate) is not supported without client_cert and client_key (PKCS#12 bundles are not read yet); use client_cert/client_key, or a psk or eap-mschapv2 profile`);
+    throw new UserError(`${who}: auth "${p.auth}" (client certificate) is not supported without client_cert and client_key or pkcs12; use client_cert/client_key or pkcs12, or a psk or eap-mschapv2 profile`);
   }
   if (p.auth === "cert+eap") {
     // RFC 4739: the certificate credentials (however they were loaded) get a second round, EAP-MSCHAPv2 as
@@ -143,9 +165,9 @@ export function profileToConnectRequest(profile: Profile, secrets: ResolvedSecre
 
   if (p.gateways.length > 1) note("gateway", `(${p.gateways.slice(1).join(", ")}) beyond the first is not tried yet`);
   const withCert = credentials.kind === "cert" || credentials.kind === "cert+eap";
-  if (withCert && p.pkcs12 !== undefined) note("pkcs12", "is not read: client_cert and client_key are used");
+  if (withCert && p.pkcs12 !== undefined && p.clientCert !== undefined && p.clientKey !== undefined) note("pkcs12", "is not read: client_cert and client_key are used");
   if (!withCert && p.rsaPss) note("rsa_pss", "is not used by this auth method");
-  else if (!withCert && (p.clientCert !== undefined || p.clientKey !== undefined || p.pkcs12 !== undefined)) note("client_cert/client_key/pkcs12", "are not used by this auth method");
+  if (!withCert && (p.clientCert !== undefined || p.clientKey !== undefined || p.pkcs12 !== undefined)) note("client_cert/client_key/pkcs12", "are not used by this auth method");
 
   return {
     request: {

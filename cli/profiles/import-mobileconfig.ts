@@ -4,7 +4,7 @@
 // client bundle). Signed (CMS) profiles are refused: roam cannot check Apple's signature chain.
 
 import { emptyProfile, sanitizeName, validateProfile, type AuthMethod, type Imported, type Profile, type Result } from "./model.ts";
-import { checkCertificates, subjectCommonName } from "./pem.ts";
+import { checkCertificates, checkPkcs12, subjectCommonName } from "./pem.ts";
 import { isDict, parsePlist, type PlistDict, type PlistValue } from "./plist.ts";
 
 const ENCR: Record<string, { name: string; aead: boolean }> = {
@@ -159,6 +159,9 @@ export function importMobileconfig(text: string, file: string): Result<Imported[
       const pk = byUuid.get(certRef);
       if (!pk || pk.PayloadType !== "com.apple.security.pkcs12") return { ok: false, error: `${file}: field "${f("PayloadCertificateUUID")}": "${certRef}" names no com.apple.security.pkcs12 payload of this profile` };
       if (!(pk.PayloadContent instanceof Uint8Array) || pk.PayloadContent[0] !== 0x30) return { ok: false, error: `${file}: payload "${certRef}": field "PayloadContent": expected <data> holding a PKCS#12 file` };
+      const check = checkPkcs12(pk.PayloadContent, typeof pk.Password === "string" ? pk.Password : undefined);
+      if (check.error) return { ok: false, error: `${file}: payload "${certRef}": field "PayloadContent": ${check.error}` };
+      if (check.warning) warn(`payload "${certRef}"`, check.warning);
       assets.pkcs12 = pk.PayloadContent;
       if (typeof pk.Password === "string") secrets.keyPassphrase = pk.Password;
     } else if (auth === "cert" || auth === "cert+eap") {

@@ -8,7 +8,7 @@
 import { parseProposals } from "../../core/ike/proposal.ts";
 import { decodeBase64 } from "../../core/x509/pem.ts";
 import { emptyProfile, sanitizeName, validateProfile, type AuthMethod, type Imported, type Profile, type Result } from "./model.ts";
-import { decodeCertificateText, encodeBase64 } from "./pem.ts";
+import { checkPkcs12, decodeCertificateText, encodeBase64 } from "./pem.ts";
 
 /** The client's profile types and what roam makes of them. */
 const TYPES: Record<string, AuthMethod> = {
@@ -106,6 +106,9 @@ export function importSswan(text: string, file: string): Result<Imported> {
       if (typeof v !== "string") return err(f, "expected a base64-encoded PKCS#12 file");
       const der = decodeBase64(v);
       if (!der || der.length === 0 || der[0] !== 0x30) return err(f, "is not a base64-encoded PKCS#12 file");
+      const check = checkPkcs12(der);
+      if (check.error) return err(f, check.error);
+      if (check.warning) warn(f, check.warning);
       assets.pkcs12 = der;
     } else if (key === "rsa-pss") {
       if (typeof v !== "boolean") return err(f, "expected true or false");

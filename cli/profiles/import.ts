@@ -6,7 +6,7 @@ import { importMobileconfig } from "./import-mobileconfig.ts";
 import { importSswan } from "./import-sswan.ts";
 import { importSwanctl, type SwanctlOptions } from "./import-swanctl.ts";
 import { profileFromTable, sanitizeName, type Imported, type Result, type Secrets } from "./model.ts";
-import { checkCertificates } from "./pem.ts";
+import { checkCertificates, checkPkcs12 } from "./pem.ts";
 
 export type Format = "sswan" | "mobileconfig" | "swanctl" | "toml";
 
@@ -49,6 +49,8 @@ export function importToml(text: string, file: string): Result<Imported[]> {
   if (t.pkcs12_data !== undefined) {
     const der = typeof t.pkcs12_data === "string" ? decodeBase64(t.pkcs12_data) : null;
     if (!der || der[0] !== 0x30) return { ok: false, error: `${file}: field "pkcs12_data": expected a base64-encoded PKCS#12 file` };
+    const check = checkPkcs12(der);
+    if (check.error) return { ok: false, error: `${file}: field "pkcs12_data": ${check.error}` };
     assets.pkcs12 = der;
   }
   const secrets: Secrets = {};

@@ -3,6 +3,7 @@
 
 import { decodeBase64, decodePemCertificates } from "../../core/x509/pem.ts";
 import { parseCertificate } from "../../core/x509/cert.ts";
+import { readPkcs12 } from "../../core/x509/pkcs12.ts";
 import type { Result } from "./model.ts";
 
 export function encodeBase64(der: Uint8Array): string {
@@ -43,4 +44,17 @@ export function subjectCommonName(der: Uint8Array): string | null {
   if (!c.ok) return null;
   const m = /(?:^|,\s*)CN=([^,]+)/.exec(c.value.subjectText);
   return m ? m[1]!.trim() : null;
+}
+
+/**
+ * A PKCS#12 file that arrived inside an imported file. Without its password only the outer structure (PFX,
+ * MacData) can be checked; with it, the whole file is read. `error`: not PKCS#12 (the import is refused);
+ * `warning`: readable, but roam cannot use it as it is (an unsupported mode, or the password does not open it).
+ */
+export function checkPkcs12(der: Uint8Array, password?: string): { error?: string; warning?: string } {
+  const r = readPkcs12(der, password ?? "");
+  if (r.ok) return {};
+  if (r.error.kind === "format") return { error: `is not a PKCS#12 file (${r.error.reason})` };
+  if (r.error.kind === "password") return password === undefined ? {} : { warning: "the password given with it does not open it (wrong password or damaged file)" };
+  return { warning: `cannot be used by roam: ${r.error.reason}` };
 }

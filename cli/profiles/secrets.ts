@@ -1,7 +1,8 @@
-// Where a profile's secret comes from at connect time, first match wins:
-//   1. --password-stdin (the first line of standard input)  — EAP password or PSK
-//   2. the environment: ROAM_PASSWORD (EAP password), ROAM_PSK (PSK)
-//   3. `<name>.secrets` (mode 0600, refused if other users can read it)
+// Where a profile's secrets come from at connect time, for each secret the first match wins:
+//   1. --password-stdin: one line per secret, in this order: the key passphrase (only when the profile's
+//      key is a PKCS#12 file or an encrypted PEM key), then the EAP password or PSK
+//   2. the environment: ROAM_KEY_PASSPHRASE (key passphrase), ROAM_PASSWORD (EAP password), ROAM_PSK (PSK)
+//   3. `<name>.secrets` (mode 0600, refused if other users can read it): key_passphrase, eap_password, psk
 //   4. a prompt without echo, only when standard input is a terminal
 // Never from the command line.
 
@@ -28,9 +29,20 @@ export function decodePsk(text: string): Uint8Array | null {
   return new TextEncoder().encode(text);
 }
 
-export async function resolveSecrets(p: Profile, src: SecretSources): Promise<ResolvedSecrets> {
-  // A certificate profile's secret is its key file (unencrypted, mode 0600): nothing to ask for.
-  if (p.auth === "cert") return {};
+/** `needsKeyPassphrase`: the client key is a PKCS#12 file or an encrypted PEM key (see profileNeedsKeyPassphrase). */
+export async function resolveSecrets(p: Profile, src: SecretSources, needsKeyPassphrase = false): Promise<ResolvedSecrets> {
+  const out: ResolvedSecrets = {};
+  if (needsKeyPassphrase) {
+    // An empty line is a valid answer: PKCS#12 files exported without a password have the empty one.
+    if (src.passwordStdin) out.keyPassphrase = await src.readStdinLine();
+    else if (src.env.ROAM_KEY_PASSPHRASE !== undefined) out.keyPassphrase = src.env.ROAM_KEY_PASSPHRASE;
+    else {
+      out.keyPassphrase = src.stored().keyPassphrase;
+      if (out.keyPassphrase === undefined && src.prompt) out.keyPassphrase = await src.prompt(`Passphrase for the private key of ${p.name}: `);
+    }
+  }
+  // A certificate profile has no other secret.
+  if (p.auth === "cert") return out;
   const eap = p.auth === "eap-mschapv2" || p.auth === "cert+eap";
   const kind = eap ? "EAP password" : "PSK";
   let text: string | undefined;
@@ -44,30 +56,43 @@ export async function resolveSecrets(p: Profile, src: SecretSources): Promise<Re
     text = eap ? s.eapPassword : s.psk;
     if (text === undefined && src.prompt) text = await src.prompt(`${kind} for ${p.name}: `);
   }
-  if (text === undefined) return {};
-  if (eap) return { eapPassword: text };
+  if (text === undefined) return out;
+  if (eap) return { ...out, eapPassword: text };
   const psk = decodePsk(text);
   if (!psk || psk.length === 0) throw new UserError(`profile "${p.name}": the PSK is empty or not valid 0x-hex/0s-base64`);
-  return { psk };
+  return { ...out, psk };
 }
 
-/** A no-echo prompt on the controlling terminal (stdin must be a TTY). */
+/**
+ * A no-echo prompt on the controlling terminal (stdin must be a TTY). It listens for "data" instead of
+ * iterating stdin: leaving a for-await loop destroys the stream, and a connection may ask twice (the key
+ * passphrase, then the EAP password).
+ */
 export async function promptNoEcho(question: string): Promise<string> {
   const stdin = process.stdin;
   process.stderr.write(question);
   stdin.setRawMode?.(true);
-  stdin.resume();
   let out = "";
   try {
-    for await (const chunk of stdin as AsyncIterable<Buffer>) {
-      for (const ch of chunk.toString("utf8")) {
-        if (ch === "\r" || ch === "\n") return out;
-        if (ch === "\u0003") throw new UserError("connect: interrupted at the password prompt");
-        if (ch === "\u007f" || ch === "\b") out = out.slice(0, -1);
-        else out += ch;
-      }
-    }
-    return out;
+    return await new Promise<string>((resolve, reject) => {
+      const finish = (settle: () => void) => {
+        stdin.off("data", onData);
+        stdin.off("end", onEnd);
+        settle();
+      };
+      const onData = (chunk: Buffer | string) => {
+        for (const ch of chunk.toString()) {
+          if (ch === "\r" || ch === "\n") return finish(() => resolve(out));
+          if (ch === "\u0003") return finish(() => reject(new UserError("connect: interrupted at the password prompt")));
+          if (ch === "\u007f" || ch === "\b") out = out.slice(0, -1);
+          else out += ch;
+        }
+      };
+      const onEnd = () => finish(() => resolve(out));
+      stdin.on("data", onData);
+      stdin.on("end", onEnd);
+      stdin.resume();
+    });
   } finally {
     stdin.setRawMode?.(false);
     stdin.pause();

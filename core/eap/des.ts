@@ -1,7 +1,8 @@
-// DES encryption of one block (FIPS 46-3), and the 56→64-bit key expansion of RFC 2759 §8.6.
+// DES (FIPS 46-3) block encryption and decryption, and the 56→64-bit key expansion of RFC 2759 §8.6.
 // MS-CHAPv2's ChallengeResponse (RFC 2759 §8.5) encrypts the 8-octet Challenge three times with keys cut
-// from the NT password hash; only encryption is ever needed. Three blocks per authentication: this
-// favours plain tables over speed. DES is broken and must not be used for anything else.
+// from the NT password hash; legacy PKCS#12 files and keys are deciphered with Triple DES built on this
+// (core/x509/tdes.ts). A few kilobytes at most: this favours plain tables over speed. DES is broken and
+// must not be used for anything else.
 
 // FIPS 46-3 tables, 1-based bit numbers, bit 1 = most significant bit of the first octet.
 
@@ -137,6 +138,22 @@ function f(r: Uint8Array, k: Uint8Array): Uint8Array {
 export function desEncryptBlock(key: Uint8Array, block: Uint8Array): Uint8Array | undefined {
   if (key.length !== 8 || block.length !== 8) return undefined;
   const ks = keySchedule(key);
+  const out = desBlock(ks, block);
+  for (const k of ks) k.fill(0);
+  return out;
+}
+
+/** The sixteen subkeys of an 8-octet key, K1..K16 (reverse them to decipher); the caller wipes them. */
+export function desSubkeys(key: Uint8Array): Uint8Array[] {
+  if (key.length !== 8) throw new Error("desSubkeys: a DES key is 8 octets");
+  return keySchedule(key);
+}
+
+/**
+ * One 8-octet block through the sixteen iterations with the given subkeys: K1..K16 enciphers, K16..K1
+ * deciphers (FIPS 46-3 "Deciphering": the same algorithm with the key schedule applied in reverse).
+ */
+export function desBlock(ks: Uint8Array[], block: Uint8Array): Uint8Array {
   const lr = permute(toBits(block), IP);
   let l: Uint8Array = lr.slice(0, 32);
   let r: Uint8Array = lr.slice(32, 64);
@@ -152,7 +169,8 @@ export function desEncryptBlock(key: Uint8Array, block: Uint8Array): Uint8Array 
   preoutput.set(r);
   preoutput.set(l, 32);
   const out = fromBits(permute(preoutput, FP));
-  for (const k of ks) k.fill(0);
+  lr.fill(0);
+  preoutput.fill(0);
   return out;
 }
 

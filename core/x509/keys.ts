@@ -22,7 +22,7 @@ import {
 import { OID } from "./oids.ts";
 import { decodePem } from "./pem.ts";
 import { bitLength, type RsaPrivateKey } from "./rsa.ts";
-import { wipe } from "../util/bytes.ts";
+import { equalBytes, wipe } from "../util/bytes.ts";
 
 export type CurveName = "P-256" | "P-384" | "P-521";
 
@@ -226,4 +226,15 @@ export function publicKeyOf(key: PrivateKey): PublicKey {
 export function wipePrivateKey(key: PrivateKey): void {
   if (key.kind === "ec") key.scalar.fill(0);
   else if (key.kind === "ed25519") key.seed.fill(0);
+}
+
+/** Whether two public keys are the same key (a private key and a certificate that belong together). */
+export function samePublicKey(a: PublicKey, b: PublicKey): boolean {
+  if (a.kind === "rsa" && b.kind === "rsa") return a.n === b.n && a.e === b.e;
+  if (a.kind === "ec" && b.kind === "ec") {
+    const point = (k: { curve: CurveName; point: Uint8Array }) => CURVES[k.curve].ecdsa.Point.fromBytes(k.point).toBytes(false);
+    return a.curve === b.curve && equalBytes(point(a), point(b));
+  }
+  if (a.kind === "ed25519" && b.kind === "ed25519") return equalBytes(a.key, b.key);
+  return false;
 }
