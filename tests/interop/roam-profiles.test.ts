@@ -1,16 +1,16 @@
 // Certificate profiles imported from a file and connected by name (`roam connect NAME`) against an
 // unmodified strongSwan gateway behind NAT: a client certificate (swanctl.conf `local { auth = pubkey }`)
 // and cert+EAP (RFC 4739: `local-1 { auth = pubkey }` + `local-2 { auth = eap-mschapv2 }`, the gateway's
-// `certeap` connection with `remote-1`/`remote-2`), each pinging through the tunnel; cert+EAP with the
-// right certificate and a wrong password fails with exit 4; cert+EAP by flags (--cert/--key with
-// --eap-identity) too. PSK (swanctl.conf) and EAP (.sswan) profiles are in roam.test.ts. Needs root and tests/interop/install-deps.sh; skipped with a message otherwise.
+// `certeap` connection with `remote-1`/`remote-2`) and a cert+EAP .mobileconfig (key in PKCS#12), each
+// pinging through the tunnel; cert+EAP by flags (--cert/--key with --eap-identity) too; the right
+// certificate and a wrong password fails with exit 4. PSK (swanctl.conf) and EAP (.sswan) profiles are in roam.test.ts. Needs root and tests/interop/install-deps.sh; skipped with a message otherwise.
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { chmodSync, copyFileSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { CERT_CLIENT_DOMAIN, CERT_EAP_CLIENT_DOMAIN, CONN } from "./lib/configs.ts";
 import { issueClientCert } from "./lib/pki.ts";
-import { waitFor } from "./lib/proc.ts";
+import { mustRun, waitFor } from "./lib/proc.ts";
 import { listSas } from "./lib/sas.ts";
 import { createStage, interopUnavailable, type Stage } from "./lib/stage.ts";
 import { NET } from "./lib/topology.ts";
@@ -126,6 +126,50 @@ describe.skipIf(unavailable !== undefined)("certificate profiles by name against
       const sas = listSas(stage.gateway);
       expect(sas.map((s) => s.name), JSON.stringify(sas)).toEqual([CONN.certEap]);
       expect(stage.gateway.log()).toMatch(new RegExp(`authentication of '${id.replace(/[.]/g, "\\.")}' with RSA[^\\n]*successful`));
+    } finally {
+      expect(roam(["disconnect"]).code).toBe(0);
+    }
+    await waitFor("the gateway to forget the IKE SA", () => listSas(stage.gateway).length === 0, 5_000);
+    expectClean();
+  }, 60_000);
+
+  test("a cert+eap .mobileconfig (Certificate + ExtendedAuthEnabled, key in a PKCS#12 payload): `roam connect NAME`, the passphrase then the EAP password on stdin", async () => {
+    const id = `phone@${CERT_EAP_CLIENT_DOMAIN}`;
+    const c = issueClientCert(stage.pki, "certeap-apple", id, "ecdsa", stage.pki.ca);
+    const p12 = `${stage.dir}/certeap-apple.p12`;
+    const passphrase = "apple p12 pass";
+    mustRun(["openssl", "pkcs12", "-export", "-inkey", c.key, "-in", c.cert, "-passout", `pass:${passphrase}`, "-out", p12]);
+    const b64 = (f: string) => readFileSync(f).toString("base64");
+    // No Password in the PKCS#12 payload and no AuthPassword: both secrets come from --password-stdin.
+    const plist = `<?xml version="1.0" encoding="UTF-8"?>
+<plist version="1.0"><dict>
+<key>PayloadType</key><string>Configuration</string>
+<key>PayloadUUID</key><string>9E0A44C1-0000-4000-8000-000000000001</string>
+<key>PayloadContent</key><array>
+ <dict><key>PayloadType</key><string>com.apple.security.root</string><key>PayloadUUID</key><string>9E0A44C1-0000-4000-8000-000000000002</string>
+  <key>PayloadContent</key><data>${b64(stage.pki.ca.certDer)}</data></dict>
+ <dict><key>PayloadType</key><string>com.apple.security.pkcs12</string><key>PayloadUUID</key><string>9E0A44C1-0000-4000-8000-000000000003</string>
+  <key>PayloadContent</key><data>${b64(p12)}</data></dict>
+ <dict><key>PayloadType</key><string>com.apple.vpn.managed</string><key>PayloadUUID</key><string>9E0A44C1-0000-4000-8000-000000000004</string>
+  <key>UserDefinedName</key><string>Apple two rounds</string><key>VPNType</key><string>IKEv2</string>
+  <key>IKEv2</key><dict>
+   <key>RemoteAddress</key><string>${NET.gateway}</string><key>RemoteIdentifier</key><string>${stage.creds.gatewayId}</string>
+   <key>LocalIdentifier</key><string>${id}</string><key>AuthenticationMethod</key><string>Certificate</string>
+   <key>ExtendedAuthEnabled</key><true/><key>AuthName</key><string>${stage.creds.eapUser}</string>
+   <key>PayloadCertificateUUID</key><string>9E0A44C1-0000-4000-8000-000000000003</string><key>DisableMOBIKE</key><integer>1</integer>
+  </dict></dict>
+</array></dict></plist>
+`;
+    const file = `${stage.dir}/two-rounds.mobileconfig`;
+    writeFileSync(file, plist);
+    const imp = roam(["import", file]);
+    expect(imp.code, imp.stderr).toBe(0);
+    expect(JSON.parse(roam(["profiles", "show", "Apple-two-rounds", "--json"]).stdout).auth).toBe("cert+eap");
+    const up = roam(["connect", "Apple-two-rounds", "--password-stdin", "--background"], `${passphrase}\n${stage.creds.eapPassword}\n`);
+    expect(up.code, up.stderr).toBe(0);
+    try {
+      expect(ping(NET.corpBServer)).toBe(true);
+      expect(listSas(stage.gateway).map((s) => s.name)).toEqual([CONN.certEap]);
     } finally {
       expect(roam(["disconnect"]).code).toBe(0);
     }
