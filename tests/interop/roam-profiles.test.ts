@@ -3,7 +3,9 @@
 // and cert+EAP (RFC 4739: `local-1 { auth = pubkey }` + `local-2 { auth = eap-mschapv2 }`, the gateway's
 // `certeap` connection with `remote-1`/`remote-2`) and a cert+EAP .mobileconfig (key in PKCS#12), each
 // pinging through the tunnel; cert+EAP by flags (--cert/--key with --eap-identity) too; the right
-// certificate and a wrong password fails with exit 4. PSK (swanctl.conf) and EAP (.sswan) profiles are in roam.test.ts. Needs root and tests/interop/install-deps.sh; skipped with a message otherwise.
+// certificate and a wrong password fails with exit 4. PSK (swanctl.conf) and EAP (.sswan) profiles are in
+// roam.test.ts, cert .sswan (PKCS#12) in roam-cert.test.ts. Needs root and tests/interop/install-deps.sh;
+// skipped with a message otherwise.
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
