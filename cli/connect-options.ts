@@ -39,6 +39,9 @@ export interface ConnectFlags {
   natKeepalive?: string;
   mtu?: string;
   rekey?: string;
+  ikeRekey?: string;
+  rekeyBytes?: string;
+  rekeyPackets?: string;
   up?: string;
   down?: string;
   exclude?: string[];
@@ -57,14 +60,30 @@ export const CONNECT_DEFAULTS = {
   natKeepaliveSeconds: 20,
   /** A little after strongSwan's default one hour, so that a gateway that rekeys usually does it first. */
   childRekeySeconds: 3900,
+  /** strongSwan's default IKE SA rekey_time, 4 h (less up to 10% jitter). */
+  ikeRekeySeconds: 14400,
   /** 1500 less IPv4 (20), UDP (8), ESP header (8), IV (8), ICV (16), trailer and padding (up to 17), with margin. */
   mtu: 1400,
 } as const;
 
 /** A whole number of `unit` from `text` within [min, max], or a one-line usage error naming `flag`. */
 /** The numeric tuning flags, checked (shared by the flag form and by overrides of a profile). */
-export function parseTuning(f: ConnectFlags): { ikeMtu: number; dpdSeconds: number; natKeepaliveSeconds: number; mtu: number; childRekeySeconds: number } {
+export interface Tuning {
+  ikeMtu: number;
+  dpdSeconds: number;
+  natKeepaliveSeconds: number;
+  mtu: number;
+  childRekeySeconds: number;
+  ikeRekeySeconds: number;
+  childRekeyBytes: number;
+  childRekeyPackets: number;
+}
+
+export function parseTuning(f: ConnectFlags): Tuning {
   return {
+    ikeRekeySeconds: numberFlag("--ike-rekey", f.ikeRekey, CONNECT_DEFAULTS.ikeRekeySeconds, 0, 86400 * 7, "a number of seconds (expected 0 to leave rekeying the IKE SA to the gateway, or up to a week)"),
+    childRekeyBytes: numberFlag("--rekey-bytes", f.rekeyBytes, 0, 0, Number.MAX_SAFE_INTEGER, "a number of bytes (expected 0 for no limit, or a whole number)"),
+    childRekeyPackets: numberFlag("--rekey-packets", f.rekeyPackets, 0, 0, Number.MAX_SAFE_INTEGER, "a number of packets (expected 0 for no limit, or a whole number)"),
     childRekeySeconds: numberFlag("--rekey", f.rekey, CONNECT_DEFAULTS.childRekeySeconds, 0, 86400 * 7, "a number of seconds (expected 0 to leave rekeying to the gateway, or up to a week)"),
     ikeMtu: numberFlag("--ike-mtu", f.ikeMtu, CONNECT_DEFAULTS.ikeMtu, 576, 65535, "an MTU (expected 576-65535 bytes)"),
     dpdSeconds: numberFlag("--dpd", f.dpd, CONNECT_DEFAULTS.dpdSeconds, 0, 86400, "a number of seconds (expected 0 to turn it off, or 1-86400)"),
@@ -101,6 +120,14 @@ export interface ConnectRequest {
   reconnect: boolean;
   /** Rekey the CHILD_SA ourselves after this many seconds unless the gateway did; 0 = leave it to the gateway. */
   childRekeySeconds: number;
+  /** Rekey the IKE SA ourselves after this many seconds unless the gateway did; 0 = leave it to the gateway. */
+  ikeRekeySeconds: number;
+  /**
+   * Rekey the CHILD_SA once either ESP direction carried this many bytes / packets (0 = no limit); like
+   * strongSwan's rekey_bytes/rekey_packets, the SA ends (and the tunnel reconnects) at 110% of it.
+   */
+  childRekeyBytes: number;
+  childRekeyPackets: number;
   /** RFC 3948 §4 NAT keepalive interval in seconds; 0 = off. */
   natKeepaliveSeconds: number;
   /** MTU of the TUN device. */
@@ -196,7 +223,7 @@ export async function parseConnectFlags(f: ConnectFlags, readPassword: PasswordS
   const excludedSubnets = subnets("--exclude", f.exclude ?? []);
   const dnsServers = Array.isArray(f.dns) ? f.dns : [];
   for (const d of dnsServers) if (!parseAddress(d)) throw new UserError(`connect: --dns "${d}" is not an IP address`);
-  const { ikeMtu, dpdSeconds, natKeepaliveSeconds, mtu, childRekeySeconds } = parseTuning(f);
+  const { ikeMtu, dpdSeconds, natKeepaliveSeconds, mtu, childRekeySeconds, ikeRekeySeconds, childRekeyBytes, childRekeyPackets } = parseTuning(f);
   const ike = f.ike ? parseProposals(f.ike, "ike") : { ok: true as const, value: defaultProposals("ike") };
   if (!ike.ok) throw new UserError(`connect: --ike: ${ike.error}`);
   const esp = f.esp ? parseProposals(f.esp, "esp") : { ok: true as const, value: defaultProposals("esp") };
@@ -221,6 +248,9 @@ export async function parseConnectFlags(f: ConnectFlags, readPassword: PasswordS
     natKeepaliveSeconds,
     mtu,
     childRekeySeconds,
+    ikeRekeySeconds,
+    childRekeyBytes,
+    childRekeyPackets,
     excludedSubnets,
     dnsMode: f.dns === false ? "ignore" : "use",
     dnsServers,

@@ -47,6 +47,9 @@ export function connectCommand(): Command {
     .option("--no-ipv6", "do not ask for an IPv6 virtual address, DNS servers or ::/0 selectors")
     .option("--dpd <seconds>", "check that the gateway is alive after this long without traffic from it (0: never)", "30")
     .option("--rekey <seconds>", "rekey the CHILD_SA after this long unless the gateway did (0: leave it to the gateway)", "3900")
+    .option("--ike-rekey <seconds>", "rekey the IKE SA after this long unless the gateway did (0: leave it to the gateway)", "14400")
+    .option("--rekey-bytes <bytes>", "rekey the CHILD_SA after this many bytes in either direction (0: no limit)", "0")
+    .option("--rekey-packets <count>", "rekey the CHILD_SA after this many packets in either direction (0: no limit)", "0")
     .option("--nat-keepalive <seconds>", "NAT keepalive interval on the 4500 socket (0: none)", "20")
     .option("--mtu <bytes>", "MTU of the tunnel interface", "1400")
     .option("--up <command>", "run this shell command when the tunnel is up (ROAM_* variables describe it)")
@@ -244,6 +247,9 @@ async function requestFromProfile(name: string, flags: ConnectFlags, fromCli: (f
   if (fromCli("natKeepalive")) request.natKeepaliveSeconds = cli.natKeepaliveSeconds;
   if (fromCli("mtu")) request.mtu = cli.mtu;
   if (fromCli("rekey")) request.childRekeySeconds = cli.childRekeySeconds;
+  if (fromCli("ikeRekey")) request.ikeRekeySeconds = cli.ikeRekeySeconds;
+  if (fromCli("rekeyBytes")) request.childRekeyBytes = cli.childRekeyBytes;
+  if (fromCli("rekeyPackets")) request.childRekeyPackets = cli.childRekeyPackets;
   if (fromCli("ikeMtu")) request.ikeMtu = cli.ikeMtu;
   request.profileName = name;
   return request;

@@ -17,6 +17,8 @@
 //   dns = "use"                     # use | ignore (the servers the gateway assigns)
 //   dns_servers = []                # fixed servers from an imported profile
 //   mtu = 1400  nat_keepalive = 20  dpd = 30   # seconds
+//   rekey = 3900  ike_rekey = 14400             # seconds (0: leave it to the gateway)
+//   rekey_bytes = 0  rekey_packets = 0          # CHILD_SA volume limits (0: none)
 //   up = "/usr/local/bin/vpn-up"  down = "…"   # hook commands
 
 import { parseIdentity } from "../../core/ike/identity.ts";
@@ -52,6 +54,12 @@ export interface Profile {
   mtu?: number;
   natKeepalive?: number;
   dpd?: number;
+  /** Seconds until roam rekeys the CHILD_SA / the IKE SA itself (0: leave it to the gateway). */
+  rekey?: number;
+  ikeRekey?: number;
+  /** CHILD_SA rekey after this many bytes / packets in either direction (0: no limit). */
+  rekeyBytes?: number;
+  rekeyPackets?: number;
   up?: string;
   down?: string;
 }
@@ -141,6 +149,12 @@ export function validateProfile(p: Profile): string | null {
   for (const [field, v] of [["nat_keepalive", p.natKeepalive], ["dpd", p.dpd]] as const) {
     if (v !== undefined && (!Number.isInteger(v) || v < 0 || v > 86400)) return `field "${field}": ${v} is not a number of seconds (expected 0-86400)`;
   }
+  for (const [field, v] of [["rekey", p.rekey], ["ike_rekey", p.ikeRekey]] as const) {
+    if (v !== undefined && (!Number.isInteger(v) || v < 0 || v > 86400 * 7)) return `field "${field}": ${v} is not a number of seconds (expected 0-604800)`;
+  }
+  for (const [field, v] of [["rekey_bytes", p.rekeyBytes], ["rekey_packets", p.rekeyPackets]] as const) {
+    if (v !== undefined && (!Number.isSafeInteger(v) || v < 0)) return `field "${field}": ${v} is not a count (expected a whole number, 0 for no limit)`;
+  }
   return null;
 }
 
@@ -172,6 +186,10 @@ const FIELDS: Field[] = [
   { key: "mtu", prop: "mtu", kind: "int" },
   { key: "nat_keepalive", prop: "natKeepalive", kind: "int" },
   { key: "dpd", prop: "dpd", kind: "int" },
+  { key: "rekey", prop: "rekey", kind: "int" },
+  { key: "ike_rekey", prop: "ikeRekey", kind: "int" },
+  { key: "rekey_bytes", prop: "rekeyBytes", kind: "int" },
+  { key: "rekey_packets", prop: "rekeyPackets", kind: "int" },
   { key: "up", prop: "up", kind: "string" },
   { key: "down", prop: "down", kind: "string" },
 ];

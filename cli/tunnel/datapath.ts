@@ -10,7 +10,7 @@
 import { ESP_HEADROOM, ESP_TAILROOM, EspEngine } from "../../core/esp/engine.ts";
 import type { EspCipher, EspCipherParams } from "../../core/esp/cipher.ts";
 import { createNobleEspCipher } from "../../core/esp/noble.ts";
-import { InboundSa, OutboundSa } from "../../core/esp/sa.ts";
+import { InboundSa, OutboundSa, type EspLifetime, type LifetimeSignal } from "../../core/esp/sa.ts";
 import { InboundPolicy } from "../../core/ike/selectors.ts";
 import type { ChildSaParams } from "../../core/ike/types.ts";
 import { wipe } from "../../core/util/bytes.ts";
@@ -30,6 +30,13 @@ export interface EspSender {
   send(data: Uint8Array): void;
   /** Sends what is queued now. */
   flush(): void;
+  /** Byte and packet limits of every ESP SA installed (RFC 4301 §4.4.2.1); none when left out. */
+  lifetime?: EspLifetime;
+  /**
+   * An SA of the CHILD_SA with inbound SPI `spiIn` crossed a limit: "soft" (rekey now) once per SA, "hard"
+   * (it carries nothing more; also when the sequence numbers are spent, RFC 4303 §3.3.3).
+   */
+  onLimit?(spiIn: number, limit: "soft" | "hard"): void;
 }
 
 export class DataPath {
@@ -39,6 +46,9 @@ export class DataPath {
   private readonly traffic: Traffic = { bytesIn: 0, bytesOut: 0, packetsIn: 0, packetsOut: 0 };
   private readonly extraDrops = { policy: 0, "no-sa": 0, "tun-write": 0, "no-room": 0 };
   private outSpiFor = new Map<number, number>(); // spiIn -> spiOut
+  private inSpiFor = new Map<number, number>(); // spiOut -> spiIn
+  /** SAs (by inbound SPI) already reported as hard-limited: the report goes out once. */
+  private hardReported = new Set<number>();
   /** A new outbound SA waiting for the gateway to use the new inbound one (or to delete the old). */
   private pendingOut: { spiIn: number; sa: OutboundSa } | null = null;
 
@@ -57,13 +67,26 @@ export class DataPath {
     const inCipher = createCipher({ ...base, encrKey: c.encrKeyIn, integKey: c.integKeyIn });
     // The ciphers copied the keys: the session's copies are no longer needed.
     wipe(c.encrKeyOut, c.integKeyOut, c.encrKeyIn, c.integKeyIn);
-    this.engine.addInbound(new InboundSa({ spi: c.spiIn, cipher: inCipher, esn: c.esn }));
-    const out = new OutboundSa({ spi: c.spiOut, cipher: outCipher, esn: c.esn, random: systemRandom });
+    const lifetime = this.out.lifetime;
+    this.engine.addInbound(new InboundSa({ spi: c.spiIn, cipher: inCipher, esn: c.esn, lifetime }));
+    this.outSpiFor.set(c.spiIn >>> 0, c.spiOut >>> 0);
+    this.inSpiFor.set(c.spiOut >>> 0, c.spiIn >>> 0);
+    if (c.inboundOnly) {
+      // The redundant SA of a rekey collision we lost (RFC 7296 §2.8.1): received on until deleted, never sent on.
+      outCipher.dispose();
+      this.policy ??= new InboundPolicy(c.tsi, c.tsr);
+      return;
+    }
+    const out = new OutboundSa({ spi: c.spiOut, cipher: outCipher, esn: c.esn, random: systemRandom, lifetime });
     if (c.deferOutbound && this.engine.outbound) {
       this.pendingOut?.sa.dispose();
       this.pendingOut = { spiIn: c.spiIn >>> 0, sa: out };
-    } else this.engine.setOutbound(out);
-    this.outSpiFor.set(c.spiIn >>> 0, c.spiOut >>> 0);
+    } else {
+      // A newer SA we send on at once supersedes one still waiting for the gateway (a collision we won).
+      this.pendingOut?.sa.dispose();
+      this.pendingOut = null;
+      this.engine.setOutbound(out);
+    }
     // Inbound packets come from the remote selectors (TSr) to the local ones (TSi).
     this.policy = new InboundPolicy(c.tsi, c.tsr);
   }
@@ -77,6 +100,18 @@ export class DataPath {
       else this.engine.setOutbound(undefined);
     }
     this.outSpiFor.delete(spiIn >>> 0);
+    if (spiOut !== undefined) this.inSpiFor.delete(spiOut);
+    this.hardReported.delete(spiIn >>> 0);
+  }
+
+  /** Reports a lifetime signal of the SA pair with inbound SPI `spiIn` (once for hard; sa.ts raises soft once). */
+  private signal(spiIn: number | undefined, s: LifetimeSignal): void {
+    if (s === "none" || spiIn === undefined || !this.out.onLimit) return;
+    if (s === "hard") {
+      if (this.hardReported.has(spiIn)) return;
+      this.hardReported.add(spiIn);
+    }
+    this.out.onLimit(spiIn, s);
   }
 
   attachTun(tun: TunDevice): void {
@@ -91,6 +126,7 @@ export class DataPath {
       const off = b.offsets[i]!;
       const len = b.lengths[i]!;
       const r = this.engine.seal(b.data, off, len);
+      if (r.signal !== "none") this.signal(this.inSpiFor.get(this.engine.outbound!.spi), r.signal);
       if (r.status !== "ok") {
         if (r.status === "no-sa" || r.status === "expired" || r.status === "seq-exhausted") this.extraDrops["no-sa"]++;
         else this.extraDrops["no-room"]++;
@@ -107,6 +143,7 @@ export class DataPath {
   /** One ESP datagram from the gateway (without UDP header). Decrypted in place. */
   inbound(data: Uint8Array): void {
     const r = this.engine.open(data, 0, data.length);
+    if (r.signal !== "none") this.signal(r.spi >>> 0, r.signal);
     if (r.status !== "ok") return; // counted by the engine
     if (this.pendingOut !== null && r.spi === this.pendingOut.spiIn) this.activatePending(); // the gateway uses the new SA
     if (!this.policy?.allows(data, r.offset, r.length)) {

@@ -15,6 +15,7 @@ import type { Action, ChildSaParams, EstablishedInfo, IkePort, SessionFailure, T
 import { parseIdentity } from "../../core/ike/identity.ts";
 import { rangeToCidrs, selectorFromCidr, subtractRanges } from "../../core/ike/selectors.ts";
 import { classifyUdp4500, NON_ESP_MARKER } from "../../core/esp/udpencap.ts";
+import type { EspLifetime } from "../../core/esp/sa.ts";
 import { parseAddress } from "../../core/wire/addr.ts";
 import { systemClock } from "../../platform/clock.ts";
 import { LinuxDns } from "../../platform/linux/dns.ts";
@@ -138,6 +139,7 @@ export class Tunnel {
       fragmentation: this.req.fragmentation,
       dpdIntervalMs: this.req.dpdSeconds * 1000,
       childRekeyMs: this.req.childRekeySeconds * 1000,
+      ikeRekeyMs: this.req.ikeRekeySeconds * 1000,
       ikeMtu: this.req.ikeMtu,
       connectRetransmit: CONNECT_RETRANSMIT,
       retransmit: ESTABLISHED_RETRANSMIT,
@@ -263,7 +265,13 @@ export class Tunnel {
         break;
       case "install-child":
         this.childParams = a.child;
-        this.datapath ??= new DataPath({ send: (data) => this.sendEsp(data), flush: () => this.udp?.flush() });
+        this.datapath ??= new DataPath({
+          send: (data) => this.sendEsp(data),
+          flush: () => this.udp?.flush(),
+          lifetime: this.espLifetime(),
+          // Off the packet loop: the session may answer with a rekey request, or end the tunnel.
+          onLimit: (spiIn, limit) => queueMicrotask(() => this.feed({ kind: "child-limit", spiIn, limit })),
+        });
         this.datapath.install(a.child);
         break;
       case "remove-child":
@@ -284,6 +292,16 @@ export class Tunnel {
         void this.teardown({ ok: true, reason: a.reason });
         break;
     }
+  }
+
+  /**
+   * Like strongSwan's rekey_bytes/rekey_packets: the soft limit rekeys, and the SA ends at 110% of it
+   * (strongSwan's default life_bytes/life_packets), which a rekey normally never reaches.
+   */
+  private espLifetime(): EspLifetime {
+    const hard = (n: number) => (n > 0 ? Math.ceil(n * 1.1) : 0);
+    const { childRekeyBytes: b, childRekeyPackets: p } = this.req;
+    return { softBytes: b, hardBytes: hard(b), softPackets: p, hardPackets: hard(p) };
   }
 
   /**
@@ -460,6 +478,7 @@ function progressText(stage: string, detail?: string): string {
     authenticating: "authenticating (IKE_AUTH)",
     eap: "EAP-MSCHAPv2",
     "child-sa": "creating the CHILD_SA",
+    "ike-rekey": "IKE SA rekey",
   };
   return detail ? `${base[stage] ?? stage}: ${detail}` : (base[stage] ?? stage);
 }

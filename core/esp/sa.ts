@@ -76,6 +76,12 @@ export class RandomIvPool implements IvSource {
 
 const TWO32 = 0x1_0000_0000;
 
+/**
+ * A soft signal once the sequence numbers left are fewer than 1/16 of the space (2^28 packets), so that
+ * the CHILD_SA is rekeyed well before RFC 4303 §3.3.3 forbids sending on it.
+ */
+const SEQ_SOFT = 0xf000_0000;
+
 function limit(n: number | undefined): number {
   return n === undefined || n <= 0 ? Infinity : n;
 }
@@ -99,7 +105,7 @@ abstract class SaBase {
   }
 
   /** Counts one packet of `bytes` inner octets; the signal it raises. */
-  protected account(bytes: number): LifetimeSignal {
+  protected account(bytes: number, nearEnd = false): LifetimeSignal {
     const c = this.counters;
     c.packets++;
     c.bytes += bytes;
@@ -107,7 +113,7 @@ abstract class SaBase {
       this.expired = true;
       return "hard";
     }
-    if (!this.softSignalled && (c.packets >= this.soft.packets || c.bytes >= this.soft.bytes)) {
+    if (!this.softSignalled && (nearEnd || c.packets >= this.soft.packets || c.bytes >= this.soft.bytes)) {
       this.softSignalled = true;
       return "soft";
     }
@@ -151,7 +157,7 @@ export class OutboundSa extends SaBase {
 
   /** Counts a sealed packet; the sequence space spent counts as a hard limit. */
   sent(innerBytes: number): LifetimeSignal {
-    const s = this.account(innerBytes);
+    const s = this.account(innerBytes, this.seqLo >= SEQ_SOFT && (!this.esn || this.seqHi === TWO32 - 1));
     if (this.seqLo === TWO32 - 1 && (!this.esn || this.seqHi === TWO32 - 1)) {
       return "hard"; // that was the last sequence number: the next seal is refused (seq-exhausted)
     }

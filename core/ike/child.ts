@@ -30,7 +30,9 @@ export class ChildSaTask {
   private readonly tsr: Selector[];
   private active = new Map<number, number>(); // spiOut -> spiIn
   /** The CHILD_SA in use (the newest): what a rekey of ours replaces. */
-  private current: { spiIn: number; spiOut: number; tsi: Selector[]; tsr: Selector[] } | null = null;
+  private current: ChildPair | null = null;
+  /** Every active pair by our inbound SPI, oldest first (the one in use moves when another is removed). */
+  private readonly pairs = new Map<number, ChildPair>();
 
   constructor(
     private readonly cfg: SessionConfig,
@@ -75,7 +77,10 @@ export class ChildSaTask {
     if (M.findNotify(payloads, NotifyStatus.USE_TRANSPORT_MODE)) return fail("protocol", "gateway wants transport mode; roam runs tunnel mode only");
     const chosen = M.chosenSuite(payloads, ProtocolId.ESP);
     if (!chosen.ok) return fail("protocol", `gateway's CHILD_SA answer: ${chosen.error}`);
-    if (!acceptsChoice(this.cfg.espProposals, chosen.suite, "esp")) {
+    // RFC 7296 §1.2: the CHILD_SA of IKE_AUTH has no key exchange of its own, so a gateway drops the KE
+    // transforms of our ESP proposals (PFS applies from the first rekey on): accept that choice too.
+    const withoutKe = this.cfg.espProposals.map((p) => ({ ...p, ke: [] }));
+    if (!acceptsChoice(this.cfg.espProposals, chosen.suite, "esp") && !(chosen.suite.ke === 0 && acceptsChoice(withoutKe, chosen.suite, "esp"))) {
       return fail("protocol", `gateway chose ESP ${formatSuite(chosen.suite, "esp")}, which we did not propose`);
     }
     if (chosen.spi.length !== 4) return fail("protocol", "gateway's ESP SPI is not 4 bytes");
@@ -114,9 +119,8 @@ export class ChildSaTask {
     const rekey = M.findNotifyFull(payloads, NotifyStatus.REKEY_SA);
     if (!rekey) return refuse(NotifyError.NO_ADDITIONAL_SAS, "the gateway asked for an additional CHILD_SA; roam runs one");
     const old = rekey.spi.length === 4 ? readU32(rekey.spi, 0) : -1;
-    // The SPI names the SA being rekeyed (§3.10.1): strongSwan sends its inbound SPI (our outbound).
-    let oldPair: [number, number] | null = null;
-    for (const [spiOut, spiIn] of this.active) if (spiOut === old || spiIn === old) oldPair = [spiIn, spiOut];
+    // The SPI names the SA being rekeyed (§3.10.1).
+    const oldPair = this.rekeyTarget(payloads);
     if (!oldPair) return refuse(NotifyError.CHILD_SA_NOT_FOUND, `the gateway rekeys an unknown CHILD_SA (SPI ${old.toString(16)})`);
     const sel = M.selectFromOffer(payloads, ProtocolId.ESP, this.cfg.espProposals);
     if (!sel.ok) return refuse(NotifyError.NO_PROPOSAL_CHOSEN, `CHILD_SA rekey: ${sel.error}`);
@@ -158,7 +162,7 @@ export class ChildSaTask {
     ];
     // The gateway initiated this exchange: its TSi is the remote side, its TSr ours.
     const child = { ...this.adopt(spiIn, spiOut, sel.suite, k, false, tsr, tsi), deferOutbound: true };
-    return { ok: true, response, child, replaces: oldPair, suiteName: formatSuite(sel.suite, "esp") };
+    return { ok: true, response, child, replaces: oldPair, suiteName: formatSuite(sel.suite, "esp"), nonces: { ni, nr } };
   }
 
   /**
@@ -185,12 +189,12 @@ export class ChildSaTask {
       M.ts("i", cur.tsi),
       M.ts("r", cur.tsr),
     ];
-    return { payloads, pending: { spiIn, ni, kx, replaces: [cur.spiIn, cur.spiOut] } };
+    return { payloads, pending: { spiIn, ni, kx, replaces: [cur.spiIn, cur.spiOut], tsi: cur.tsi, tsr: cur.tsr } };
   }
 
   /** The gateway's answer to our rekey: the new CHILD_SA, or why not (then the old one stays). */
-  processRekeyResponse(payloads: M.Payload[], keys: IkeSaKeys, own: OwnRekey): { ok: true; child: ChildSaParams; suiteName: string } | { ok: false; reason: string } {
-    const done = (r: { ok: true; child: ChildSaParams; suiteName: string } | { ok: false; reason: string }) => {
+  processRekeyResponse(payloads: M.Payload[], keys: IkeSaKeys, own: OwnRekey): OwnRekeyResult {
+    const done = (r: OwnRekeyResult) => {
       own.kx?.dispose();
       return r;
     };
@@ -203,8 +207,8 @@ export class ChildSaTask {
     const nr = M.findNonce(payloads);
     const tsi = M.findTs(payloads, "i");
     const tsr = M.findTs(payloads, "r");
-    const cur = this.current!;
-    if (!nr || !tsi || !tsr || !checkNarrowing(cur.tsi, tsi).ok || !checkNarrowing(cur.tsr, tsr).ok) {
+    // Checked against what we proposed (the SA in use may have changed meanwhile: a collision, §2.8.1).
+    if (!nr || !tsi || !tsr || !checkNarrowing(own.tsi, tsi).ok || !checkNarrowing(own.tsr, tsr).ok) {
       return done({ ok: false, reason: "CHILD_SA rekey: the answer lacks a nonce or acceptable selectors" });
     }
     let gir: Uint8Array | undefined;
@@ -220,7 +224,7 @@ export class ChildSaTask {
     gir?.fill(0);
     const spiOut = readU32(chosen.spi, 0);
     const child = this.adopt(own.spiIn, spiOut, chosen.suite, k, true, tsi, tsr);
-    return done({ ok: true, child, suiteName: formatSuite(chosen.suite, "esp") });
+    return done({ ok: true, child, suiteName: formatSuite(chosen.suite, "esp"), nr });
   }
 
   /**
@@ -233,6 +237,7 @@ export class ChildSaTask {
     const theirs = weInitiated ? k.responderToInitiator : k.initiatorToResponder;
     this.active.set(spiOut, spiIn);
     this.current = { spiIn, spiOut, tsi, tsr };
+    this.pairs.set(spiIn, this.current);
     return {
       spiIn,
       spiOut,
@@ -247,6 +252,27 @@ export class ChildSaTask {
       tsi,
       tsr,
     };
+  }
+
+  /**
+   * §2.8.1: after a rekey collision the surviving CHILD_SA is the one in use, whichever was adopted last.
+   * Returns false when no active pair has this inbound SPI.
+   */
+  makeCurrent(spiIn: number): boolean {
+    const p = this.pairs.get(spiIn);
+    if (!p) return false;
+    this.current = p;
+    return true;
+  }
+
+  /** The pair [spiIn, spiOut] a REKEY_SA notify in the gateway's request names (§3.10.1), or null. */
+  rekeyTarget(payloads: M.Payload[]): [number, number] | null {
+    const rekey = M.findNotifyFull(payloads, NotifyStatus.REKEY_SA);
+    if (!rekey || rekey.spi.length !== 4) return null;
+    const old = readU32(rekey.spi, 0);
+    // strongSwan sends its inbound SPI (our outbound); accept either.
+    for (const [spiOut, spiIn] of this.active) if (spiOut === old || spiIn === old) return [spiIn, spiOut];
+    return null;
   }
 
   /** The inbound SPI of the CHILD_SA in use. */
@@ -285,8 +311,11 @@ export class ChildSaTask {
       if (i !== undefined) {
         out.push([i, s]);
         this.active.delete(s);
+        this.pairs.delete(i);
       }
     }
+    // The one in use is gone (deleted by the gateway): the newest that is left takes its place.
+    if (this.current && !this.pairs.has(this.current.spiIn)) this.current = [...this.pairs.values()].pop() ?? null;
     return out;
   }
 
@@ -294,9 +323,39 @@ export class ChildSaTask {
     return this.removedPairs([...this.active.keys()]);
   }
 
+  /** Is the CHILD_SA with this inbound SPI still there? */
+  isActive(spiIn: number): boolean {
+    return this.pairs.has(spiIn);
+  }
+
   hasActive(): boolean {
     return this.active.size > 0;
   }
+}
+
+export type OwnRekeyResult = { ok: true; child: ChildSaParams; suiteName: string; nr: Uint8Array } | { ok: false; reason: string };
+
+interface ChildPair {
+  spiIn: number;
+  spiOut: number;
+  tsi: Selector[];
+  tsr: Selector[];
+}
+
+/**
+ * §2.8.1, §2.8.2: of two exchanges that rekeyed the same SA at once, the one whose nonces include the
+ * lowest of all four made the redundant SA. "Lowest" compares octet by octet, and a nonce that is a
+ * prefix of the other is the lower one. True when `ours` ([Ni, Nr] of our exchange) holds it.
+ */
+export function collisionLost(ours: [Uint8Array, Uint8Array], theirs: [Uint8Array, Uint8Array]): boolean {
+  const low = (a: Uint8Array, b: Uint8Array) => (compareNonces(a, b) <= 0 ? a : b);
+  return compareNonces(low(ours[0], ours[1]), low(theirs[0], theirs[1])) < 0;
+}
+
+export function compareNonces(a: Uint8Array, b: Uint8Array): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
+  return a.length - b.length;
 }
 
 /** Our rekey in flight: the new inbound SPI, our nonce, our key exchange (PFS), and the pair it replaces. */
@@ -305,10 +364,13 @@ export interface OwnRekey {
   ni: Uint8Array;
   kx: KeyExchange | null;
   replaces: [number, number];
+  /** The selectors we proposed (those of the SA we rekey). */
+  tsi: Selector[];
+  tsr: Selector[];
 }
 
 export type RekeyAnswer =
-  | { ok: true; response: M.Payload[]; child: ChildSaParams; replaces: [number, number]; suiteName: string }
+  | { ok: true; response: M.Payload[]; child: ChildSaParams; replaces: [number, number]; suiteName: string; nonces: { ni: Uint8Array; nr: Uint8Array } }
   | { ok: false; notify: number; data?: Uint8Array; reason: string };
 
 function refuse(notify: number, reason: string, data?: Uint8Array): RekeyAnswer {

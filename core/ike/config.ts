@@ -66,6 +66,11 @@ export interface SessionConfig {
    * rekeyed it first (§2.8); 0 leaves rekeying to the gateway.
    */
   childRekeyMs: number;
+  /**
+   * Rekey the IKE SA ourselves (RFC 7296 §2.18) this long after it was made (less up to 10% jitter),
+   * unless the gateway rekeyed it first; 0 leaves it to the gateway.
+   */
+  ikeRekeyMs: number;
   /** Offer IKE fragmentation (RFC 7383); used when the gateway offers it too. */
   fragmentation: boolean;
   /** Path MTU for IKE messages (RFC 7383 §2.5.1); 1280 works on every IPv6 path. */

@@ -7,12 +7,12 @@
 // The IKE SA a rekey replaced lives on as a RetiredIkeSa: it only answers the peer (its DELETE, a
 // retransmit) until the session drops it.
 
-import { createKeyExchange } from "../crypto/dh.ts";
-import { NotifyError, PayloadType, ProtocolId } from "../wire/constants.ts";
+import { createKeyExchange, type KeyExchange } from "../crypto/dh.ts";
+import { ExchangeType, NotifyError, notifyName, PayloadType, ProtocolId } from "../wire/constants.ts";
 import type { SessionConfig } from "./config.ts";
 import { IkeSaKeys } from "./ikesa.ts";
 import * as M from "./msg.ts";
-import { formatSuite } from "./proposal.ts";
+import { acceptsChoice, formatSuite } from "./proposal.ts";
 import type { SessionEnv } from "./types.ts";
 
 /** A response we sent, kept for a retransmitted request (§2.1). */
@@ -22,7 +22,7 @@ export interface CachedResponse {
 }
 
 export type IkeRekeyAnswer =
-  | { ok: true; response: M.Payload[]; keys: IkeSaKeys; suiteName: string }
+  | { ok: true; response: M.Payload[]; keys: IkeSaKeys; suiteName: string; nonces: { ni: Uint8Array; nr: Uint8Array } }
   | { ok: false; notify: number; data?: Uint8Array };
 
 /**
@@ -77,7 +77,99 @@ export class IkeRekeyResponder {
     ];
     kx.dispose();
     inheritFragmentation(current, keys);
-    return { ok: true, response, keys, suiteName };
+    return { ok: true, response, keys, suiteName, nonces: { ni, nr } };
+  }
+}
+
+export type IkeRekeyResult =
+  | { ok: true; keys: IkeSaKeys; suiteName: string; nonces: { ni: Uint8Array; nr: Uint8Array } }
+  /** `retryGroup`: the gateway wants another key exchange group (INVALID_KE_PAYLOAD), one we propose. */
+  | { ok: false; reason: string; temporary: boolean; retryGroup?: number };
+
+/**
+ * The initiator side (§1.3.2): roam rekeys the IKE SA. We become the original initiator of the new SA
+ * (our SPI is SPIi, our nonce Ni), whoever initiated the old one.
+ */
+export class IkeRekeyInitiator {
+  private readonly spiI: Uint8Array;
+  private readonly ni: Uint8Array;
+  private readonly kx: KeyExchange;
+
+  /** `group`: the key exchange group for KEi; the one the current IKE SA uses by default. */
+  constructor(
+    private readonly cfg: SessionConfig,
+    private readonly env: SessionEnv,
+    group: number,
+  ) {
+    this.spiI = env.random.bytes(8);
+    this.ni = env.random.bytes(32);
+    this.kx = createKeyExchange(group, env.random);
+  }
+
+  /** Our nonce, for the collision rule (§2.8.2). */
+  get nonce(): Uint8Array {
+    return this.ni;
+  }
+
+  /**  HDR, SK {SA, Ni, KEi}: the SA payload carries our new SPI (§3.3.2: the IKE SPI, 8 octets). */
+  request(): M.Payload[] {
+    return [M.sa(ProtocolId.IKE, this.cfg.ikeProposals, this.spiI), M.nonce(this.ni), M.ke(this.kx.group, this.kx.publicKey)];
+  }
+
+  /** The gateway's answer on the IKE SA `current`: the keys of the new SA, or why not (then the old SA stays). */
+  process(payloads: M.Payload[], current: IkeSaKeys): IkeRekeyResult {
+    try {
+      return this.derive(payloads, current);
+    } finally {
+      this.kx.dispose();
+    }
+  }
+
+  private derive(payloads: M.Payload[], current: IkeSaKeys): IkeRekeyResult {
+    const err = M.firstErrorNotify(payloads);
+    if (err === NotifyError.INVALID_KE_PAYLOAD) {
+      // §1.2, §1.3.2: the gateway names the group it wants; try again with it if we propose it.
+      const data = M.findNotify(payloads, err)?.data;
+      const group = data && data.length === 2 ? (data[0]! << 8) | data[1]! : 0;
+      const ours = this.cfg.ikeProposals.some((p) => p.ke.includes(group));
+      return { ok: false, reason: `the gateway wants key exchange group ${group}`, temporary: true, retryGroup: ours && group !== this.kx.group ? group : undefined };
+    }
+    if (err !== null) {
+      // §2.25: TEMPORARY_FAILURE means "not now" (the gateway is rekeying or deleting something itself).
+      return { ok: false, reason: `the gateway refused our IKE SA rekey: ${notifyName(err)}`, temporary: err === NotifyError.TEMPORARY_FAILURE };
+    }
+    const chosen = M.chosenSuite(payloads, ProtocolId.IKE);
+    if (!chosen.ok) return { ok: false, reason: `IKE SA rekey: ${chosen.error}`, temporary: false };
+    if (!acceptsChoice(this.cfg.ikeProposals, chosen.suite, "ike") || chosen.suite.ke !== this.kx.group) {
+      return { ok: false, reason: `IKE SA rekey: the gateway chose ${formatSuite(chosen.suite, "ike")}, which does not match our offer and KEi`, temporary: false };
+    }
+    if (chosen.spi.length !== 8) return { ok: false, reason: "IKE SA rekey: the gateway's SPI is not 8 octets", temporary: false };
+    const nr = M.findNonce(payloads);
+    const ker = M.findKe(payloads);
+    if (!nr || !ker || ker.group !== this.kx.group) return { ok: false, reason: "IKE SA rekey: the answer lacks Nr or a KEr of our group", temporary: false };
+    const shared = this.kx.computeShared(ker.data);
+    if (!shared.ok) return { ok: false, reason: `IKE SA rekey: bad KEr: ${shared.reason}`, temporary: false };
+    const suiteName = formatSuite(chosen.suite, "ike");
+    // §2.18: SKEYSEED = prf(SK_d (old), g^ir (new) | Ni | Nr), Ni and SPIi being ours now.
+    const keys = IkeSaKeys.rekeyed(current, {
+      suite: chosen.suite,
+      suiteName,
+      spiI: this.spiI,
+      spiR: chosen.spi,
+      ni: this.ni,
+      nr,
+      sharedSecret: shared.secret,
+      random: this.env.random,
+      weInitiated: true,
+    });
+    shared.secret.fill(0);
+    inheritFragmentation(current, keys);
+    return { ok: true, keys, suiteName, nonces: { ni: this.ni, nr } };
+  }
+
+  /** Drops the private key when the request is abandoned. */
+  dispose(): void {
+    this.kx.dispose();
   }
 }
 
@@ -86,34 +178,57 @@ function inheritFragmentation(from: IkeSaKeys, to: IkeSaKeys): void {
   if (from.fragmentBudgetValue > 0) to.enableFragmentation(from.fragmentBudgetValue);
 }
 
+/** What a datagram for a retired IKE SA amounts to. */
+export type RetiredReceive =
+  /** Not this SA's SPIs. */
+  | { kind: "foreign" }
+  /** Send these (maybe nothing: a bad or stale message is dropped, §2.21.1). */
+  | { kind: "answer"; datagrams: Uint8Array[]; deleted: boolean }
+  /** The answer to a request of ours on this SA (our DELETE of it). */
+  | { kind: "response"; messageId: number; exchangeType: number; payloads: M.Payload[] };
+
 /**
- * An IKE SA that a rekey replaced (§2.18): it answers requests on it (the DELETE for it, or a
- * retransmit of the rekey request) with an empty response, and nothing else.
+ * An IKE SA that a rekey replaced, or the redundant one of a collision (§2.8.2): it answers requests on
+ * it (the DELETE for it, a retransmit) and carries our DELETE for it, nothing else.
  */
 export class RetiredIkeSa {
+  /** The gateway deleted it, or answered our DELETE: it only answers retransmits now. */
+  deleted = false;
+
   constructor(
     readonly keys: IkeSaKeys,
     private peerNextId: number,
     private lastResponse: CachedResponse | null,
+    /** Our next request's message ID on this SA. */
+    private nextRequestId = 0,
   ) {}
 
-  /**
-   * A datagram for this SA: what to send back (possibly nothing). Returns null when the datagram does not
-   * belong to this SA at all.
-   */
-  answer(data: Uint8Array, now: number): Uint8Array[] | null {
+  receive(data: Uint8Array, now: number): RetiredReceive {
     const msg = this.keys.unprotect(data, now);
-    if (!msg.ok) return msg.reason === "not this IKE SA" ? null : [];
+    if (!msg.ok) {
+      if (msg.reason === "not this IKE SA") return { kind: "foreign" };
+      const again = msg.retransmitOf !== undefined && msg.retransmitOf === this.lastResponse?.messageId;
+      return { kind: "answer", datagrams: again ? this.lastResponse!.datagrams : [], deleted: false };
+    }
     const m = msg.value;
-    if (m.response) return [];
-    if (m.messageId === this.peerNextId - 1 && this.lastResponse?.messageId === m.messageId) return this.lastResponse.datagrams;
-    if (m.messageId !== this.peerNextId) return [];
+    if (m.response) return { kind: "response", messageId: m.messageId, exchangeType: m.exchangeType, payloads: m.payloads };
+    if (m.messageId === this.peerNextId - 1 && this.lastResponse?.messageId === m.messageId) return { kind: "answer", datagrams: this.lastResponse.datagrams, deleted: false };
+    if (m.messageId !== this.peerNextId) return { kind: "answer", datagrams: [], deleted: false };
     this.peerNextId++;
-    // Its DELETE (or anything else) gets an empty answer; the keys stay for a retransmit of it until
-    // the session drops this SA.
-    const datagrams = this.keys.protect(m.exchangeType, m.messageId, true, []);
+    // §2.25.2: a rekey (of it or of a CHILD_SA) on an IKE SA we are closing: "not now". Its DELETE, or
+    // anything else, gets an empty answer.
+    const refuse = m.exchangeType === ExchangeType.CREATE_CHILD_SA;
+    const deletes = !refuse && M.deletes(m.payloads).some((d) => d.protocolId === ProtocolId.IKE);
+    if (deletes) this.deleted = true;
+    const datagrams = this.keys.protect(m.exchangeType, m.messageId, true, refuse ? [M.notify(NotifyError.TEMPORARY_FAILURE)] : []);
     this.lastResponse = { messageId: m.messageId, datagrams };
-    return datagrams;
+    return { kind: "answer", datagrams, deleted: deletes };
+  }
+
+  /** Our DELETE for this SA (§1.4.1): the message ID and the datagrams to send and retransmit. */
+  deleteRequest(): { messageId: number; datagrams: Uint8Array[] } {
+    const messageId = this.nextRequestId++;
+    return { messageId, datagrams: this.keys.protect(ExchangeType.INFORMATIONAL, messageId, false, [M.del(ProtocolId.IKE, [])]) };
   }
 
   wipe(): void {

@@ -1,6 +1,11 @@
 // The IKEv2 initiator session (RFC 7296): IKE_SA_INIT, IKE_AUTH (PSK, or gateway certificate + EAP),
 // the first CHILD_SA with a configuration payload, answering the gateway's INFORMATIONAL requests,
-// and deleting the IKE SA on close. Pure: events in, actions out; `now` is a monotonic time in ms.
+// rekeying the CHILD_SA and the IKE SA either way with their collisions (§2.8, §2.25), and deleting the
+// IKE SA on close. Pure: events in, actions out; `now` is a monotonic time in ms.
+//
+// One request of ours is in flight at a time (`pending`, window size 1, §2.3), usually on the current IKE
+// SA; after an IKE SA rekey, the DELETE of the old SA (or of a redundant one) is in flight on that retired
+// SA (`pendingOn`), whose messages are told apart by their SPIs.
 //
 //   start ──► IKE_SA_INIT ──► IKE_AUTH ──(EAP rounds)──► established ──close──► INFORMATIONAL(DELETE) ──► closed
 //                 │  COOKIE / INVALID_KE_PAYLOAD: again            │ gateway DELETE / lost
@@ -11,8 +16,8 @@ import { ExchangeType, NotifyError, ProtocolId } from "../wire/constants.ts";
 import type { SessionConfig } from "./config.ts";
 import { AuthExchange } from "./auth.ts";
 import { CONNECT_RETRANSMIT, LIVENESS_RETRANSMIT, PendingRequest } from "./retransmit.ts";
-import { ChildSaTask, type OwnRekey } from "./child.ts";
-import { IkeRekeyResponder, RetiredIkeSa, type CachedResponse } from "./ike-rekey.ts";
+import { ChildSaTask, collisionLost, type OwnRekey } from "./child.ts";
+import { IkeRekeyInitiator, IkeRekeyResponder, RetiredIkeSa, type CachedResponse } from "./ike-rekey.ts";
 import type { IkeSaKeys } from "./ikesa.ts";
 import { IkeInit } from "./init.ts";
 import * as M from "./msg.ts";
@@ -49,8 +54,10 @@ export class IkeSession {
   private lastResponse: CachedResponse | null = null;
   private port: IkePort;
   private out: Action[] = [];
-  /** The IKE SA the gateway rekeyed away, until it is deleted (§2.18). */
-  private old: RetiredIkeSa | null = null;
+  /** IKE SAs a rekey replaced, and redundant ones of a collision, until they are deleted (§2.18, §2.8.2). */
+  private retired: RetiredIkeSa[] = [];
+  /** The retired SA the request in flight was sent on (its DELETE, or a rekey overtaken by a collision); null: the current SA. */
+  private pendingOn: RetiredIkeSa | null = null;
 
   constructor(
     private readonly cfg: SessionConfig,
@@ -87,9 +94,13 @@ export class IkeSession {
         case "timer":
           if (ev.timer === "retransmit") this.onRetransmitTimer(now);
           else if (ev.timer === "child-rekey") this.onChildRekeyTimer(now);
+          else if (ev.timer === "ike-rekey") this.onIkeRekeyTimer(now);
           break;
         case "liveness":
           this.onLiveness(ev.lastInbound, now);
+          break;
+        case "child-limit":
+          this.onChildLimit(ev.spiIn, ev.limit, now);
           break;
         case "close":
           this.onClose(now);
@@ -107,8 +118,9 @@ export class IkeSession {
 
   // ---- sending requests and retransmitting them ----
 
-  private sendRequest(datagrams: Uint8Array[], exchangeType: number, messageId: number, now: number, policy = this.cfg.retransmit): void {
+  private sendRequest(datagrams: Uint8Array[], exchangeType: number, messageId: number, now: number, policy = this.cfg.retransmit, on: RetiredIkeSa | null = null): void {
     this.pending = new PendingRequest(messageId, exchangeType, datagrams, policy, now);
+    this.pendingOn = on;
     for (const d of datagrams) this.out.push({ kind: "send", data: d, port: this.port });
     this.out.push({ kind: "arm-timer", timer: "retransmit", at: this.pending.nextAt });
   }
@@ -128,6 +140,14 @@ export class IkeSession {
     this.pending = null;
     if (this.state === "deleting") {
       this.finish("the gateway did not confirm the DELETE; the tunnel is closed anyway");
+      return;
+    }
+    if (this.purpose === "ike-delete" && this.pendingOn) {
+      // strongSwan does the same: an unanswered DELETE for a replaced IKE SA just forgets it.
+      this.dropRetired(this.pendingOn);
+      this.purpose = "liveness";
+      this.out.push({ kind: "progress", stage: "ike-rekey", detail: "the gateway did not confirm the DELETE of the old IKE SA; it is forgotten" });
+      this.armLiveness(now);
       return;
     }
     const what = M.exchangeText(p.exchangeType);
@@ -201,9 +221,8 @@ export class IkeSession {
     const keys = this.keys!;
     const msg = keys.unprotect(data, now);
     if (!msg.ok) {
-      if (this.old && msg.reason === "not this IKE SA") {
-        for (const d of this.old.answer(data, now) ?? []) this.out.push({ kind: "send", data: d, port: this.port });
-      } else if (msg.retransmitOf !== undefined && msg.retransmitOf === this.lastResponse?.messageId) {
+      if (msg.reason === "not this IKE SA") this.onRetiredDatagram(data, now);
+      else if (msg.retransmitOf !== undefined && msg.retransmitOf === this.lastResponse?.messageId) {
         for (const d of this.lastResponse.datagrams) this.out.push({ kind: "send", data: d, port: this.port });
       }
       return; // not ours, or failed integrity: drop silently (§2.21.1)
@@ -211,7 +230,7 @@ export class IkeSession {
     const m = msg.value;
     if (m.response) {
       const p = this.pending;
-      if (!p || m.messageId !== p.messageId || m.exchangeType !== p.exchangeType) return;
+      if (!p || this.pendingOn || m.messageId !== p.messageId || m.exchangeType !== p.exchangeType) return;
       this.pending = null;
       this.out.push({ kind: "cancel-timer", timer: "retransmit" });
       this.onResponse(m, now);
@@ -233,6 +252,7 @@ export class IkeSession {
         this.purpose = "liveness";
         if (purpose === "child-rekey") this.onChildRekeyResponse(m, now);
         else if (purpose === "child-delete") this.onChildDeleteResponse();
+        else if (purpose === "ike-rekey") this.onIkeRekeyResponse(m, now);
         // Any answer shows the gateway is there.
         this.armLiveness(now);
         return;
@@ -245,8 +265,10 @@ export class IkeSession {
   // ---- rekeying the CHILD_SA ourselves (§1.3.3, §2.8) ----
 
   /** What the request in flight is for, once established (answers are matched by it). */
-  private purpose: "liveness" | "child-rekey" | "child-delete" = "liveness";
+  private purpose: "liveness" | "child-rekey" | "child-delete" | "ike-rekey" | "ike-delete" = "liveness";
   private ownRekey: OwnRekey | null = null;
+  /** §2.8.1: the gateway rekeyed the same CHILD_SA while our rekey was in flight: its nonces and new SA. */
+  private childCollision: { ni: Uint8Array; nr: Uint8Array; spiIn: number } | null = null;
   private rekeyedAway: [number, number] | null = null;
   private lastNow = 0;
 
@@ -273,19 +295,58 @@ export class IkeSession {
   private onChildRekeyResponse(m: M.InMessage, now: number): void {
     const own = this.ownRekey!;
     this.ownRekey = null;
-    const r = this.child!.processRekeyResponse(m.payloads, this.keys!, own);
+    const col = this.childCollision;
+    this.childCollision = null;
+    const child = this.child!;
+    const r = child.processRekeyResponse(m.payloads, this.keys!, own);
     if (!r.ok) {
-      this.out.push({ kind: "progress", stage: "child-sa", detail: `${r.reason}; trying again in a minute` });
-      this.out.push({ kind: "arm-timer", timer: "child-rekey", at: now + 60_000 });
+      if (col) {
+        // §2.8.1: the gateway's rekey of the same SA stands alone; the gateway deletes the old SA.
+        this.out.push({ kind: "progress", stage: "child-sa", detail: `${r.reason}; the gateway's own rekey replaces the CHILD_SA` });
+        this.armChildRekey(now);
+      } else if (!child.hasActive()) {
+        // §2.25.1: the gateway deleted the CHILD_SA while our rekey of it was in flight, and refused the rekey.
+        this.failAndDelete({ code: "lost", message: `gateway ${this.cfg.gatewayName} deleted the CHILD_SA` });
+      } else {
+        this.out.push({ kind: "progress", stage: "child-sa", detail: `${r.reason}; trying again in a minute` });
+        this.out.push({ kind: "arm-timer", timer: "child-rekey", at: now + 60_000 });
+      }
+      return;
+    }
+    if (col && collisionLost([own.ni, r.nr], [col.ni, col.nr])) {
+      // §2.8.1: the lowest of the four nonces is in our exchange, so our new SA is the redundant one and we
+      // delete it; the gateway, whose SA survives, deletes the old one. Until then we receive on ours.
+      this.out.push({ kind: "install-child", child: { ...r.child, inboundOnly: true } });
+      child.makeCurrent(col.spiIn);
+      this.out.push({ kind: "progress", stage: "child-sa", detail: `rekey collision: ours (SPI ${hex32(r.child.spiIn)}_i) has the lowest nonce and is deleted; the gateway's stays` });
+      this.rekeyedAway = [r.child.spiIn, r.child.spiOut];
+      this.purpose = "child-delete";
+      this.sendProtected(ExchangeType.INFORMATIONAL, [M.del(ProtocolId.ESP, [r.child.spiIn])], now);
+      this.armChildRekey(now);
       return;
     }
     // Make-before-break: the new SAs first, then the old one is deleted (§1.4.1) and removed when answered.
+    // In a collision we won (§2.8.1), the gateway deletes its redundant SA itself.
     this.out.push({ kind: "install-child", child: r.child });
-    this.out.push({ kind: "progress", stage: "child-sa", detail: `rekeyed: ${r.suiteName}, SPIs ${hex32(r.child.spiIn)}_i ${hex32(r.child.spiOut)}_o` });
+    this.out.push({ kind: "progress", stage: "child-sa", detail: `rekeyed${col ? " (won a rekey collision)" : ""}: ${r.suiteName}, SPIs ${hex32(r.child.spiIn)}_i ${hex32(r.child.spiOut)}_o` });
+    this.armChildRekey(now);
+    if (!child.isActive(own.replaces[0])) return; // the gateway deleted the old SA meanwhile (§2.25.1)
     this.rekeyedAway = own.replaces;
     this.purpose = "child-delete";
     this.sendProtected(ExchangeType.INFORMATIONAL, [M.del(ProtocolId.ESP, [own.replaces[0]])], now);
-    this.armChildRekey(now);
+  }
+
+  /** An ESP SA crossed a lifetime limit (RFC 4301 §4.4.2.1, RFC 4303 §3.3.3). */
+  private onChildLimit(spiIn: number, limit: "soft" | "hard", now: number): void {
+    const child = this.child;
+    if (this.state !== "established" || !child || child.currentSpiIn !== spiIn >>> 0) return; // an SA on its way out
+    if (limit === "hard") {
+      this.failAndDelete({ code: "lost", message: `the CHILD_SA (SPI ${hex32(spiIn)}_i) reached its hard lifetime before a rekey replaced it` });
+      return;
+    }
+    if (this.purpose === "child-rekey" && this.pending) return; // already under way
+    this.out.push({ kind: "progress", stage: "child-sa", detail: `SPI ${hex32(spiIn)}_i reached its soft lifetime: rekeying` });
+    this.onChildRekeyTimer(now);
   }
 
   private onChildDeleteResponse(): void {
@@ -293,6 +354,156 @@ export class IkeSession {
     this.rekeyedAway = null;
     if (!old || !this.child) return;
     for (const [spiIn, spiOut] of this.child.removedPairs([old[1]])) this.out.push({ kind: "remove-child", spiIn, spiOut });
+  }
+
+  // ---- rekeying the IKE SA ourselves (§1.3.2, §2.18), collisions (§2.8.2, §2.25.2) ----
+
+  private ikeRekey: IkeRekeyInitiator | null = null;
+  /** §2.8.2: the gateway rekeyed the IKE SA while our rekey was in flight: its new SA and nonces. */
+  private ikeCollision: { keys: IkeSaKeys; ni: Uint8Array; nr: Uint8Array; suiteName: string } | null = null;
+
+  private armIkeRekey(from: number): void {
+    const ms = this.cfg.ikeRekeyMs;
+    if (ms <= 0) return;
+    const jitter = Math.floor(((this.env.random.bytes(1)[0]! / 255) * ms) / 10);
+    this.out.push({ kind: "arm-timer", timer: "ike-rekey", at: from + ms - jitter });
+  }
+
+  private onIkeRekeyTimer(now: number): void {
+    if (this.state !== "established") return;
+    if (this.pending) {
+      this.out.push({ kind: "arm-timer", timer: "ike-rekey", at: now + 2000 }); // after the request in flight
+      return;
+    }
+    this.startIkeRekey(this.keys!.suite.ke, now);
+  }
+
+  /** §1.3.2: HDR, SK {SA, Ni, KEi}, KEi of `group` (the current SA's, unless the gateway asked for another). */
+  private startIkeRekey(group: number, now: number): void {
+    this.ikeRekey = new IkeRekeyInitiator(this.cfg, this.env, group);
+    this.purpose = "ike-rekey";
+    this.sendProtected(ExchangeType.CREATE_CHILD_SA, this.ikeRekey.request(), now);
+  }
+
+  private onIkeRekeyResponse(m: M.InMessage, now: number): void {
+    const task = this.ikeRekey!;
+    this.ikeRekey = null;
+    const col = this.ikeCollision;
+    this.ikeCollision = null;
+    const r = task.process(m.payloads, this.keys!);
+    if (!r.ok) {
+      if (col) {
+        // §2.8.2: only the gateway's rekey made a new SA: it stays, and the gateway deletes the old one.
+        this.switchIkeSa(col.keys, false, now);
+        this.out.push({ kind: "progress", stage: "ike-rekey", detail: `${r.reason}; the gateway's own rekey replaces the IKE SA: ${col.suiteName}` });
+      } else if (r.retryGroup !== undefined) {
+        this.startIkeRekey(r.retryGroup, now);
+      } else {
+        // §2.25: after TEMPORARY_FAILURE "MUST NOT immediately retry"; anything else is not worth a quick retry.
+        const wait = r.temporary ? 15_000 : 600_000;
+        this.out.push({ kind: "progress", stage: "ike-rekey", detail: `${r.reason}; trying again in ${wait / 1000} s` });
+        this.out.push({ kind: "arm-timer", timer: "ike-rekey", at: now + wait });
+      }
+      return;
+    }
+    if (col && collisionLost([r.nonces.ni, r.nonces.nr], [col.ni, col.nr])) {
+      // §2.8.2: the lowest of the four nonces is in our exchange: our new IKE SA is redundant and we delete
+      // it; the gateway's stays, and the gateway deletes the old one.
+      this.switchIkeSa(col.keys, false, now);
+      this.deleteRedundant(r.keys, now);
+      this.out.push({ kind: "progress", stage: "ike-rekey", detail: `rekey collision: the gateway's IKE SA stays (${col.suiteName}, SPIs ${toHex(col.keys.spiI)}_i ${toHex(col.keys.spiR)}_r), ours is deleted` });
+      return;
+    }
+    // Ours stays: the CHILD_SAs move to it, the old SA is deleted by us (§1.3.2), and in a collision the
+    // gateway deletes its redundant one (we answer it on that SA).
+    const old = this.switchIkeSa(r.keys, true, now);
+    if (col) this.retire(new RetiredIkeSa(col.keys, 0, null));
+    this.out.push({ kind: "progress", stage: "ike-rekey", detail: `IKE SA rekeyed${col ? " (won a rekey collision)" : ""}: ${r.suiteName}, SPIs ${toHex(r.keys.spiI)}_i ${toHex(r.keys.spiR)}_r; deleting the old one (${toHex(old.keys.spiI)}_i)` });
+  }
+
+  /**
+   * The IKE SA becomes `keys`; the one it replaces is retired (and deleted by us when `deleteOld`). Message
+   * IDs restart at 0 on the new SA (§2.18); a request still in flight stays with the SA it was sent on.
+   */
+  private switchIkeSa(keys: IkeSaKeys, deleteOld: boolean, now: number): RetiredIkeSa {
+    const old = new RetiredIkeSa(this.keys!, this.peerNextId, this.lastResponse, this.nextRequestId);
+    this.retire(old);
+    if (this.pending && !this.pendingOn) this.pendingOn = old;
+    this.keys = keys;
+    this.nextRequestId = 0;
+    this.peerNextId = 0;
+    this.lastResponse = null;
+    if (deleteOld) this.sendRetiredDelete(old, now);
+    this.armIkeRekey(now);
+    return old;
+  }
+
+  /** Our new IKE SA lost a collision (§2.8.2): we delete it. */
+  private deleteRedundant(keys: IkeSaKeys, now: number): void {
+    const redundant = new RetiredIkeSa(keys, 0, null);
+    this.retire(redundant);
+    this.sendRetiredDelete(redundant, now);
+  }
+
+  private sendRetiredDelete(sa: RetiredIkeSa, now: number): void {
+    const d = sa.deleteRequest();
+    this.purpose = "ike-delete";
+    this.sendRequest(d.datagrams, ExchangeType.INFORMATIONAL, d.messageId, now, LIVENESS_RETRANSMIT, sa);
+  }
+
+  /** Keeps `sa`; forgets retired SAs already deleted (a retransmit of their DELETE then goes unanswered). */
+  private retire(sa: RetiredIkeSa): void {
+    for (const r of this.retired) if (r.deleted && r !== this.pendingOn) this.dropRetired(r);
+    this.retired.push(sa);
+  }
+
+  private dropRetired(sa: RetiredIkeSa): void {
+    sa.wipe();
+    this.retired = this.retired.filter((r) => r !== sa);
+    if (this.pendingOn === sa) {
+      this.pendingOn = null;
+      this.pending = null;
+      this.out.push({ kind: "cancel-timer", timer: "retransmit" });
+    }
+  }
+
+  /** A datagram for none of the current SA's SPIs: maybe for a retired one. */
+  private onRetiredDatagram(data: Uint8Array, now: number): void {
+    for (const sa of this.retired) {
+      const got = sa.receive(data, now);
+      if (got.kind === "foreign") continue;
+      if (got.kind === "answer") {
+        for (const d of got.datagrams) this.out.push({ kind: "send", data: d, port: this.port });
+        // The gateway deleted the SA our DELETE was for: nothing left to wait for.
+        if (got.deleted && this.pendingOn === sa && this.purpose === "ike-delete") this.onRetiredDeleteDone(sa, now);
+        return;
+      }
+      const p = this.pending;
+      if (!p || this.pendingOn !== sa || got.messageId !== p.messageId || got.exchangeType !== p.exchangeType) return;
+      this.pending = null;
+      this.pendingOn = null;
+      this.out.push({ kind: "cancel-timer", timer: "retransmit" });
+      if (this.purpose === "ike-delete") this.onRetiredDeleteDone(sa, now);
+      else if (this.purpose === "ike-rekey") this.onLateIkeRekeyResponse(sa, got.payloads, now);
+      return;
+    }
+  }
+
+  private onRetiredDeleteDone(sa: RetiredIkeSa, now: number): void {
+    sa.deleted = true;
+    this.dropRetired(sa);
+    this.purpose = "liveness";
+    this.armLiveness(now);
+  }
+
+  /** The answer to our rekey of an IKE SA the gateway already replaced (it won the collision): delete what it made. */
+  private onLateIkeRekeyResponse(sa: RetiredIkeSa, payloads: M.Payload[], now: number): void {
+    const task = this.ikeRekey!;
+    this.ikeRekey = null;
+    this.purpose = "liveness";
+    const r = task.process(payloads, sa.keys);
+    if (r.ok) this.deleteRedundant(r.keys, now);
+    else this.armLiveness(now);
   }
 
   // ---- dead peer detection (§2.4) ----
@@ -335,6 +546,7 @@ export class IkeSession {
     this.state = "established";
     this.armLiveness(now);
     this.armChildRekey(now);
+    this.armIkeRekey(now);
     this.out.push({ kind: "install-child", child: c.child });
     this.out.push({ kind: "apply-config", config: c.config });
     this.out.push({
@@ -373,21 +585,28 @@ export class IkeSession {
     this.sendResponse(m.exchangeType, m.messageId, [M.notify(NotifyError.INVALID_SYNTAX)]);
   }
 
-  /** The gateway rekeys our CHILD_SA (§1.3.3). Rekeying the IKE SA itself is refused for now (§1.3.2). */
+  /** What our request in flight on the current IKE SA is for, if one is. */
+  private get inFlight(): typeof this.purpose | null {
+    return this.pending && !this.pendingOn ? this.purpose : null;
+  }
+
+  /** The gateway rekeys our CHILD_SA (§1.3.3) or the IKE SA (§1.3.2), possibly while we rekey it too. */
   private onCreateChildRequest(m: M.InMessage): void {
+    const temporaryFailure = () => this.sendResponse(m.exchangeType, m.messageId, [M.notify(NotifyError.TEMPORARY_FAILURE)]);
     if (this.state !== "established" || !this.child) {
-      this.sendResponse(m.exchangeType, m.messageId, [M.notify(NotifyError.TEMPORARY_FAILURE)]);
+      temporaryFailure();
       return;
     }
     if (M.offersProtocol(m.payloads, ProtocolId.IKE)) {
       this.onIkeRekeyRequest(m);
       return;
     }
-    if (this.purpose === "child-rekey" && this.pending) {
-      // §2.25: we are rekeying it ourselves; the gateway tries again later (the simple side of §2.8.1).
-      this.sendResponse(m.exchangeType, m.messageId, [M.notify(NotifyError.TEMPORARY_FAILURE)]);
-      return;
-    }
+    const inFlight = this.inFlight;
+    // §2.25.2: "a request to rekey a Child SA when it is currently rekeying the IKE SA": not now.
+    if (inFlight === "ike-rekey") return temporaryFailure();
+    // §2.25.1: a rekey of the CHILD_SA we are closing: not now.
+    const target = this.child.rekeyTarget(m.payloads);
+    if (target && inFlight === "child-delete" && this.rekeyedAway?.[0] === target[0]) return temporaryFailure();
     const r = this.child.answerRekey(m.payloads, this.keys!, this.env.random);
     if (!r.ok) {
       this.sendResponse(m.exchangeType, m.messageId, [M.notify(r.notify, r.data)]);
@@ -396,8 +615,16 @@ export class IkeSession {
     }
     this.sendResponse(m.exchangeType, m.messageId, r.response);
     this.out.push({ kind: "install-child", child: r.child });
+    const detail = `rekeyed by the gateway: ${r.suiteName}, SPIs ${hex32(r.child.spiIn)}_i ${hex32(r.child.spiOut)}_o`;
+    if (inFlight === "child-rekey" && this.ownRekey?.replaces[0] === r.replaces[0]) {
+      // §2.25.1: we are rekeying it too: answered as usual; the nonces decide which new SA stays (§2.8.1)
+      // once our answer is in.
+      this.childCollision = { ...r.nonces, spiIn: r.child.spiIn };
+      this.out.push({ kind: "progress", stage: "child-sa", detail: `${detail} (a rekey collision: ours is in flight)` });
+      return;
+    }
     this.armChildRekey(this.lastNow);
-    this.out.push({ kind: "progress", stage: "child-sa", detail: `rekeyed by the gateway: ${r.suiteName}, SPIs ${hex32(r.child.spiIn)}_i ${hex32(r.child.spiOut)}_o` });
+    this.out.push({ kind: "progress", stage: "child-sa", detail });
   }
 
   /**
@@ -406,8 +633,10 @@ export class IkeSession {
    * (or a retransmit of this request).
    */
   private onIkeRekeyRequest(m: M.InMessage): void {
-    if (this.pending) {
-      // Our own request is in flight (a liveness check): let the gateway try again (§2.8.1 collisions).
+    const ours = this.inFlight === "ike-rekey";
+    if (this.inFlight && !ours) {
+      // A CHILD_SA rekey, a DELETE or a liveness check of ours is in flight on this SA: let the gateway try
+      // again once it is done (§2.25: TEMPORARY_FAILURE for "a temporary condition such as a rekeying").
       this.sendResponse(m.exchangeType, m.messageId, [M.notify(NotifyError.TEMPORARY_FAILURE)]);
       return;
     }
@@ -417,13 +646,15 @@ export class IkeSession {
       return;
     }
     this.sendResponse(m.exchangeType, m.messageId, r.response);
-    this.old?.wipe();
-    this.old = new RetiredIkeSa(this.keys!, this.peerNextId, this.lastResponse);
-    this.keys = r.keys;
-    this.nextRequestId = 0;
-    this.peerNextId = 0;
-    this.lastResponse = null;
-    this.out.push({ kind: "progress", stage: "ike-sa-init", detail: `IKE SA rekeyed by the gateway: ${r.suiteName}` });
+    if (ours) {
+      // §2.25.2: "a request to rekey an IKE SA that it is currently rekeying": answered as usual; the
+      // nonces decide which new IKE SA stays (§2.8.2) once our answer is in.
+      this.ikeCollision = { keys: r.keys, ...r.nonces, suiteName: r.suiteName };
+      this.out.push({ kind: "progress", stage: "ike-rekey", detail: `the gateway rekeys the IKE SA while we do (a collision): ${r.suiteName}` });
+      return;
+    }
+    this.switchIkeSa(r.keys, false, this.lastNow);
+    this.out.push({ kind: "progress", stage: "ike-rekey", detail: `IKE SA rekeyed by the gateway: ${r.suiteName}, SPIs ${toHex(r.keys.spiI)}_i ${toHex(r.keys.spiR)}_r` });
   }
 
   private onInformational(m: M.InMessage): void {
@@ -442,12 +673,22 @@ export class IkeSession {
       }
     }
     this.sendResponse(ExchangeType.INFORMATIONAL, m.messageId, ikeDeleted ? [] : reply);
+    if (ikeDeleted && this.ikeCollision && this.inFlight === "ike-rekey") {
+      // §2.8.2: the gateway won a rekey collision and deleted the old IKE SA before its answer to our rekey
+      // arrived: its new SA is the one; our request's answer, when it comes, makes a redundant SA we delete.
+      const col = this.ikeCollision;
+      this.ikeCollision = null;
+      this.switchIkeSa(col.keys, false, this.lastNow).deleted = true;
+      this.out.push({ kind: "progress", stage: "ike-rekey", detail: `the gateway's rekey won the collision: ${col.suiteName}, SPIs ${toHex(col.keys.spiI)}_i ${toHex(col.keys.spiR)}_r` });
+      return;
+    }
     if (ikeDeleted) {
       this.pending = null;
       this.fail({ code: "lost", message: `gateway ${this.cfg.gatewayName} deleted the IKE SA` });
       return;
     }
-    if (childDeleted && this.child && !this.child.hasActive()) {
+    // §2.25.1: the gateway deleted the CHILD_SA we are rekeying: answered as usual; our rekey's answer decides.
+    if (childDeleted && this.child && !this.child.hasActive() && this.inFlight !== "child-rekey") {
       // Without a CHILD_SA there is no tunnel: close the IKE SA too and report.
       this.failAndDelete({ code: "lost", message: `gateway ${this.cfg.gatewayName} deleted the CHILD_SA` });
     }
@@ -514,7 +755,10 @@ export class IkeSession {
 
   private wipe(): void {
     this.keys?.wipe();
-    this.old?.wipe();
+    for (const r of this.retired) r.wipe();
+    this.retired = [];
+    this.ikeRekey?.dispose();
+    this.ikeCollision?.keys.wipe();
     this.init.wipe();
     this.auth?.wipe();
   }

@@ -13,10 +13,15 @@ export type SessionEvent =
   | { kind: "timer"; timer: TimerName }
   /** The liveness timer fired; `lastInbound` is when anything (IKE or ESP) last came from the gateway. */
   | { kind: "liveness"; lastInbound: number }
+  /**
+   * An ESP SA of a CHILD_SA crossed a lifetime limit (bytes, packets, or the sequence number space, RFC 4303
+   * §3.3.3): "soft" asks for a rekey, "hard" means the SA can carry no more. `spiIn` names the CHILD_SA.
+   */
+  | { kind: "child-limit"; spiIn: number; limit: "soft" | "hard" }
   | { kind: "close" };
 
 /** Timers are named after the event they wait for. */
-export type TimerName = "retransmit" | "liveness" | "child-rekey";
+export type TimerName = "retransmit" | "liveness" | "child-rekey" | "ike-rekey";
 
 export type Action =
   | { kind: "send"; data: Uint8Array; port: IkePort }
@@ -30,7 +35,7 @@ export type Action =
   | { kind: "failed"; failure: SessionFailure }
   | { kind: "closed"; reason: string };
 
-export type ProgressStage = "ike-sa-init" | "authenticating" | "eap" | "child-sa";
+export type ProgressStage = "ike-sa-init" | "authenticating" | "eap" | "child-sa" | "ike-rekey";
 
 /** Why a session ended without a tunnel. `code` picks the process exit code. */
 export interface SessionFailure {
@@ -58,6 +63,11 @@ export interface ChildSaParams {
    * or the old one is deleted, since the gateway installs its side only once it has our answer.
    */
   deferOutbound?: boolean;
+  /**
+   * The redundant SA of a rekey collision we lost (§2.8.1): receive on it until our DELETE for it is
+   * answered, never send on it.
+   */
+  inboundOnly?: boolean;
 }
 
 export interface TunnelConfig {

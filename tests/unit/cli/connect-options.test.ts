@@ -41,6 +41,13 @@ describe("connect flags", () => {
     expect(r.requestIp6).toBe(true);
     expect(r.ikeProposals[0]!.ke[0]).toBe(KeId.CURVE25519);
     expect([r.mtu, r.natKeepaliveSeconds, r.dpdSeconds, r.ikeMtu, r.reconnect, r.fragmentation]).toEqual([1400, 20, 30, 1280, true, true]);
+    // strongSwan's IKE SA rekey_time (4 h); no CHILD_SA volume limits unless asked for.
+    expect([r.childRekeySeconds, r.ikeRekeySeconds, r.childRekeyBytes, r.childRekeyPackets]).toEqual([3900, 14400, 0, 0]);
+  });
+
+  test("rekey tuning: --ike-rekey, --rekey-bytes, --rekey-packets", async () => {
+    const r = await parseConnectFlags({ ...base, ikeRekey: "60", rekeyBytes: "500000", rekeyPackets: "1000" }, noPassword);
+    expect([r.ikeRekeySeconds, r.childRekeyBytes, r.childRekeyPackets]).toEqual([60, 500000, 1000]);
   });
 
   test("EAP reads the password through the given source and needs a CA", async () => {
@@ -103,6 +110,9 @@ describe("connect flags", () => {
     ["a negative keepalive", { ...base, natKeepalive: "-5" }, /--nat-keepalive "-5" is not a number of seconds/],
     ["a DPD of a week", { ...base, dpd: "604800" }, /--dpd "604800" is not a number of seconds/],
     ["an IKE MTU with a unit", { ...base, ikeMtu: "1280b" }, /--ike-mtu "1280b" is not an MTU/],
+    ["an IKE rekey of two weeks", { ...base, ikeRekey: "1209600" }, /--ike-rekey "1209600" is not a number of seconds/],
+    ["a byte limit with a unit", { ...base, rekeyBytes: "10M" }, /--rekey-bytes "10M" is not a number of bytes/],
+    ["a negative packet limit", { ...base, rekeyPackets: "-1" }, /--rekey-packets "-1" is not a number of packets/],
   ];
   for (const [name, flags, message] of cases) {
     test(`refuses ${name} with exit 2 and one line`, async () => {

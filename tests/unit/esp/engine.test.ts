@@ -254,8 +254,18 @@ describe("lifetimes and sequence numbers", () => {
       seen.push(`${r.status}/${r.signal}`);
       if (r.status === "ok") expect(rx.open(buf, r.offset, r.length).status).toBe("ok");
     }
-    expect(seen).toEqual(["ok/none", "ok/hard", "seq-exhausted/hard"]);
+    // 0xfffffffe is past 15/16 of the space: the soft signal (rekey now) comes first.
+    expect(seen).toEqual(["ok/soft", "ok/hard", "seq-exhausted/hard"]);
     expect(out.seqLo).toBe(0xffffffff);
+  });
+
+  test("without ESN, a soft signal once 15/16 of the sequence space is spent, and only once", () => {
+    const { tx, out } = engines(GCM);
+    const inner = ipv4(80, new SeededRandom(16));
+    out.seqLo = 0xeffffffe;
+    const signals: string[] = [];
+    for (let i = 0; i < 4; i++) signals.push(tx.seal(framed(inner), ESP_HEADROOM, inner.length).signal);
+    expect(signals).toEqual(["none", "soft", "none", "none"]); // 0xefffffff, then 0xf0000000 on
   });
 
   test("ESN: the counter carries into the high half, and the receiver follows it", () => {

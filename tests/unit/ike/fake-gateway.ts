@@ -52,6 +52,15 @@ export interface SignedOctetsFor {
   responder(idBody: Uint8Array): Uint8Array;
 }
 
+/** One IKE SA as the fake gateway holds it. */
+export interface FakeSa {
+  spiI: Uint8Array;
+  spiR: Uint8Array;
+  keys: IkeSaKeys;
+  /** The gateway is its original initiator (it rekeyed the SA). */
+  weInitiated: boolean;
+}
+
 export class FakeGateway {
   private prf!: Prf;
   private sk!: SkSuite;
@@ -94,6 +103,12 @@ export class FakeGateway {
     if (!r.ok) throw new Error(`fake gateway: client sent an unparsable message: ${r.error.reason}`);
     const { header } = r.value;
     if (header.exchangeType === ExchangeType.IKE_SA_INIT) return this.onInit(data, r.value.payloads, header.spiI);
+    // A message for an IKE SA that is not the current one (replaced by a rekey, or the other of a collision).
+    if (!equalBytes(header.spiI, this.spiI) || !equalBytes(header.spiR, this.spiR)) {
+      const other = this.retiredSas.find((x) => equalBytes(x.spiI, header.spiI) && equalBytes(x.spiR, header.spiR));
+      if (!other) throw new Error("fake gateway: a message for an unknown IKE SA");
+      return this.onSa(other, () => this.receiveOne(data));
+    }
     const enc = encryptedPart(data, r.value);
     if (!enc) throw new Error("fake gateway: protected exchange without SK");
     let firstInner = enc.payload.firstInner;
@@ -120,7 +135,17 @@ export class FakeGateway {
       if (findPayload(inner.value, PayloadType.DELETE)?.protocolId === ProtocolId.IKE) this.deleted = true;
       return this.protect(ExchangeType.INFORMATIONAL, header.messageId, true, []);
     }
-    if (header.exchangeType === ExchangeType.CREATE_CHILD_SA) return this.protect(ExchangeType.CREATE_CHILD_SA, header.messageId, true, this.onClientRekey(inner.value));
+    if (header.exchangeType === ExchangeType.CREATE_CHILD_SA) {
+      const sa = findPayload(inner.value, PayloadType.SA);
+      if (sa?.proposals[0]?.protocolId === ProtocolId.IKE) {
+        const { payloads, next } = this.onClientIkeRekey(inner.value);
+        const answer = this.protect(ExchangeType.CREATE_CHILD_SA, header.messageId, true, payloads);
+        if (next && this.adoptClientIkeRekey) this.switchTo(next);
+        else if (next) this.retiredSas.push(next);
+        return answer;
+      }
+      return this.protect(ExchangeType.CREATE_CHILD_SA, header.messageId, true, this.onClientRekey(inner.value));
+    }
     throw new Error(`fake gateway: unexpected exchange ${header.exchangeType}`);
   }
 
@@ -238,14 +263,22 @@ export class FakeGateway {
 
   /** The client rekeys the CHILD_SA: answer as strongSwan would, and remember the new KEYMAT. */
   clientRekeys: { ni: Uint8Array; nr: Uint8Array; rekeyed: number; newSpiOfClient: number; keys: ReturnType<typeof deriveChildSaKeys> }[] = [];
-  rejectClientRekey = false;
+  /** Refuse the client's CHILD_SA rekeys: true for NO_PROPOSAL_CHOSEN, or this error notify. */
+  rejectClientRekey: boolean | number = false;
+  /** The Nr of the next answer to a client's rekey (CHILD_SA or IKE SA), to pin a collision's outcome. */
+  nextNr: Uint8Array | null = null;
+  private takeNr(): Uint8Array {
+    const nr = this.nextNr ?? this.o.random.bytes(32);
+    this.nextNr = null;
+    return nr;
+  }
   private onClientRekey(payloads: Payload[]): Payload[] {
-    if (this.rejectClientRekey) return [notify(NotifyError.NO_PROPOSAL_CHOSEN)];
+    if (this.rejectClientRekey !== false) return [notify(this.rejectClientRekey === true ? NotifyError.NO_PROPOSAL_CHOSEN : this.rejectClientRekey)];
     const rekey = findNotify(payloads, NotifyStatus.REKEY_SA)!;
     const sa = findPayload(payloads, PayloadType.SA)!;
     const ni = findPayload(payloads, PayloadType.NONCE)!.nonce;
     const chosen = choose(sa.proposals[0]!, 0);
-    const nr = this.o.random.bytes(32);
+    const nr = this.takeNr();
     this.espSpi += 1;
     const spi = new Uint8Array(4);
     new DataView(spi.buffer).setUint32(0, this.espSpi);
@@ -261,12 +294,12 @@ export class FakeGateway {
   }
 
   /** A CREATE_CHILD_SA request rekeying the CHILD_SA (RFC 7296 §1.3.3), as strongSwan sends it. */
-  rekeyChildRequest(messageId: number, newSpi: number, opts: { rekeySpi?: number; protocolId?: number } = {}): { datagram: Uint8Array; ni: Uint8Array } {
+  rekeyChildRequest(messageId: number, newSpi: number, opts: { rekeySpi?: number; protocolId?: number; ni?: Uint8Array } = {}): { datagram: Uint8Array; ni: Uint8Array } {
     const spi = new Uint8Array(4);
     new DataView(spi.buffer).setUint32(0, newSpi);
     const old = new Uint8Array(4);
     new DataView(old.buffer).setUint32(0, opts.rekeySpi ?? this.espSpi);
-    const ni = this.o.random.bytes(32);
+    const ni = opts.ni ?? this.o.random.bytes(32);
     const vip = parseAddress(this.o.vip ?? "198.19.0.1")!;
     const payloads: Payload[] = [
       { type: PayloadType.NOTIFY, critical: false, protocolId: ProtocolId.ESP, spi: old, notifyType: NotifyStatus.REKEY_SA, data: new Uint8Array(0) },
@@ -319,9 +352,9 @@ export class FakeGateway {
   }
 
   /** A CREATE_CHILD_SA request rekeying the IKE SA (§1.3.2): SA with our new SPI, Ni, KEi (x25519). */
-  rekeyIkeRequest(messageId: number) {
+  rekeyIkeRequest(messageId: number, opts: { ni?: Uint8Array } = {}) {
     const newSpiI = this.o.random.bytes(8);
-    const ni = this.o.random.bytes(32);
+    const ni = opts.ni ?? this.o.random.bytes(32);
     const kx = createKeyExchange(31, this.o.random);
     const payloads: Payload[] = [
       {
@@ -347,7 +380,7 @@ export class FakeGateway {
   }
 
   /** Reads the client's answer and switches to the new IKE SA, as its original initiator. */
-  completeIkeRekey(answer: Uint8Array, ctx: ReturnType<FakeGateway["rekeyIkeRequest"]>["ctx"]): { oldSpiI: Uint8Array; oldSpiR: Uint8Array } {
+  completeIkeRekey(answer: Uint8Array, ctx: ReturnType<FakeGateway["rekeyIkeRequest"]>["ctx"], opts: { adopt?: boolean } = {}): { oldSpiI: Uint8Array; oldSpiR: Uint8Array; sa: FakeSa } {
     const payloads = this.openResponse(answer);
     const sa = findPayload(payloads, PayloadType.SA)!;
     const nr = findPayload(payloads, PayloadType.NONCE)!.nonce;
@@ -356,33 +389,85 @@ export class FakeGateway {
     if (!shared.ok) throw new Error(shared.reason);
     const spiR = sa.proposals[0]!.spi;
     const skeyseed = computeRekeySkeyseed(this.prf, this.keys.SK_d, shared.secret, ctx.ni, nr);
-    const old = { oldSpiI: this.spiI, oldSpiR: this.spiR, keys: this.keys, weInitiated: this.weInitiated };
-    this.keys = deriveIkeSaKeys(this.prf, skeyseed, ctx.ni, nr, ctx.newSpiI, spiR, { encr: this.sk.encrKeyLength, integ: this.sk.integKeyLength });
-    this.spiI = ctx.newSpiI;
-    this.spiR = spiR;
-    this.weInitiated = true;
-    this.previous = old;
-    return { oldSpiI: old.oldSpiI, oldSpiR: old.oldSpiR };
+    const keys = deriveIkeSaKeys(this.prf, skeyseed, ctx.ni, nr, ctx.newSpiI, spiR, { encr: this.sk.encrKeyLength, integ: this.sk.integKeyLength });
+    const next: FakeSa = { spiI: ctx.newSpiI, spiR, keys, weInitiated: true };
+    const old = this.current();
+    if (opts.adopt === false) this.retiredSas.push(next);
+    else this.switchTo(next);
+    return { oldSpiI: old.spiI, oldSpiR: old.spiR, sa: next };
   }
 
-  private previous: { oldSpiI: Uint8Array; oldSpiR: Uint8Array; keys: IkeSaKeys; weInitiated: boolean } | null = null;
+  /** The client rekeys the IKE SA (§1.3.2): the new SA, of which the client is the original initiator. */
+  clientIkeRekeys: { spiI: Uint8Array; spiR: Uint8Array; ni: Uint8Array; nr: Uint8Array; sa: FakeSa }[] = [];
+  /** Switch to the IKE SA the client's rekey made once it is answered (as strongSwan does); false keeps the old. */
+  adoptClientIkeRekey = true;
+  private onClientIkeRekey(payloads: Payload[]): { payloads: Payload[]; next: FakeSa | null } {
+    const sa = findPayload(payloads, PayloadType.SA)!;
+    const ke = findPayload(payloads, PayloadType.KE)!;
+    const ni = findPayload(payloads, PayloadType.NONCE)!.nonce;
+    const chosen = choose(sa.proposals[0]!, ke.dhGroup);
+    const kx = createKeyExchange(ke.dhGroup, this.o.random);
+    const shared = kx.computeShared(ke.keyExchangeData);
+    if (!shared.ok) throw new Error(shared.reason);
+    const nr = this.takeNr();
+    const spiR = this.o.random.bytes(8);
+    chosen.proposal.spi = spiR;
+    const skeyseed = computeRekeySkeyseed(this.prf, this.keys.SK_d, shared.secret, ni, nr);
+    const keys = deriveIkeSaKeys(this.prf, skeyseed, ni, nr, sa.proposals[0]!.spi, spiR, { encr: this.sk.encrKeyLength, integ: this.sk.integKeyLength });
+    const next: FakeSa = { spiI: sa.proposals[0]!.spi, spiR, keys, weInitiated: false };
+    this.clientIkeRekeys.push({ spiI: next.spiI, spiR, ni, nr, sa: next });
+    return {
+      payloads: [
+        { type: PayloadType.SA, critical: false, proposals: [chosen.proposal] },
+        { type: PayloadType.NONCE, critical: false, nonce: nr },
+        { type: PayloadType.KE, critical: false, dhGroup: ke.dhGroup, keyExchangeData: kx.publicKey },
+      ],
+      next,
+    };
+  }
 
-  /** A request on the IKE SA that was rekeyed away (e.g. its DELETE), and opening the answer to it. */
-  onOldSa<T>(fn: () => T): T {
-    const now = { spiI: this.spiI, spiR: this.spiR, keys: this.keys, weInitiated: this.weInitiated };
-    const p = this.previous!;
-    this.spiI = p.oldSpiI;
-    this.spiR = p.oldSpiR;
-    this.keys = p.keys;
-    this.weInitiated = p.weInitiated;
+  /** IKE SAs other than the current one (replaced, or the other of a collision): messages on them are still read. */
+  private retiredSas: FakeSa[] = [];
+  private previous: FakeSa | null = null;
+
+  private current(): FakeSa {
+    return { spiI: this.spiI, spiR: this.spiR, keys: this.keys, weInitiated: this.weInitiated };
+  }
+
+  private use(sa: FakeSa): void {
+    this.spiI = sa.spiI;
+    this.spiR = sa.spiR;
+    this.keys = sa.keys;
+    this.weInitiated = sa.weInitiated;
+  }
+
+  /** Makes `next` the current IKE SA; the current one is kept as `previous` (see onOldSa). */
+  switchTo(next: FakeSa): void {
+    const old = this.current();
+    this.previous = old;
+    this.retiredSas = [old, ...this.retiredSas.filter((x) => !equalBytes(x.spiI, next.spiI) || !equalBytes(x.spiR, next.spiR))];
+    this.use(next);
+  }
+
+  /** Runs `fn` as if `sa` were the current IKE SA (requests on it, opening answers on it). */
+  onSa<T>(sa: FakeSa, fn: () => T): T {
+    const now = this.current();
+    this.use(sa);
     try {
       return fn();
     } finally {
-      this.spiI = now.spiI;
-      this.spiR = now.spiR;
-      this.keys = now.keys;
-      this.weInitiated = now.weInitiated;
+      this.use(now);
     }
+  }
+
+  /** A request on the IKE SA that was rekeyed away (e.g. its DELETE), and opening the answer to it. */
+  onOldSa<T>(fn: () => T): T {
+    return this.onSa(this.previous!, fn);
+  }
+
+  /** The current IKE SA, to come back to it with onSa. */
+  get currentSa(): FakeSa {
+    return this.current();
   }
 
   /** An INFORMATIONAL request, fragmented when it is larger than the budget (RFC 7383). */

@@ -7,32 +7,13 @@ import { utf8 } from "../../../core/util/bytes.ts";
 import { KeId, PayloadType, ProtocolId } from "../../../core/wire/constants.ts";
 import { parseAddress } from "../../../core/wire/addr.ts";
 import { FakeGateway, seededRandom } from "./fake-gateway.ts";
+import { env, find, kinds, pump } from "./pump.ts";
 import { TEST_PSK, testSessionConfig } from "./session-config.ts";
 
 const PSK = TEST_PSK;
 
 const config = testSessionConfig;
 
-const env = (seed: number) => ({ random: seededRandom(seed), wallTime: () => Date.UTC(2026, 10, 23) });
-
-/** Runs the session against the gateway until nothing more is sent; returns every action. */
-function pump(s: IkeSession, gw: FakeGateway, first: Action[], now = 0): Action[] {
-  const all: Action[] = [...first];
-  let queue = first;
-  for (let rounds = 0; rounds < 20 && queue.length > 0; rounds++) {
-    const next: Action[] = [];
-    for (const a of queue) {
-      if (a.kind !== "send") continue;
-      for (const answer of gw.receive(a.data)) next.push(...s.handle({ kind: "datagram", data: answer, port: a.port }, now));
-    }
-    all.push(...next);
-    queue = next;
-  }
-  return all;
-}
-
-const kinds = (as: Action[]) => as.map((a) => a.kind);
-const find = <K extends Action["kind"]>(as: Action[], k: K) => as.find((a) => a.kind === k) as Extract<Action, { kind: K }> | undefined;
 
 describe("PSK connect", () => {
   test("IKE_SA_INIT then IKE_AUTH: a CHILD_SA, the virtual IP, DNS and split routes", () => {

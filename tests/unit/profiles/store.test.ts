@@ -206,3 +206,18 @@ test("profileToConnectRequest: a cert+eap profile → certificate credentials wi
   chmodSync(open, 0o640);
   expect(() => profileToConnectRequest({ ...p, clientKey: open }, secrets, { background: false, dir: h.store })).toThrow(`client_key "${open}" is readable by other users (mode 640); run chmod 600 "${open}"`);
 });
+
+test("rekey tuning fields: rekey, ike_rekey, rekey_bytes, rekey_packets reach the request; bad values are refused naming the field", async () => {
+  const { profileFromTable } = await import("../../../cli/profiles/model.ts");
+  const base = { name: "office", gateway: ["vpn.example.com"], auth: "psk", remote_id: "vpn.example.com" };
+  const r = profileFromTable({ ...base, rekey: 1800, ike_rekey: 7200, rekey_bytes: 1_000_000_000, rekey_packets: 5_000_000 });
+  if (!r.ok) throw new Error(r.error);
+  const { request } = profileToConnectRequest(r.value, { psk: new TextEncoder().encode("k") }, { background: false, dir: "/nonexistent" });
+  expect([request.childRekeySeconds, request.ikeRekeySeconds, request.childRekeyBytes, request.childRekeyPackets]).toEqual([1800, 7200, 1_000_000_000, 5_000_000]);
+  const defaults = profileFromTable(base);
+  if (!defaults.ok) throw new Error(defaults.error);
+  const d = profileToConnectRequest(defaults.value, { psk: new TextEncoder().encode("k") }, { background: false, dir: "/nonexistent" }).request;
+  expect([d.childRekeySeconds, d.ikeRekeySeconds, d.childRekeyBytes, d.childRekeyPackets]).toEqual([3900, 14400, 0, 0]);
+  expect(profileFromTable({ ...base, ike_rekey: 86400 * 30 })).toEqual({ ok: false, error: "field \"ike_rekey\": 2592000 is not a number of seconds (expected 0-604800)" });
+  expect(profileFromTable({ ...base, rekey_bytes: -1 })).toEqual({ ok: false, error: "field \"rekey_bytes\": -1 is not a count (expected a whole number, 0 for no limit)" });
+});

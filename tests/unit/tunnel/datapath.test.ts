@@ -14,11 +14,11 @@ import { systemRandom } from "../../../platform/random.ts";
 const key = (b: number) => new Uint8Array(36).fill(b);
 const sel = (c: string) => selectorFromCidr(c, parseAddress)!;
 
-function child(spiIn: number, spiOut: number, k: number, deferOutbound = false): ChildSaParams {
+function child(spiIn: number, spiOut: number, k: number, deferOutbound = false, inboundOnly = false): ChildSaParams {
   return {
     spiIn, spiOut, encrId: EncrId.AES_GCM_16, encrKeyBits: 256, integId: IntegId.NONE,
     encrKeyOut: key(k), integKeyOut: new Uint8Array(0), encrKeyIn: key(k + 1), integKeyIn: new Uint8Array(0),
-    esn: false, tsi: [sel("198.19.0.1/32")], tsr: [sel("203.0.113.0/24")], deferOutbound,
+    esn: false, tsi: [sel("198.19.0.1/32")], tsr: [sel("203.0.113.0/24")], deferOutbound, ...(inboundOnly ? { inboundOnly } : {}),
   };
 }
 
@@ -35,14 +35,23 @@ function ipv4(src: string, dst: string): Uint8Array {
 
 /** What the gateway sends on our inbound SA `spi` (sealed with the keys our SA opens with). */
 function fromGateway(spi: number, k: number): Uint8Array {
+  return fromGatewayMany(spi, k, 1)[0]!;
+}
+
+/** `n` packets in sequence on our inbound SA `spi`. */
+function fromGatewayMany(spi: number, k: number, n: number): Uint8Array[] {
   const gw = new EspEngine();
   const cipher = createNobleEspCipher({ encrId: EncrId.AES_GCM_16, keyBits: 256, integId: IntegId.NONE, encrKey: key(k + 1), integKey: new Uint8Array(0), esn: false })!;
   gw.setOutbound(new OutboundSa({ spi, cipher, esn: false, random: systemRandom }));
   const inner = ipv4("203.0.113.10", "198.19.0.1");
-  const buf = new Uint8Array(24 + inner.length + 64);
-  buf.set(inner, 24);
-  const r = gw.seal(buf, 24, inner.length);
-  return buf.slice(r.offset, r.offset + r.length);
+  const out: Uint8Array[] = [];
+  for (let i = 0; i < n; i++) {
+    const buf = new Uint8Array(24 + inner.length + 64);
+    buf.set(inner, 24);
+    const r = gw.seal(buf, 24, inner.length);
+    out.push(buf.slice(r.offset, r.offset + r.length));
+  }
+  return out;
 }
 
 function setup() {
@@ -84,5 +93,52 @@ describe("DataPath across a rekey", () => {
     dp.remove(0x1000);
     expect(spiOfNextSend()).toBe(0x2001);
     expect(dp.counters().drops["unknown-spi"]).toBe(0);
+  });
+});
+
+describe("DataPath in a rekey collision (RFC 7296 §2.8.1)", () => {
+  test("the redundant SA we lost with is received on, never sent on", () => {
+    const { dp, tun, spiOfNextSend } = setup();
+    dp.install(child(0x1001, 0x2001, 3, false, true));
+    expect(spiOfNextSend()).toBe(0x2000);
+    dp.inbound(fromGateway(0x1001, 3));
+    expect(tun.written.length).toBe(1);
+    expect(spiOfNextSend()).toBe(0x2000);
+  });
+
+  test("our SA that won replaces the gateway's one still waiting to be used", () => {
+    const { dp, spiOfNextSend } = setup();
+    dp.install(child(0x1001, 0x2001, 3, true)); // the gateway's rekey, answered
+    dp.install(child(0x1002, 0x2002, 5)); // ours, which won
+    expect(spiOfNextSend()).toBe(0x2002);
+    dp.inbound(fromGateway(0x1001, 3)); // the gateway sends on its redundant SA before deleting it
+    expect(spiOfNextSend()).toBe(0x2002);
+    dp.remove(0x1001);
+    expect(spiOfNextSend()).toBe(0x2002);
+  });
+});
+
+describe("DataPath lifetime limits (RFC 4301 §4.4.2.1)", () => {
+  function limited(lifetime: { softPackets?: number; hardPackets?: number }) {
+    const sent: Uint8Array[] = [];
+    const signals: string[] = [];
+    const dp = new DataPath({ send: (d) => sent.push(d.slice()), flush: () => {}, lifetime, onLimit: (spiIn, limit) => signals.push(`${spiIn.toString(16)}/${limit}`) });
+    const tun = new MemoryTun();
+    dp.install(child(0x1000, 0x2000, 1));
+    dp.attachTun(tun);
+    return { dp, tun, sent, signals };
+  }
+
+  test("outbound: soft once, then hard once, named by the CHILD_SA's inbound SPI; nothing is sent past hard", () => {
+    const { tun, sent, signals } = limited({ softPackets: 2, hardPackets: 4 });
+    for (let i = 0; i < 6; i++) tun.inject([ipv4("198.19.0.1", "203.0.113.10")]);
+    expect(signals).toEqual(["1000/soft", "1000/hard"]);
+    expect(sent.length).toBe(4);
+  });
+
+  test("inbound: the gateway's packets count against our inbound SA", () => {
+    const { dp, signals } = limited({ softPackets: 2, hardPackets: 3 });
+    for (const d of fromGatewayMany(0x1000, 1, 5)) dp.inbound(d);
+    expect(signals).toEqual(["1000/soft", "1000/hard"]);
   });
 });
