@@ -9,13 +9,13 @@ import type { Action } from "../../../core/ike/types.ts";
 import { utf8 } from "../../../core/util/bytes.ts";
 import { ExchangeType, HashAlgorithm, IdType, NotifyStatus, PayloadType } from "../../../core/wire/constants.ts";
 import { parseMessage } from "../../../core/wire/message.ts";
-import { findNotify, findPayload, type Payload } from "../../../core/wire/payloads.ts";
+import { findNotify, findPayload } from "../../../core/wire/payloads.ts";
 import { ScriptedAuthenticator } from "../eap/authenticator.ts";
 import { certResponder, clientConfig, type Seen } from "./cert-responder.ts";
 import { FakeGateway, seededRandom } from "./fake-gateway.ts";
+import { env, pump } from "./pump.ts";
 
 const SHA2 = [HashAlgorithm.SHA2_256, HashAlgorithm.SHA2_384, HashAlgorithm.SHA2_512];
-const env = () => ({ random: seededRandom(3), wallTime: () => Date.UTC(2026, 10, 23) });
 
 function certEapConfig(identity = "alice@roam.test", password = "s3cret pass"): SessionConfig {
   const base = clientConfig(["gw-p256", "inter-p384"], "gw-p256");
@@ -43,21 +43,13 @@ function run(cfg: SessionConfig, o: GwOpts = {}) {
     multipleAuth: o.multipleAuth ?? true,
     secondRound: { authenticator, askIdentity: o.askIdentity ?? true },
   });
-  const s = new IkeSession(cfg, env());
-  const all: Action[] = [];
-  const initRequests: Payload[][] = [];
-  let queue = s.handle({ kind: "start" }, 0);
-  for (let i = 0; i < 20 && queue.length > 0; i++) {
-    all.push(...queue);
-    const next: Action[] = [];
-    for (const a of queue) {
-      if (a.kind !== "send") continue;
-      const m = parseMessage(a.data);
-      if (m.ok && m.value.header.exchangeType === ExchangeType.IKE_SA_INIT) initRequests.push(m.value.payloads);
-      for (const d of gw.receive(a.data)) next.push(...s.handle({ kind: "datagram", data: d, port: a.port }, 0));
-    }
-    queue = next;
-  }
+  const s = new IkeSession(cfg, env(3));
+  const all = pump(s, gw, s.handle({ kind: "start" }, 0));
+  const initRequests = all.flatMap((a) => {
+    if (a.kind !== "send") return [];
+    const m = parseMessage(a.data);
+    return m.ok && m.value.header.exchangeType === ExchangeType.IKE_SA_INIT ? [m.value.payloads] : [];
+  });
   const authRequests = gw.received.filter((r) => r.exchangeType === ExchangeType.IKE_AUTH && !r.response).map((r) => r.payloads);
   return { all, seen, gw, authenticator, initRequests, authRequests };
 }
