@@ -16,7 +16,9 @@ import { IdType } from "../core/wire/constants.ts";
 import { UserError } from "./exit.ts";
 
 export interface ConnectFlags {
-  gateway?: string;
+  /** One --gateway, or several (repeated): tried in this order. */
+  gateway?: string | string[];
+  mobike?: boolean;
   port?: string;
   remoteId?: string;
   id?: string;
@@ -101,6 +103,10 @@ export function numberFlag(flag: string, text: string | undefined, fallback: num
 
 export interface ConnectRequest {
   gatewayHost: string;
+  /** Further gateways, tried in order after gatewayHost when one does not answer (connect and reconnect). */
+  moreGateways?: string[];
+  /** Announce MOBIKE (RFC 4555) and move the SAs when our address changes; default on. */
+  mobike?: boolean;
   gatewayPort: number;
   remoteId: Identity;
   /** Undefined: the local address is used (strongSwan's default), decided once the socket exists. */
@@ -155,7 +161,9 @@ export interface PassphraseSources {
 }
 
 export async function parseConnectFlags(f: ConnectFlags, readPassword: PasswordSource, sources: PassphraseSources = { env: {} }): Promise<ConnectRequest> {
-  if (!f.gateway) throw new UserError("connect: --gateway HOST is required");
+  const gateways = typeof f.gateway === "string" ? [f.gateway] : (f.gateway ?? []);
+  if (gateways.length === 0) throw new UserError("connect: --gateway HOST is required");
+  for (const g of gateways) if (g.trim() === "" || /[\s,]/.test(g)) throw new UserError(`connect: --gateway "${g}" is not a host name or address (give --gateway once per gateway)`);
   const port = numberFlag("--port", f.port, CONNECT_DEFAULTS.gatewayPort, 1, 65535, "a port number (expected 1-65535)");
   if (!f.remoteId) throw new UserError("connect: --remote-id ID is required (the identity the gateway must prove, e.g. gw.example.com)");
   const remoteId = identity("--remote-id", f.remoteId);
@@ -229,7 +237,9 @@ export async function parseConnectFlags(f: ConnectFlags, readPassword: PasswordS
   const esp = f.esp ? parseProposals(f.esp, "esp") : { ok: true as const, value: defaultProposals("esp") };
   if (!esp.ok) throw new UserError(`connect: --esp: ${esp.error}`);
   return {
-    gatewayHost: f.gateway,
+    gatewayHost: gateways[0]!,
+    ...(gateways.length > 1 ? { moreGateways: gateways.slice(1) } : {}),
+    mobike: f.mobike ?? true,
     gatewayPort: port,
     remoteId,
     // With a certificate, strongSwan matches IDi against it: its subject DN unless --id names a SAN.

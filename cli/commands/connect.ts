@@ -26,7 +26,7 @@ export function connectCommand(): Command {
   return new Command("connect")
     .description("connect to an IKEv2 gateway (a stored profile, or flags); runs in the foreground until Ctrl-C or `roam disconnect`")
     .argument("[profile]", "a stored profile (see roam profiles list); without it, the flags below say where to connect")
-    .option("--gateway <host>", "gateway host name or address")
+    .option("--gateway <host>", "gateway host name or address; repeat it for more gateways, tried in order when one does not answer", (v: string, prev?: string[]) => [...(prev ?? []), v])
     .option("--port <port>", "gateway IKE port", "500")
     .option("--remote-id <id>", "identity the gateway must prove (e.g. gw.example.com)")
     .option("--id <id>", "our identity (default: our address; with EAP, what the gateway sees in IDi)")
@@ -56,6 +56,7 @@ export function connectCommand(): Command {
     .option("--down <command>", "run this shell command before the tunnel goes down")
     .option("--no-reconnect", "when the tunnel is lost, report it (exit 6) instead of connecting again")
     .option("--no-fragmentation", "do not offer IKE fragmentation (RFC 7383)")
+    .option("--no-mobike", "do not offer MOBIKE (RFC 4555): reconnect instead when our address changes")
     .option("--ike-mtu <bytes>", "path MTU that IKE fragments must fit", "1280")
     .option("--background", "return once the tunnel is up (exit 0), or with the cause of failure")
     .addOption(new Option("--internal-child").hideHelp())
@@ -242,6 +243,7 @@ async function requestFromProfile(name: string, flags: ConnectFlags, fromCli: (f
   if (fromCli("ipv6")) request.requestIp6 = flags.ipv6 ?? request.requestIp6;
   if (fromCli("fragmentation")) request.fragmentation = flags.fragmentation ?? request.fragmentation;
   if (fromCli("reconnect")) request.reconnect = flags.reconnect ?? request.reconnect;
+  if (fromCli("mobike")) request.mobike = flags.mobike ?? true;
   const cli = parseTuning(flags);
   if (fromCli("dpd")) request.dpdSeconds = cli.dpdSeconds;
   if (fromCli("natKeepalive")) request.natKeepaliveSeconds = cli.natKeepaliveSeconds;

@@ -69,6 +69,7 @@ function formatStatus(s: TunnelStatus): string {
   const rows: [string, string][] = [
     ["state", s.state],
     ["gateway", `${s.gateway.host}${s.gateway.host === s.gateway.address ? "" : ` (${s.gateway.address})`} port ${s.gateway.port}`],
+    ...((s.gateways ?? []).length > 1 ? [["gateways", s.gateways.join(" ")] as [string, string]] : []),
     ["local address", s.localAddress],
     ["interface", s.interface ?? "-"],
     ["virtual IPs", s.virtualIps.join(" ") || "-"],
@@ -79,6 +80,7 @@ function formatStatus(s: TunnelStatus): string {
     rows.push(["IKE SA", `${s.ike.proposal}, SPIs ${s.ike.spiI}_i ${s.ike.spiR}_r`]);
     rows.push(["identities", `${s.ike.localId} → ${s.ike.remoteId}`]);
     rows.push(["NAT", s.ike.natLocal ? "we are behind a NAT" : s.ike.natRemote ? "gateway is behind a NAT" : "none detected (UDP encapsulation anyway)"]);
+    rows.push(["MOBIKE", s.ike.mobike ? "yes: a new local address moves the SAs" : "no: a new local address means reconnecting"]);
   }
   if (s.child) rows.push(["CHILD_SA", `${s.child.proposal}, SPIs ${s.child.spiIn}_i ${s.child.spiOut}_o`]);
   const t = s.traffic;

@@ -46,7 +46,7 @@ export interface ProfileConnectOptions {
 
 export interface ProfileConnect {
   request: ConnectRequest;
-  /** "gateway (…) beyond the first is not tried yet" — one line per field roam does not apply. */
+  /** "pkcs12 is not read: ..." — one line per field roam does not apply. */
   unsupported: string[];
 }
 
@@ -163,7 +163,6 @@ export function profileToConnectRequest(profile: Profile, secrets: ResolvedSecre
   const esp = p.esp ? parseProposals(p.esp, "esp") : { ok: true as const, value: defaultProposals("esp") };
   if (!esp.ok) throw new UserError(`${who}: esp: ${esp.error}`);
 
-  if (p.gateways.length > 1) note("gateway", `(${p.gateways.slice(1).join(", ")}) beyond the first is not tried yet`);
   const withCert = credentials.kind === "cert" || credentials.kind === "cert+eap";
   if (withCert && p.pkcs12 !== undefined && p.clientCert !== undefined && p.clientKey !== undefined) note("pkcs12", "is not read: client_cert and client_key are used");
   if (!withCert && p.rsaPss) note("rsa_pss", "is not used by this auth method");
@@ -172,6 +171,9 @@ export function profileToConnectRequest(profile: Profile, secrets: ResolvedSecre
   return {
     request: {
       gatewayHost: host,
+      // Tried in order when one does not answer (at connect and while reconnecting).
+      ...(p.gateways.length > 1 ? { moreGateways: p.gateways.slice(1) } : {}),
+      mobike: p.mobike ?? true,
       gatewayPort: p.port,
       remoteId: remote.value,
       localId,

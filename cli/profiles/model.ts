@@ -4,7 +4,7 @@
 // File layout (snake_case keys, every key optional except gateway and auth):
 //   name = "office"                 # must equal the file name
 //   uuid = "…"                      # from a .sswan import; re-importing the same uuid replaces the profile
-//   gateway = ["vpn.example.com"]   # tried in order (roam uses the first one today)
+//   gateway = ["vpn.example.com"]   # tried in order when one does not answer
 //   port = 500
 //   local_id = "alice@example.com"  remote_id = "vpn.example.com"
 //   auth = "eap-mschapv2"           # psk | eap-mschapv2 | cert | cert+eap
@@ -19,6 +19,7 @@
 //   mtu = 1400  nat_keepalive = 20  dpd = 30   # seconds
 //   rekey = 3900  ike_rekey = 14400             # seconds (0: leave it to the gateway)
 //   rekey_bytes = 0  rekey_packets = 0          # CHILD_SA volume limits (0: none)
+//   mobike = false                  # do not offer MOBIKE (RFC 4555); absent: offered
 //   up = "/usr/local/bin/vpn-up"  down = "…"   # hook commands
 
 import { parseIdentity } from "../../core/ike/identity.ts";
@@ -60,6 +61,8 @@ export interface Profile {
   /** CHILD_SA rekey after this many bytes / packets in either direction (0: no limit). */
   rekeyBytes?: number;
   rekeyPackets?: number;
+  /** false: do not offer MOBIKE (RFC 4555); absent: offered. */
+  mobike?: boolean;
   up?: string;
   down?: string;
 }
@@ -190,6 +193,7 @@ const FIELDS: Field[] = [
   { key: "ike_rekey", prop: "ikeRekey", kind: "int" },
   { key: "rekey_bytes", prop: "rekeyBytes", kind: "int" },
   { key: "rekey_packets", prop: "rekeyPackets", kind: "int" },
+  { key: "mobike", prop: "mobike", kind: "bool" },
   { key: "up", prop: "up", kind: "string" },
   { key: "down", prop: "down", kind: "string" },
 ];

@@ -21,6 +21,7 @@ import { systemClock } from "../../platform/clock.ts";
 import { LinuxDns } from "../../platform/linux/dns.ts";
 import { Journal, recoverFromStateFile } from "../../platform/linux/journal.ts";
 import { applyAddressing, LinuxNetConfig } from "../../platform/linux/netcfg.ts";
+import { RouteChangeWatcher } from "../../platform/linux/netlink.ts";
 import { sourceAddressFor } from "../../platform/linux/route.ts";
 import { openTun } from "../../platform/linux/tun.ts";
 import { systemRandom } from "../../platform/random.ts";
@@ -30,6 +31,10 @@ import type { ConnectRequest } from "../connect-options.ts";
 import pkg from "../../package.json" with { type: "json" };
 import { ExitCode, UserError } from "../exit.ts";
 import { DataPath } from "./datapath.ts";
+import { FAILOVER_INIT_RETRANSMIT, GatewayChoice } from "./gateways.ts";
+import { FALLBACK_EVERY_TICKS, PathMonitor } from "./path-monitor.ts";
+import type { RedirectTarget } from "../../core/ike/redirect.ts";
+import { formatAddress } from "../../core/wire/addr.ts";
 
 /** Control sockets and undo journals; tests point it elsewhere with ROAM_RUN_DIR. */
 export const STATE_DIR = process.env.ROAM_RUN_DIR || "/run/roam";
@@ -44,13 +49,16 @@ export type TunnelOutcome = { ok: true; reason: string } | { ok: false; failure:
 export interface TunnelStatus {
   state: "connecting" | "connected" | "reconnecting" | "disconnecting" | "down";
   pid: number;
+  /** The gateway in use (after a redirect or a failover, not necessarily the first one given). */
   gateway: { host: string; address: string; port: number };
+  /** Every gateway given, in the order they are tried. */
+  gateways: string[];
   localAddress: string;
   interface: string | null;
   virtualIps: string[];
   routes: string[];
   dns: { servers: string[]; domains: string[] };
-  ike: { spiI: string; spiR: string; proposal: string; localId: string; remoteId: string; natLocal: boolean; natRemote: boolean } | null;
+  ike: { spiI: string; spiR: string; proposal: string; localId: string; remoteId: string; natLocal: boolean; natRemote: boolean; mobike: boolean } | null;
   child: { spiIn: string; spiOut: string; proposal: string } | null;
   traffic: { bytesIn: number; bytesOut: number; packetsIn: number; packetsOut: number };
   drops: Record<string, number>;
@@ -69,6 +77,9 @@ export class Tunnel {
   private keepalive: ReturnType<typeof setInterval> | null = null;
   private datapath: DataPath | null = null;
   private gatewayAddress = "";
+  private readonly gateways: GatewayChoice;
+  /** The gateway that redirected us to the current one (RFC 5685 REDIRECTED_FROM), until we are up there. */
+  private redirectedFrom: Uint8Array | undefined;
   private localAddress = "";
   private natPort = 4500;
   private info: EstablishedInfo | null = null;
@@ -90,6 +101,7 @@ export class Tunnel {
     this.net = new LinuxNetConfig(this.journal);
     this.dns = new LinuxDns(this.journal);
     this.done = new Promise((r) => (this.resolveDone = r));
+    this.gateways = new GatewayChoice([req.gatewayHost, ...(req.moreGateways ?? [])]);
   }
 
   /** Resolves the gateway, opens the socket and starts IKE_SA_INIT. Throws only for host problems. */
@@ -104,16 +116,45 @@ export class Tunnel {
     }
     if (left.undone > 0) this.progress(`undid ${left.undone} change(s) left behind by an earlier roam that did not exit cleanly`);
     for (const err of left.errors) this.progress(`could not undo a leftover change: ${err}`);
-    this.gatewayAddress = await resolveGateway(this.req.gatewayHost);
+    this.natPort = this.req.gatewayPort === 500 ? 4500 : this.req.gatewayPort;
+    // A name that does not resolve is skipped when other gateways remain (and reported when none does).
+    for (;;) {
+      try {
+        this.gatewayAddress = await resolveGateway(this.gateways.current);
+        break;
+      } catch (e) {
+        const failed = this.gateways.current;
+        if (!this.gateways.unreachable()) throw e;
+        this.progress(`cannot resolve gateway "${failed}"; trying ${this.gateways.current}`);
+      }
+    }
+    await this.openSocketFor(this.gatewayAddress);
+    this.connectSession();
+  }
+
+  /**
+   * One UDP socket, bound to the wildcard address: the kernel picks the source address for each datagram
+   * from the routing table, so after an address change our datagrams leave from the new address without
+   * rebinding (RFC 4555 §3.5 "sent from the new address"). A gateway of the other family needs a new one.
+   */
+  private async openSocketFor(gatewayAddress: string): Promise<void> {
+    const family = parseAddress(gatewayAddress)!.length === 4 ? "0.0.0.0" : "::";
+    if (this.udp && this.udp.localAddress === family) return;
+    this.udp?.close();
+    this.udp = await openUdp({
+      address: family,
+      onDatagram: (data, port, address) => this.onDatagram(data, port, address),
+      // ENETUNREACH and friends: the path may have changed under us; look again at the next tick.
+      onError: () => this.pathMonitor?.wantCheck(),
+    });
+  }
+
+  /** A new IKE SA with the current gateway, from the address the kernel would use to reach it now. */
+  private connectSession(): void {
     const gw = parseAddress(this.gatewayAddress)!;
     this.localAddress = sourceAddressFor(this.gatewayAddress) ?? (gw.length === 4 ? "0.0.0.0" : "::");
-    this.natPort = this.req.gatewayPort === 500 ? 4500 : this.req.gatewayPort;
-    this.udp = await openUdp({
-      address: gw.length === 4 ? "0.0.0.0" : "::",
-      onDatagram: (data, port, address) => this.onDatagram(data, port, address),
-    });
     this.sessionConfig = this.makeSessionConfig();
-    this.progress(`connecting to ${this.sessionConfig.gatewayName} port ${this.req.gatewayPort} from ${this.localAddress}:${this.udp.localPort}`);
+    this.progress(`connecting to ${this.sessionConfig.gatewayName} port ${this.req.gatewayPort} from ${this.localAddress}:${this.udp!.localPort}`);
     this.startSession();
   }
 
@@ -126,7 +167,7 @@ export class Tunnel {
       gatewayPort: this.req.gatewayPort,
       localAddress: parseAddress(this.localAddress)!,
       localPort: this.udp!.localPort,
-      gatewayName: this.req.gatewayHost === this.gatewayAddress ? this.gatewayAddress : `${this.req.gatewayHost} (${this.gatewayAddress})`,
+      gatewayName: this.gateways.current === this.gatewayAddress ? this.gatewayAddress : `${this.gateways.current} (${this.gatewayAddress})`,
       localId: this.req.localId ?? identityOrThrow(this.localAddress),
       remoteId: this.req.remoteId,
       credentials: this.req.credentials,
@@ -142,8 +183,11 @@ export class Tunnel {
       ikeRekeyMs: this.req.ikeRekeySeconds * 1000,
       ikeMtu: this.req.ikeMtu,
       connectRetransmit: CONNECT_RETRANSMIT,
+      ...(this.gateways.all.length > 1 ? { initRetransmit: { ...FAILOVER_INIT_RETRANSMIT } } : {}),
       retransmit: ESTABLISHED_RETRANSMIT,
       applicationVersion: `roam ${pkg.version}`,
+      mobike: this.req.mobike ?? true,
+      ...(this.redirectedFrom ? { redirectedFrom: this.redirectedFrom } : {}),
     };
   }
 
@@ -161,21 +205,73 @@ export class Tunnel {
   private reconnectAttempt = 0;
   private hasBeenUp = false;
 
-  /** Lost after being up: connect again with backoff, keeping the TUN and routes so nothing leaks meanwhile. */
+  /**
+   * Lost after being up: connect again with backoff, keeping the TUN and routes so nothing leaks meanwhile.
+   * The lost gateway is tried first (it may be back); one that does not answer hands over to the next of
+   * the list at once, and only a whole round of unanswered gateways waits for the backoff.
+   */
   private reconnectAfter(failure: SessionFailure): boolean {
     if (!this.req.reconnect || !this.hasBeenUp || this.state === "disconnecting") return false;
     if (failure.code !== "lost" && failure.code !== "unreachable") return false;
     this.state = "reconnecting";
+    const failed = this.gateways.current;
+    if (failure.code === "unreachable" && this.gateways.unreachable()) {
+      this.progress(`${failure.message}; trying the next gateway, ${this.gateways.current}`);
+      void this.switchGateway();
+      return true;
+    }
     const delay = Math.min(30_000, 1000 * 2 ** Math.min(this.reconnectAttempt, 5));
     this.reconnectAttempt++;
     this.progress(`${failure.message}; connecting again in ${delay / 1000} s (traffic for the tunnel is held back meanwhile)`);
     this.reconnectTimer = setTimeout(() => {
       this.reconnectTimer = null;
       if (this.ended) return;
-      this.progress(`connecting to ${this.sessionConfig.gatewayName} again (attempt ${this.reconnectAttempt})`);
-      this.startSession();
+      this.progress(`connecting to ${this.gateways.current === failed ? "the gateway" : this.gateways.current} again (attempt ${this.reconnectAttempt})`);
+      void this.switchGateway();
     }, delay);
     return true;
+  }
+
+  /** Connects to the gateway now current (the next of the list, or a redirect's target). */
+  private async switchGateway(): Promise<void> {
+    for (;;) {
+      if (this.ended) return;
+      try {
+        this.gatewayAddress = await resolveGateway(this.gateways.current);
+        await this.openSocketFor(this.gatewayAddress);
+        break;
+      } catch (e) {
+        const failure = { code: "unreachable" as const, message: e instanceof Error ? e.message : String(e) };
+        if (this.hasBeenUp ? this.reconnectAfter(failure) : this.nextGateway(failure)) return;
+        void this.teardown({ ok: false, failure });
+        return;
+      }
+    }
+    if (this.ended) return;
+    this.connectSession();
+  }
+
+  /** Before the first tunnel: an unanswered (or unresolvable) gateway hands over to the next one, if any. */
+  private nextGateway(failure: SessionFailure): boolean {
+    if (this.hasBeenUp || failure.code !== "unreachable" || this.state === "disconnecting") return false;
+    if (!this.gateways.unreachable()) return false;
+    this.progress(`${failure.message}; trying the next gateway, ${this.gateways.current}`);
+    void this.switchGateway();
+    return true;
+  }
+
+  /** RFC 5685: the gateway sends us to another one; a loop (too many redirects) ends the tunnel. */
+  private followRedirect(target: RedirectTarget, from: Uint8Array, stage: string): void {
+    const fromText = formatAddress(from) ?? this.gatewayAddress;
+    if (!this.gateways.redirect(target.text, systemClock.monotonicMs())) {
+      void this.teardown({ ok: false, failure: { code: "protocol", message: `gateway ${fromText} redirected us to ${target.text}, one redirect too many within 5 minutes (a redirect loop?)` } });
+      return;
+    }
+    const when = stage === "ike-sa-init" ? "in IKE_SA_INIT" : stage === "ike-auth" ? "in IKE_AUTH" : "while connected";
+    this.progress(`gateway ${fromText} redirects us to ${target.text} (${when})`);
+    this.redirectedFrom = from;
+    if (this.hasBeenUp) this.state = "reconnecting";
+    void this.switchGateway();
   }
 
   /** Asks the gateway to delete the IKE SA, then tears down. Safe to call at any time, more than once. */
@@ -202,7 +298,8 @@ export class Tunnel {
     return {
       state: this.state,
       pid: process.pid,
-      gateway: { host: this.req.gatewayHost, address: this.gatewayAddress, port: this.req.gatewayPort },
+      gateway: { host: this.gateways.current, address: this.gatewayAddress, port: this.req.gatewayPort },
+      gateways: [...this.gateways.all],
       localAddress: this.localAddress,
       interface: this.tun?.name ?? null,
       virtualIps: c ? [...c.ip4, ...c.ip6] : [],
@@ -215,8 +312,9 @@ export class Tunnel {
         proposal: ike.ikeProposal ?? this.info.ikeProposal,
         localId: this.info.localId,
         remoteId: this.info.remoteId,
-        natLocal: this.info.natLocal,
-        natRemote: this.info.natRemote,
+        natLocal: ike.natLocal ?? this.info.natLocal,
+        natRemote: ike.natRemote ?? this.info.natRemote,
+        mobike: ike.mobike ?? false,
       },
       child: this.childParams && this.info && {
         spiIn: hex32(this.childParams.spiIn),
@@ -286,7 +384,10 @@ export class Tunnel {
         void this.bringUp();
         break;
       case "failed":
-        if (!this.reconnectAfter(a.failure)) void this.teardown({ ok: false, failure: a.failure });
+        if (!this.nextGateway(a.failure) && !this.reconnectAfter(a.failure)) void this.teardown({ ok: false, failure: a.failure });
+        break;
+      case "redirect":
+        this.followRedirect(a.target, a.from, a.stage);
         break;
       case "closed":
         void this.teardown({ ok: true, reason: a.reason });
@@ -345,10 +446,13 @@ export class Tunnel {
       return;
     }
     if (this.ended) return;
-    if (this.hasBeenUp) this.progress(`tunnel up again after ${this.reconnectAttempt} attempt(s)`);
+    if (this.hasBeenUp) this.progress(this.reconnectAttempt > 0 ? `tunnel up again after ${this.reconnectAttempt} attempt(s)` : `tunnel up again, now with ${this.gateways.current}`);
     this.state = "connected";
     this.hasBeenUp = true;
     this.reconnectAttempt = 0;
+    this.gateways.answered();
+    this.redirectedFrom = undefined;
+    this.startPathMonitor();
     this.establishedAtMs = systemClock.monotonicMs();
     this.establishedAtWall = new Date(systemClock.wallMs()).toISOString();
     // RFC 3948 §4: keep the NAT mapping alive while we are behind one (we always encapsulate).
@@ -378,6 +482,7 @@ export class Tunnel {
     for (const t of this.timers.values()) clearTimeout(t);
     this.timers.clear();
     if (this.keepalive) clearInterval(this.keepalive);
+    this.stopPathMonitor();
     if (this.hasBeenUp) await this.runHook("down");
     this.datapath?.close();
     // The last datagrams (our DELETE, or the answer to the gateway's) leave when the socket closes below:
@@ -388,6 +493,59 @@ export class Tunnel {
     this.udp?.close();
     this.onEvent({ kind: "down", outcome: final });
     this.resolveDone(final);
+  }
+
+  // ---- a new local address (MOBIKE, RFC 4555 §3.5) and sleep/resume ----
+
+  private pathTimer: ReturnType<typeof setInterval> | null = null;
+  private watcher: RouteChangeWatcher | null = null;
+  private pathMonitor: PathMonitor | null = null;
+
+  /**
+   * Once a second (path-monitor.ts): drain the rtnetlink watcher (see platform/linux/netlink.ts for why a
+   * timer), and after an address or route change ask which source address now reaches the gateway: a new
+   * one goes to the session (MOBIKE, or a reconnect without it). A tick far too late (the host slept, or
+   * we were stopped) checks the gateway at once rather than after the DPD interval.
+   */
+  private startPathMonitor(): void {
+    if (this.pathTimer) return;
+    try {
+      this.watcher = RouteChangeWatcher.open();
+    } catch (e) {
+      this.progress(`cannot watch for address changes (${e instanceof Error ? e.message : String(e)}); looking at the route every ${FALLBACK_EVERY_TICKS} s instead`);
+    }
+    const monitor = new PathMonitor(
+      {
+        clock: systemClock,
+        changes: () => (this.watcher ? this.watcher.drain() : null),
+        sourceAddress: () => sourceAddressFor(this.gatewayAddress),
+      },
+      this.localAddress,
+    );
+    this.pathMonitor = monitor;
+    this.pathTimer = setInterval(() => {
+      // A reconnect may have started from another address meanwhile: compare with the one in use.
+      monitor.current = this.localAddress;
+      for (const ev of monitor.tick()) {
+        if (this.state !== "connected" || !this.udp) continue;
+        if (ev.kind === "address-changed") {
+          this.localAddress = ev.to;
+          this.progress(`our address changed from ${ev.from} to ${ev.to}`);
+          this.feed({ kind: "path-changed", localAddress: parseAddress(ev.to)!, localPort: this.udp.localPort });
+        } else {
+          this.progress(`${Math.round(ev.gapMs / 1000)} s passed in one second (the host slept?): checking that the gateway is still there`);
+          this.feed({ kind: "liveness", lastInbound: this.lastInbound, resumed: true });
+        }
+      }
+    }, 1000);
+  }
+
+  private stopPathMonitor(): void {
+    if (this.pathTimer) clearInterval(this.pathTimer);
+    this.pathTimer = null;
+    this.pathMonitor = null;
+    this.watcher?.close();
+    this.watcher = null;
   }
 
   // ---- up/down hooks (like strongSwan's updown script) ----
@@ -409,7 +567,7 @@ export class Tunnel {
       ROAM_DNS: s.dns.servers.join(" "),
       ROAM_DOMAINS: s.dns.domains.join(" "),
       ROAM_GATEWAY: this.gatewayAddress,
-      ROAM_GATEWAY_HOST: this.req.gatewayHost,
+      ROAM_GATEWAY_HOST: this.gateways.current,
       ROAM_LOCAL_ADDRESS: this.localAddress,
       ROAM_LOCAL_ID: s.ike?.localId ?? "",
       ROAM_REMOTE_ID: s.ike?.remoteId ?? "",
@@ -478,6 +636,7 @@ function progressText(stage: string, detail?: string): string {
     authenticating: "authenticating (IKE_AUTH)",
     eap: "EAP-MSCHAPv2",
     "child-sa": "creating the CHILD_SA",
+    mobike: "MOBIKE",
     "ike-rekey": "IKE SA rekey",
   };
   return detail ? `${base[stage] ?? stage}: ${detail}` : (base[stage] ?? stage);

@@ -55,6 +55,8 @@ export interface SessionConfig {
   /** Always use UDP encapsulation, even without NAT (a userspace client has no raw ESP socket). */
   forceEncap: boolean;
   connectRetransmit: RetransmitPolicy;
+  /** IKE_SA_INIT only, when set: shorter when other gateways wait to be tried (an unreachable one fails sooner). */
+  initRetransmit?: RetransmitPolicy;
   retransmit: RetransmitPolicy;
   /**
    * Dead peer detection (RFC 7296 §2.4): after this long without anything from the gateway, send an
@@ -77,4 +79,8 @@ export interface SessionConfig {
   ikeMtu: number;
   /** Sent as APPLICATION_VERSION in the configuration request. */
   applicationVersion: string;
+  /** Announce MOBIKE (RFC 4555) and move the SAs to a new local address with UPDATE_SA_ADDRESSES. */
+  mobike: boolean;
+  /** The gateway that sent us here with a REDIRECT (RFC 5685 §8.3: REDIRECTED_FROM), if one did. */
+  redirectedFrom?: Uint8Array;
 }

@@ -15,12 +15,14 @@ import type { SessionConfig } from "./config.ts";
 import { IkeSaKeys } from "./ikesa.ts";
 import * as M from "./msg.ts";
 import { acceptsChoice, formatSuite } from "./proposal.ts";
+import { findRedirect, initNotifies as redirectNotifies, type RedirectTarget } from "./redirect.ts";
 import type { SessionEnv, SessionFailure } from "./types.ts";
 
 export type InitResult =
   | { kind: "ignore" }
   | { kind: "retry"; reason: string }
   | { kind: "fail"; failure: SessionFailure }
+  | { kind: "redirect"; target: RedirectTarget }
   | { kind: "done"; keys: IkeSaKeys };
 
 /** The first two messages, kept for the AUTH payloads (§2.15: RealMessage1, RealMessage2). */
@@ -46,6 +48,8 @@ export class IkeInit {
   private result: InitTranscript | null = null;
   natLocal = false;
   natRemote = false;
+  /** The gateway's NAT_DETECTION_DESTINATION_IP: its hash of where it saw us (MOBIKE compares later ones). */
+  peerSawUs: Uint8Array | null = null;
   /** The gateway announced IKEV2_FRAGMENTATION_SUPPORTED (RFC 7383 §2.3). */
   peerFragmentation = false;
 
@@ -74,6 +78,7 @@ export class IkeInit {
     payloads.push(M.notify(NotifyStatus.NAT_DETECTION_DESTINATION_IP, natHash(this.spiI, zero, this.cfg.gatewayAddress, this.cfg.gatewayPort)));
     payloads.push(M.notify(NotifyStatus.SIGNATURE_HASH_ALGORITHMS, hashAlgorithms()));
     if (this.cfg.fragmentation) payloads.push(M.notify(NotifyStatus.IKEV2_FRAGMENTATION_SUPPORTED)); // RFC 7383 §2.3
+    payloads.push(...redirectNotifies(this.cfg.redirectedFrom)); // RFC 5685 §3
     // RFC 4739 §3.1: announce multiple authentication when we need a second round (cert, then EAP).
     if (this.cfg.credentials.kind === "cert+eap") payloads.push(M.notify(NotifyStatus.MULTIPLE_AUTH_SUPPORTED));
     this.request = M.encode({ spiI: this.spiI, spiR: zero, exchangeType: ExchangeType.IKE_SA_INIT, messageId: 0, response: false }, payloads);
@@ -95,6 +100,10 @@ export class IkeInit {
     if (!m.response || m.initiator || m.exchangeType !== ExchangeType.IKE_SA_INIT || m.messageId !== 0 || !equalBytes(m.spiI, this.spiI)) {
       return { kind: "ignore" };
     }
+    // RFC 5685 §3: a REDIRECT whose nonce is our Ni; one with another nonce is not from the gateway: ignored.
+    const redirect = findRedirect(m.payloads, this.ni);
+    if (redirect.kind === "redirect") return { kind: "redirect", target: redirect.target };
+    if (redirect.kind === "invalid") return { kind: "ignore" };
     const cookie = M.findNotify(m.payloads, NotifyStatus.COOKIE);
     if (cookie) {
       if (++this.cookieRounds > MAX_COOKIE_ROUNDS) return fail("protocol", "the gateway keeps asking for a COOKIE");
@@ -146,6 +155,7 @@ export class IkeInit {
       this.natRemote = !srcs.some((n) => equalBytes(n.data, expect));
     }
     if (dst) this.natLocal = !equalBytes(dst.data, natHash(this.spiI, spiR, this.cfg.localAddress, this.cfg.localPort));
+    this.peerSawUs = dst?.data ?? null;
 
     this.peerFragmentation = M.findNotify(m.payloads, NotifyStatus.IKEV2_FRAGMENTATION_SUPPORTED) !== undefined;
     const hashes = M.findNotify(m.payloads, NotifyStatus.SIGNATURE_HASH_ALGORITHMS);

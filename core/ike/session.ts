@@ -20,6 +20,8 @@ import { ChildSaTask, collisionLost, type OwnRekey } from "./child.ts";
 import { IkeRekeyInitiator, IkeRekeyResponder, RetiredIkeSa, type CachedResponse } from "./ike-rekey.ts";
 import type { IkeSaKeys } from "./ikesa.ts";
 import { IkeInit } from "./init.ts";
+import { echoCookie2, MobikeTask } from "./mobike.ts";
+import { findRedirect, type RedirectTarget } from "./redirect.ts";
 import * as M from "./msg.ts";
 import type { Action, IkePort, SessionEvent, SessionFailure } from "./types.ts";
 import type { SessionEnv } from "./types.ts";
@@ -35,6 +37,8 @@ export interface SessionStatus {
   natLocal?: boolean;
   natRemote?: boolean;
   ikeProposal?: string;
+  /** Both sides support MOBIKE (RFC 4555): a new local address moves the SAs instead of reconnecting. */
+  mobike?: boolean;
 }
 
 /** How long to wait for the answer to our DELETE on close before giving up. */
@@ -54,6 +58,9 @@ export class IkeSession {
   private lastResponse: CachedResponse | null = null;
   private port: IkePort;
   private out: Action[] = [];
+  private readonly mobike: MobikeTask;
+  /** NAT detection results of the last UPDATE_SA_ADDRESSES (RFC 4555 §3.5); until then IKE_SA_INIT's. */
+  private nat: { local: boolean; remote: boolean } | null = null;
   /** IKE SAs a rekey replaced, and redundant ones of a collision, until they are deleted (§2.18, §2.8.2). */
   private retired: RetiredIkeSa[] = [];
   /** The retired SA the request in flight was sent on (its DELETE, or a rekey overtaken by a collision); null: the current SA. */
@@ -64,6 +71,7 @@ export class IkeSession {
     private readonly env: SessionEnv,
   ) {
     this.init = new IkeInit(cfg, env);
+    this.mobike = new MobikeTask(cfg, env);
     this.port = cfg.gatewayPort === 500 ? "ike" : "natt";
   }
 
@@ -72,9 +80,10 @@ export class IkeSession {
     if (this.keys) {
       s.ikeSpiI = toHex(this.keys.spiI);
       s.ikeSpiR = toHex(this.keys.spiR);
-      s.natLocal = this.init.natLocal;
-      s.natRemote = this.init.natRemote;
+      s.natLocal = this.nat?.local ?? this.init.natLocal;
+      s.natRemote = this.nat?.remote ?? this.init.natRemote;
       s.ikeProposal = this.keys.suiteName;
+      s.mobike = this.mobike.supported;
     }
     return s;
   }
@@ -97,7 +106,10 @@ export class IkeSession {
           else if (ev.timer === "ike-rekey") this.onIkeRekeyTimer(now);
           break;
         case "liveness":
-          this.onLiveness(ev.lastInbound, now);
+          this.onLiveness(ev.lastInbound, now, ev.resumed ?? false);
+          break;
+        case "path-changed":
+          this.onPathChanged(ev.localAddress, ev.localPort, now);
           break;
         case "child-limit":
           this.onChildLimit(ev.spiIn, ev.limit, now);
@@ -163,7 +175,7 @@ export class IkeSession {
   private startInit(now: number): void {
     this.state = "init";
     this.out.push({ kind: "progress", stage: "ike-sa-init" });
-    this.sendRequest([this.init.buildRequest()], ExchangeType.IKE_SA_INIT, 0, now, this.cfg.connectRetransmit ?? CONNECT_RETRANSMIT);
+    this.sendRequest([this.init.buildRequest()], ExchangeType.IKE_SA_INIT, 0, now, this.cfg.initRetransmit ?? this.cfg.connectRetransmit ?? CONNECT_RETRANSMIT);
   }
 
   private onInitResponse(data: Uint8Array, now: number): void {
@@ -173,10 +185,13 @@ export class IkeSession {
         return;
       case "retry": // COOKIE or INVALID_KE_PAYLOAD: the same exchange again (§2.6, §1.2)
         this.out.push({ kind: "progress", stage: "ike-sa-init", detail: r.reason });
-        this.sendRequest([this.init.buildRequest()], ExchangeType.IKE_SA_INIT, 0, now, this.cfg.connectRetransmit);
+        this.sendRequest([this.init.buildRequest()], ExchangeType.IKE_SA_INIT, 0, now, this.cfg.initRetransmit ?? this.cfg.connectRetransmit);
         return;
       case "fail":
         this.fail(r.failure);
+        return;
+      case "redirect":
+        this.redirectTo(r.target, "ike-sa-init");
         return;
       case "done":
         break;
@@ -195,7 +210,7 @@ export class IkeSession {
     this.auth = new AuthExchange(this.cfg, this.env, this.keys, this.init.transcript());
     this.out.push({ kind: "progress", stage: "authenticating", detail: this.keys.suiteName });
     // Until the tunnel is up someone is waiting: IKE_AUTH gets the connect schedule too (~25 s, not ~165 s).
-    this.sendProtected(ExchangeType.IKE_AUTH, [...this.auth.firstRequest(), ...this.child.requestPayloads()], now, this.cfg.connectRetransmit);
+    this.sendProtected(ExchangeType.IKE_AUTH, [...this.auth.firstRequest(), ...this.mobike.authNotifies(), ...this.child.requestPayloads()], now, this.cfg.connectRetransmit);
   }
 
   // ---- protected exchanges ----
@@ -253,8 +268,13 @@ export class IkeSession {
         if (purpose === "child-rekey") this.onChildRekeyResponse(m, now);
         else if (purpose === "child-delete") this.onChildDeleteResponse();
         else if (purpose === "ike-rekey") this.onIkeRekeyResponse(m, now);
+        else if (purpose === "mobike-update") this.onMobikeResponse(m);
+        else if (this.mobike.onLivenessResponse(m.payloads)) this.out.push({ kind: "progress", stage: "mobike", detail: "the NAT in between changed its mapping" });
+        if (this.state !== "established") return;
         // Any answer shows the gateway is there.
         this.armLiveness(now);
+        // RFC 4555 §3.5: the address changed while another request was out; tell the gateway now.
+        if (!this.pending && this.mobike.supported && this.mobike.updatePending) this.sendMobikeUpdate(now);
         return;
       }
       default:
@@ -265,7 +285,7 @@ export class IkeSession {
   // ---- rekeying the CHILD_SA ourselves (§1.3.3, §2.8) ----
 
   /** What the request in flight is for, once established (answers are matched by it). */
-  private purpose: "liveness" | "child-rekey" | "child-delete" | "ike-rekey" | "ike-delete" = "liveness";
+  private purpose: "liveness" | "child-rekey" | "child-delete" | "ike-rekey" | "ike-delete" | "mobike-update" = "liveness";
   private ownRekey: OwnRekey | null = null;
   /** §2.8.1: the gateway rekeyed the same CHILD_SA while our rekey was in flight: its nonces and new SA. */
   private childCollision: { ni: Uint8Array; nr: Uint8Array; spiIn: number } | null = null;
@@ -430,6 +450,7 @@ export class IkeSession {
     this.retire(old);
     if (this.pending && !this.pendingOn) this.pendingOn = old;
     this.keys = keys;
+    this.mobike.resetPeerView(); // NAT detection hashes change with the SPIs
     this.nextRequestId = 0;
     this.peerNextId = 0;
     this.lastResponse = null;
@@ -512,17 +533,19 @@ export class IkeSession {
     if (this.cfg.dpdIntervalMs > 0) this.out.push({ kind: "arm-timer", timer: "liveness", at: from + this.cfg.dpdIntervalMs });
   }
 
-  private onLiveness(lastInbound: number, now: number): void {
-    if (this.state !== "established" || this.cfg.dpdIntervalMs <= 0) return;
+  private onLiveness(lastInbound: number, now: number, resumed: boolean): void {
+    // After a sleep the check runs even with DPD off: the gateway has likely dropped us meanwhile.
+    if (this.state !== "established" || (this.cfg.dpdIntervalMs <= 0 && !resumed)) return;
     // A request of ours is already out: its answer (or its retransmits running out) says enough.
     if (this.pending) return;
     const quietSince = Math.max(lastInbound, 0);
-    if (now - quietSince < this.cfg.dpdIntervalMs) {
+    if (!resumed && now - quietSince < this.cfg.dpdIntervalMs) {
       this.armLiveness(quietSince);
       return;
     }
     // §1.4: an empty INFORMATIONAL request is the liveness check.
-    this.sendProtected(ExchangeType.INFORMATIONAL, [], now, LIVENESS_RETRANSMIT);
+    const keys = this.keys!;
+    this.sendProtected(ExchangeType.INFORMATIONAL, this.mobike.livenessPayloads(keys.spiI, keys.spiR, this.gatewayPath()), now, LIVENESS_RETRANSMIT);
   }
 
   private onAuthResponse(m: M.InMessage, now: number): void {
@@ -537,6 +560,14 @@ export class IkeSession {
       this.sendProtected(ExchangeType.IKE_AUTH, r.payloads, now, this.cfg.connectRetransmit);
       return;
     }
+    // RFC 5685 §6: authenticated, the gateway sends us elsewhere instead of making the CHILD_SA.
+    const redirect = findRedirect(m.payloads);
+    if (redirect.kind === "redirect") {
+      this.deleteQuietly();
+      this.redirectTo(redirect.target, "ike-auth");
+      return;
+    }
+    this.mobike.onAuthResponse(m.payloads, this.init.peerSawUs);
     // Authenticated both ways: now the CHILD_SA and the configuration payload in this same message.
     const c = this.child!.processResponse(m.payloads, this.keys!);
     if (!c.ok) {
@@ -672,6 +703,8 @@ export class IkeSession {
         }
       }
     }
+    // RFC 4555 return routability check by the gateway: its COOKIE2 goes back in our answer.
+    reply.push(...echoCookie2(m.payloads));
     this.sendResponse(ExchangeType.INFORMATIONAL, m.messageId, ikeDeleted ? [] : reply);
     if (ikeDeleted && this.ikeCollision && this.inFlight === "ike-rekey") {
       // §2.8.2: the gateway won a rekey collision and deleted the old IKE SA before its answer to our rekey
@@ -680,6 +713,13 @@ export class IkeSession {
       this.ikeCollision = null;
       this.switchIkeSa(col.keys, false, this.lastNow).deleted = true;
       this.out.push({ kind: "progress", stage: "ike-rekey", detail: `the gateway's rekey won the collision: ${col.suiteName}, SPIs ${toHex(col.keys.spiI)}_i ${toHex(col.keys.spiR)}_r` });
+      return;
+    }
+    // RFC 5685 §5: the gateway moves us to another gateway; we answer, leave this one, connect there.
+    const redirect = this.state === "established" && !ikeDeleted ? findRedirect(m.payloads) : null;
+    if (redirect?.kind === "redirect") {
+      this.deleteQuietly();
+      this.redirectTo(redirect.target, "informational");
       return;
     }
     if (ikeDeleted) {
@@ -727,12 +767,63 @@ export class IkeSession {
 
   /** Fails, and tells the gateway with a DELETE it need not wait for. */
   private failAndDelete(failure: SessionFailure): void {
-    if (this.keys) {
-      this.removeChildren();
-      const messageId = this.nextRequestId++;
-      for (const d of this.keys.protect(ExchangeType.INFORMATIONAL, messageId, false, [M.del(ProtocolId.IKE, [])])) this.out.push({ kind: "send", data: d, port: this.port });
-    }
+    this.deleteQuietly();
     this.fail(failure);
+  }
+
+  /** Removes the CHILD_SAs and sends a DELETE for the IKE SA whose answer nobody waits for. */
+  private deleteQuietly(): void {
+    if (!this.keys) return;
+    this.removeChildren();
+    const messageId = this.nextRequestId++;
+    for (const d of this.keys.protect(ExchangeType.INFORMATIONAL, messageId, false, [M.del(ProtocolId.IKE, [])])) this.out.push({ kind: "send", data: d, port: this.port });
+  }
+
+  // ---- MOBIKE (RFC 4555) and REDIRECT (RFC 5685) ----
+
+  /** The runtime saw our local address or port change. */
+  private onPathChanged(address: Uint8Array, port: number, now: number): void {
+    if (!this.mobike.pathChanged({ address, port }) || this.state !== "established") return;
+    if (!this.mobike.supported) {
+      // Without MOBIKE the IKE SA stays bound to the old address: start again from the new one.
+      const why = this.cfg.mobike ? "the gateway does not support MOBIKE" : "MOBIKE is off";
+      this.failAndDelete({ code: "lost", message: `our address changed and ${why}` });
+      return;
+    }
+    // §3.5: a request in flight is retransmitted from the new address; the update follows its answer.
+    if (!this.pending) this.sendMobikeUpdate(now);
+  }
+
+  private sendMobikeUpdate(now: number): void {
+    const keys = this.keys!;
+    this.purpose = "mobike-update";
+    this.out.push({ kind: "progress", stage: "mobike", detail: `${this.mobike.updateReason}: UPDATE_SA_ADDRESSES` });
+    this.sendProtected(ExchangeType.INFORMATIONAL, this.mobike.buildUpdate(keys.spiI, keys.spiR, this.gatewayPath()), now);
+  }
+
+  private onMobikeResponse(m: M.InMessage): void {
+    const keys = this.keys!;
+    const r = this.mobike.processUpdateResponse(m.payloads, keys.spiI, keys.spiR, this.gatewayPath());
+    if (!r.ok) {
+      this.failAndDelete({ code: "lost", message: r.reason });
+      return;
+    }
+    this.nat = { local: r.natLocal, remote: r.natRemote };
+    this.out.push({ kind: "progress", stage: "mobike", detail: `the gateway moved the SAs to where we are now${r.natLocal ? " (behind a NAT)" : ""}` });
+  }
+
+  private gatewayPath() {
+    return { address: this.cfg.gatewayAddress, port: this.port === "natt" ? (this.cfg.gatewayPort === 500 ? 4500 : this.cfg.gatewayPort) : this.cfg.gatewayPort };
+  }
+
+  /** The session ends here; the caller connects to `target` (RFC 5685 §3, §5, §6). */
+  private redirectTo(target: RedirectTarget, stage: "ike-sa-init" | "ike-auth" | "informational"): void {
+    this.removeChildren();
+    this.state = "done";
+    this.pending = null;
+    this.out.push({ kind: "cancel-timer", timer: "retransmit" });
+    this.out.push({ kind: "redirect", target, from: this.cfg.gatewayAddress, stage });
+    this.wipe();
   }
 
   private fail(failure: SessionFailure): void {

@@ -2,6 +2,7 @@
 // The session never does I/O and never reads a clock; `now` arrives with every event.
 
 import type { Random } from "../types.ts";
+import type { RedirectTarget } from "./redirect.ts";
 import type { Selector } from "./selectors.ts";
 
 /** Where a datagram goes: the gateway's IKE port (500) or its NAT-T port (4500, with non-ESP marker). */
@@ -11,8 +12,13 @@ export type SessionEvent =
   | { kind: "start" }
   | { kind: "datagram"; data: Uint8Array; port: IkePort }
   | { kind: "timer"; timer: TimerName }
-  /** The liveness timer fired; `lastInbound` is when anything (IKE or ESP) last came from the gateway. */
-  | { kind: "liveness"; lastInbound: number }
+  /**
+   * The liveness timer fired; `lastInbound` is when anything (IKE or ESP) last came from the gateway.
+   * `resumed`: the host slept (or the process was stopped): check now, whatever the interval says.
+   */
+  | { kind: "liveness"; lastInbound: number; resumed?: boolean }
+  /** Our address towards the gateway (or our port) changed: move the SAs (RFC 4555 §3.5) or give up. */
+  | { kind: "path-changed"; localAddress: Uint8Array; localPort: number }
   /**
    * An ESP SA of a CHILD_SA crossed a lifetime limit (bytes, packets, or the sequence number space, RFC 4303
    * §3.3.3): "soft" asks for a rekey, "hard" means the SA can carry no more. `spiIn` names the CHILD_SA.
@@ -33,9 +39,14 @@ export type Action =
   | { kind: "apply-config"; config: TunnelConfig }
   | { kind: "established"; info: EstablishedInfo }
   | { kind: "failed"; failure: SessionFailure }
+  /**
+   * The gateway sent us elsewhere (RFC 5685): the session is over (its IKE SA, if any, deleted); the caller
+   * connects to `target` with a new session, REDIRECTED_FROM naming `from`.
+   */
+  | { kind: "redirect"; target: RedirectTarget; from: Uint8Array; stage: "ike-sa-init" | "ike-auth" | "informational" }
   | { kind: "closed"; reason: string };
 
-export type ProgressStage = "ike-sa-init" | "authenticating" | "eap" | "child-sa" | "ike-rekey";
+export type ProgressStage = "ike-sa-init" | "authenticating" | "eap" | "child-sa" | "ike-rekey" | "mobike";
 
 /** Why a session ended without a tunnel. `code` picks the process exit code. */
 export interface SessionFailure {

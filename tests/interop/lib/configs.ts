@@ -51,6 +51,8 @@ export interface GatewayConfOptions {
    * default (yes: announced, and used when the peer announces it too).
    */
   readonly fragmentation?: boolean;
+  /** More gateway addresses every connection answers on (a second "gateway" to redirect to, RFC 5685). */
+  readonly extraLocalAddrs?: readonly string[];
 }
 
 const list = (xs: readonly string[]): string => xs.join(", ");
@@ -74,6 +76,7 @@ function secrets(creds: Credentials): string {
 
 export function gatewaySwanctlConf(creds: Credentials, opts: GatewayConfOptions): string {
   const frag = opts.fragmentation === undefined ? "" : `    fragmentation = ${opts.fragmentation ? "yes" : "no"}\n`;
+  const localAddrs = list([NET.gateway, ...(opts.extraLocalAddrs ?? [])]);
   const child = `    children {
       ${CHILD} {
         # narrowing (RFC 7296 §2.9): whatever the client asks, it gets the two corporate LANs
@@ -86,7 +89,7 @@ export function gatewaySwanctlConf(creds: Credentials, opts: GatewayConfOptions)
 connections {
   ${CONN.psk} {
     version = 2
-    local_addrs = ${NET.gateway}
+    local_addrs = ${localAddrs}
     proposals = ${list(PROPOSALS.ike)}
     pools = ${POOL}
 ${frag}    local {
@@ -101,7 +104,7 @@ ${child}
   }
   ${CONN.cert} {
     version = 2
-    local_addrs = ${NET.gateway}
+    local_addrs = ${localAddrs}
     proposals = ${list(PROPOSALS.ike)}
     pools = ${POOL}
     send_cert = always
@@ -141,7 +144,7 @@ ${child}
   }
   ${CONN.eap} {
     version = 2
-    local_addrs = ${NET.gateway}
+    local_addrs = ${localAddrs}
     proposals = ${list(PROPOSALS.ike)}
     pools = ${POOL}
     send_cert = always

@@ -12,7 +12,7 @@
 // Both rules carry FRAGMENT_DROP_COMMENT; ipFragmentDropCount() reads their counters.
 
 import { readIfExists, waitFor } from "./proc.ts";
-import { IFACE, type Topology } from "./topology.ts";
+import { IFACE, NET, type Topology } from "./topology.ts";
 
 export const FRAGMENT_DROP_COMMENT = "roam-drop-ip-fragments";
 
@@ -92,4 +92,28 @@ export async function udpProbe(topo: Topology, dir: string, p: UdpProbe): Promis
   listener.kill("SIGKILL");
   await listener.exited;
   return [...readIfExists(log).matchAll(/^got (\d+)$/gm)].map((m) => Number(m[1]));
+}
+
+/**
+ * The NAT box forgets every mapping (`conntrack -F`) and gives new UDP mappings source ports from
+ * `ports`, so the gateway really sees the client from a new port afterwards (MASQUERADE would otherwise
+ * pick the same port again once the old entry is gone). Needs the `conntrack` tool (install-deps.sh).
+ */
+export function remapNat(topo: Topology, ports = "20000-29999"): void {
+  const nat = topo.names.nat;
+  topo.mustExec(nat, ["iptables", "-t", "nat", "-I", "POSTROUTING", "1", "-o", IFACE.internet, "-p", "udp", "-j", "MASQUERADE", "--to-ports", ports]);
+  topo.mustExec(nat, ["conntrack", "-F"]);
+}
+
+/**
+ * The client moves to `to` on its LAN link (a new DHCP lease, say): the new address first, the old one
+ * removed (promote_secondaries keeps the new one when the old primary goes), the default route through
+ * the NAT box from the new address.
+ */
+export function moveClientAddress(topo: Topology, from: string, to: string): void {
+  const c = topo.names.client;
+  topo.mustExec(c, ["sysctl", "-qw", `net.ipv4.conf.${IFACE.lan}.promote_secondaries=1`]);
+  topo.mustExec(c, ["ip", "addr", "add", `${to}/24`, "dev", IFACE.lan]);
+  topo.mustExec(c, ["ip", "addr", "del", `${from}/24`, "dev", IFACE.lan]);
+  topo.mustExec(c, ["ip", "route", "replace", "default", "via", NET.natLan, "src", to]);
 }

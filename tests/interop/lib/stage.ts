@@ -13,7 +13,7 @@ import { GATEWAY_ID, makePki, type KeyType, type Pki } from "./pki.ts";
 import { dropIpFragments } from "./faults.ts";
 import { onCleanup, run } from "./proc.ts";
 import { startCharon, type Charon } from "./strongswan.ts";
-import { createTopology, type Topology } from "./topology.ts";
+import { createTopology, IFACE, type Topology } from "./topology.ts";
 
 export interface StageOptions {
   /** Key type of both CAs and gateway certificates (default "ecdsa", P-256). */
@@ -30,6 +30,11 @@ export interface StageOptions {
   readonly bigChain?: boolean;
   /** The NAT namespace drops IPv4 datagrams that arrive in fragments, both ways (see faults.ts). */
   readonly dropIpFragments?: boolean;
+  /**
+   * A second address on the gateway's internet link that every connection also answers on: a second
+   * gateway to redirect clients to (RFC 5685), served by the same charon.
+   */
+  readonly secondGatewayAddress?: string;
 }
 
 export interface Stage {
@@ -94,7 +99,13 @@ export async function createStage(opts: StageOptions = {}): Promise<Stage> {
       : {};
     const t = topo;
     if (opts.dropIpFragments) dropIpFragments(t);
-    const gatewayConfOptions = opts.fragmentation === undefined ? { gatewayCertFile: "gw.crt" } : { gatewayCertFile: "gw.crt", fragmentation: opts.fragmentation };
+    const extra = opts.secondGatewayAddress;
+    if (extra !== undefined) t.mustExec(t.names.gateway, ["ip", "addr", "add", `${extra}/24`, "dev", IFACE.internet]);
+    const gatewayConfOptions = {
+      gatewayCertFile: "gw.crt",
+      ...(opts.fragmentation === undefined ? {} : { fragmentation: opts.fragmentation }),
+      ...(extra === undefined ? {} : { extraLocalAddrs: [extra] }),
+    };
     const gateway = await startCharon(t, {
       name: "gateway",
       ns: t.names.gateway,

@@ -88,8 +88,17 @@ describe("connect flags", () => {
     expect([r.credentials.identity, r.credentials.password, r.credentials.certChain.length]).toEqual(["alice", "eap-pass", 1]);
   });
 
+  test("--gateway given several times: tried in that order; MOBIKE on unless --no-mobike", async () => {
+    const one = await parseConnectFlags(base, noPassword);
+    expect([one.gatewayHost, one.moreGateways, one.mobike]).toEqual(["192.0.2.1", undefined, true]);
+    const many = await parseConnectFlags({ ...base, gateway: ["192.0.2.99", "192.0.2.1", "vpn2.example.com"], mobike: false }, noPassword);
+    expect([many.gatewayHost, many.moreGateways, many.mobike]).toEqual(["192.0.2.99", ["192.0.2.1", "vpn2.example.com"], false]);
+  });
+
   const cases: [string, ConnectFlags, RegExp][] = [
     ["no gateway", { ...base, gateway: undefined }, /--gateway HOST is required/],
+    ["an empty gateway list", { ...base, gateway: [] }, /--gateway HOST is required/],
+    ["two gateways in one flag", { ...base, gateway: ["192.0.2.1,192.0.2.2"] }, /--gateway "192.0.2.1,192.0.2.2" is not a host name or address \(give --gateway once per gateway\)/],
     ["a bad port", { ...base, port: "70000" }, /--port "70000" is not a port number \(expected 1-65535\)/],
     ["a port with junk", { ...base, port: "50x" }, /--port "50x"/],
     ["no remote id", { ...base, remoteId: undefined }, /--remote-id ID is required/],

@@ -37,6 +37,11 @@ export interface FakeGatewayOptions {
    * signs, checks the client's AUTH and returns the gateway's IDr, CERT and AUTH, or null to refuse.
    */
   certAuth?: (client: Payload[], octets: SignedOctetsFor) => Payload[] | null;
+  /** Announce MOBIKE_SUPPORTED in the IKE_AUTH answer (RFC 4555 "Signaling Support for MOBIKE") and answer UPDATE_SA_ADDRESSES. */
+  mobike?: boolean;
+  /** RFC 5685: send the client to this gateway (REDIRECT data without nonce) in IKE_SA_INIT or in IKE_AUTH. */
+  redirectInit?: Uint8Array;
+  redirectAuth?: Uint8Array;
   /** Announce RFC 4739 MULTIPLE_AUTH_SUPPORTED in the IKE_SA_INIT answer. */
   multipleAuth?: boolean;
   /**
@@ -133,7 +138,7 @@ export class FakeGateway {
     if (header.exchangeType === ExchangeType.IKE_AUTH) return this.protectAll(ExchangeType.IKE_AUTH, header.messageId, true, this.onAuth(inner.value));
     if (header.exchangeType === ExchangeType.INFORMATIONAL) {
       if (findPayload(inner.value, PayloadType.DELETE)?.protocolId === ProtocolId.IKE) this.deleted = true;
-      return this.protect(ExchangeType.INFORMATIONAL, header.messageId, true, []);
+      return this.protect(ExchangeType.INFORMATIONAL, header.messageId, true, this.onMobikeUpdate(inner.value));
     }
     if (header.exchangeType === ExchangeType.CREATE_CHILD_SA) {
       const sa = findPayload(inner.value, PayloadType.SA);
@@ -149,8 +154,46 @@ export class FakeGateway {
     throw new Error(`fake gateway: unexpected exchange ${header.exchangeType}`);
   }
 
+  /** What the client's IKE_SA_INIT request carried (REDIRECT_SUPPORTED, REDIRECTED_FROM, ...). */
+  initRequestPayloads: Payload[] = [];
+  /** How to answer UPDATE_SA_ADDRESSES: normally, with an error notify, or with a wrong COOKIE2. */
+  mobikeAnswer: "ok" | "unacceptable" | "bad-cookie" = "ok";
+  /** UPDATE_SA_ADDRESSES requests received. */
+  updates = 0;
+
+  /**
+   * The gateway's hash of where it sees the client (its NAT_DETECTION_DESTINATION_IP): in IKE_SA_INIT and
+   * in answers to INFORMATIONALs that carry NAT detection. A test changes it to play a NAT mapping change.
+   */
+  natView: Uint8Array = new Uint8Array(20).fill(0x5a);
+
+  /**
+   * RFC 4555 §3.5: answers UPDATE_SA_ADDRESSES with NAT detection and the COOKIE2 back; other
+   * INFORMATIONALs with NAT detection (MOBIKE liveness checks) get NAT detection back, as strongSwan does.
+   */
+  private onMobikeUpdate(payloads: Payload[]): Payload[] {
+    if (!this.o.mobike) return [];
+    if (!findNotify(payloads, NotifyStatus.UPDATE_SA_ADDRESSES)) {
+      if (!findNotify(payloads, NotifyStatus.NAT_DETECTION_DESTINATION_IP)) return [];
+      return [notify(NotifyStatus.NAT_DETECTION_SOURCE_IP, this.o.random.bytes(20)), notify(NotifyStatus.NAT_DETECTION_DESTINATION_IP, this.natView)];
+    }
+    this.updates++;
+    if (this.mobikeAnswer === "unacceptable") return [notify(NotifyError.UNACCEPTABLE_ADDRESSES)];
+    const cookie2 = findNotify(payloads, NotifyStatus.COOKIE2)?.data ?? new Uint8Array(0);
+    return [
+      notify(NotifyStatus.NAT_DETECTION_SOURCE_IP, this.o.random.bytes(20)),
+      notify(NotifyStatus.NAT_DETECTION_DESTINATION_IP, this.natView),
+      notify(NotifyStatus.COOKIE2, this.mobikeAnswer === "bad-cookie" ? this.o.random.bytes(16) : cookie2),
+    ];
+  }
+
   private onInit(data: Uint8Array, payloads: Payload[], spiI: Uint8Array): Uint8Array {
     const plain = (p: Payload[]) => serializeMessage({ header: this.header(spiI, new Uint8Array(8), ExchangeType.IKE_SA_INIT, 0, true), payloads: p });
+    this.initRequestPayloads = payloads;
+    if (this.o.redirectInit) {
+      // RFC 5685 §3: the REDIRECT carries the client's Ni as its Nonce Data.
+      return plain([notify(NotifyStatus.REDIRECT, concatBytes(this.o.redirectInit, findPayload(payloads, PayloadType.NONCE)!.nonce))]);
+    }
     if (this.o.cookie && !this.cookieSent) {
       this.cookieSent = true;
       return plain([notify(NotifyStatus.COOKIE, utf8("cookie-0123456789"))]);
@@ -187,7 +230,7 @@ export class FakeGateway {
       { type: PayloadType.KE, critical: false, dhGroup: ke.dhGroup, keyExchangeData: myKe.publicKey },
       { type: PayloadType.NONCE, critical: false, nonce: this.nr },
       notify(NotifyStatus.NAT_DETECTION_SOURCE_IP, this.o.random.bytes(20)),
-      notify(NotifyStatus.NAT_DETECTION_DESTINATION_IP, this.o.random.bytes(20)),
+      notify(NotifyStatus.NAT_DETECTION_DESTINATION_IP, this.natView),
       ...(this.o.fragmentBudget ? [notify(NotifyStatus.IKEV2_FRAGMENTATION_SUPPORTED)] : []),
       ...(this.o.multipleAuth ? [notify(NotifyStatus.MULTIPLE_AUTH_SUPPORTED)] : []),
       ...(this.o.hashAlgorithms ? [notify(NotifyStatus.SIGNATURE_HASH_ALGORITHMS, new Uint8Array(this.o.hashAlgorithms.flatMap((h) => [h >> 8, h & 0xff])))] : []),
@@ -227,7 +270,16 @@ export class FakeGateway {
     const idr = utf8(this.o.id);
     const idrBody = concatBytes(new Uint8Array([IdType.FQDN, 0, 0, 0]), idr);
     const myAuth = pskAuth(this.prf, this.o.psk, signedOctets(this.prf, this.initResponse, this.ni, this.keys.SK_pr, idrBody));
-    return [{ type: PayloadType.IDr, critical: false, idType: IdType.FQDN, data: idr }, { type: PayloadType.AUTH, critical: false, authMethod: 2, authData: myAuth }, ...this.childPayloads(payloads)];
+    if (this.o.redirectAuth) {
+      // RFC 5685 §6: authenticated, then sent elsewhere: no CHILD_SA.
+      return [{ type: PayloadType.IDr, critical: false, idType: IdType.FQDN, data: idr }, { type: PayloadType.AUTH, critical: false, authMethod: 2, authData: myAuth }, notify(NotifyStatus.REDIRECT, this.o.redirectAuth)];
+    }
+    return [
+      { type: PayloadType.IDr, critical: false, idType: IdType.FQDN, data: idr },
+      { type: PayloadType.AUTH, critical: false, authMethod: 2, authData: myAuth },
+      ...(this.o.mobike ? [notify(NotifyStatus.MOBIKE_SUPPORTED)] : []),
+      ...this.childPayloads(payloads),
+    ];
   }
 
   /** CP, SAr2, TSi, TSr of the IKE_AUTH answer, and the CHILD_SA keys. */

@@ -39,6 +39,7 @@ export function testSessionConfig(over: Partial<SessionConfig> = {}): SessionCon
     ikeMtu: 1280,
     dpdIntervalMs: 30_000,
     childRekeyMs: 0,
+    mobike: true,
     ikeRekeyMs: 0,
     ...over,
   };

@@ -133,6 +133,7 @@ test("profileToConnectRequest: PSK profile → request, unapplied fields listed 
   const secrets = await resolveSecrets(p, { passwordStdin: false, readStdinLine: async () => "", env: {}, stored: () => ({ psk: "0x3c3f2a5b7d9e11ff" }) });
   const { request, unsupported } = profileToConnectRequest(p, secrets, { background: true, dir: "/nonexistent" });
   expect(request.gatewayHost).toBe("203.0.113.9");
+  expect(request.moreGateways).toEqual(["203.0.113.10"]);
   expect(request.gatewayPort).toBe(4500);
   expect(request.credentials).toEqual({ kind: "psk", secret: new Uint8Array([0x3c, 0x3f, 0x2a, 0x5b, 0x7d, 0x9e, 0x11, 0xff]) });
   expect(request.remoteId.type).toBe(IdType.FQDN);
@@ -143,7 +144,7 @@ test("profileToConnectRequest: PSK profile → request, unapplied fields listed 
   expect(request.requestIp6).toBe(true);
   expect(request.background).toBe(true);
   expect(request.dpdSeconds).toBe(120);
-  expect(unsupported).toEqual(["gateway (203.0.113.10) beyond the first is not tried yet"]);
+  expect(unsupported).toEqual([]);
   // Environment beats the file; --password-stdin beats both.
   const env = await resolveSecrets(p, { passwordStdin: false, readStdinLine: async () => "", env: { ROAM_PSK: "env" }, stored: () => ({ psk: "file" }) });
   expect(env.psk).toEqual(new TextEncoder().encode("env"));
@@ -220,4 +221,18 @@ test("rekey tuning fields: rekey, ike_rekey, rekey_bytes, rekey_packets reach th
   expect([d.childRekeySeconds, d.ikeRekeySeconds, d.childRekeyBytes, d.childRekeyPackets]).toEqual([3900, 14400, 0, 0]);
   expect(profileFromTable({ ...base, ike_rekey: 86400 * 30 })).toEqual({ ok: false, error: "field \"ike_rekey\": 2592000 is not a number of seconds (expected 0-604800)" });
   expect(profileFromTable({ ...base, rekey_bytes: -1 })).toEqual({ ok: false, error: "field \"rekey_bytes\": -1 is not a count (expected a whole number, 0 for no limit)" });
+});
+
+test("several gateways and mobike = false: kept through TOML, tried in order, MOBIKE not offered", async () => {
+  const { profileFromTable, profileToTable } = await import("../../../cli/profiles/model.ts");
+  const parsed = profileFromTable({ name: "multi", gateway: ["192.0.2.99", "192.0.2.1"], auth: "psk", remote_id: "gw.roam.test", mobike: false });
+  if (!parsed.ok) throw new Error(parsed.error);
+  expect(parsed.warnings).toEqual([]);
+  expect(profileToTable(parsed.value)).toMatchObject({ gateway: ["192.0.2.99", "192.0.2.1"], mobike: false });
+  const secrets = await resolveSecrets(parsed.value, { passwordStdin: false, readStdinLine: async () => "", env: {}, stored: () => ({ psk: "x" }) });
+  const { request, unsupported } = profileToConnectRequest(parsed.value, secrets, { background: false, dir: "/nonexistent" });
+  expect([request.gatewayHost, request.moreGateways, request.mobike]).toEqual(["192.0.2.99", ["192.0.2.1"], false]);
+  expect(unsupported).toEqual([]);
+  const bad = profileFromTable({ name: "multi", gateway: ["192.0.2.1"], auth: "psk", mobike: "no" });
+  expect(bad).toEqual({ ok: false, error: 'field "mobike": expected true or false' });
 });
