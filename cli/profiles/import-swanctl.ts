@@ -4,6 +4,7 @@
 
 import { parseProposals } from "../../core/ike/proposal.ts";
 import { emptyProfile, sanitizeName, validateProfile, type Imported, type Profile, type Result, type Secrets } from "./model.ts";
+import { decodeEapSecret } from "./secrets.ts";
 
 interface Setting {
   value: string;
@@ -270,7 +271,11 @@ function importConnection(c: Section, secretSections: Section[], file: string, d
     const secret = s.settings.get("secret");
     const ids = [...s.settings.entries()].filter(([k]) => /^id(-.*)?$/.test(k)).map(([, v]) => v.value);
     if (s.name.startsWith("eap") || s.name.startsWith("xauth")) {
-      if (secret && (ids.length === 0 || ids.some((id) => ours.has(id)))) secrets.eapPassword ??= secret.value;
+      if (secret && (ids.length === 0 || ids.some((id) => ours.has(id))) && secrets.eapPassword === undefined) {
+        const password = decodeEapSecret(secret.value);
+        if (password === null) return at(secret, `"secrets.${s.name}.secret": not valid 0x-hex or 0s-base64 text (strongSwan decodes those prefixes; expected UTF-8 text for an EAP password)`);
+        secrets.eapPassword = password;
+      }
     } else if (s.name.startsWith("ike")) {
       if (secret && (ids.length === 0 || ids.some((id) => peers.has(id)))) secrets.psk ??= secret.value;
     } else if (/^(private|rsa|ecdsa|pkcs8|pkcs12)/.test(s.name)) {

@@ -195,4 +195,16 @@ test("PSK text in strongSwan's syntax", () => {
   expect(decodePsk("0sAAEC")).toEqual(new Uint8Array([0, 1, 2]));
   expect(decodePsk("plain")).toEqual(new TextEncoder().encode("plain"));
   expect(decodePsk("0s%%")).toBeNull();
+  // charon takes either prefix in any case (strcasepfx).
+  expect(decodePsk("0X3C3F")).toEqual(new Uint8Array([0x3c, 0x3f]));
+  expect(decodePsk("0SAAEC")).toEqual(new Uint8Array([0, 1, 2]));
+});
+
+test("swanctl.conf EAP secrets in strongSwan's syntax: 0x/0s decode to the password charon uses", () => {
+  const conf = (secret: string) => fx("swanctl.conf").replace(`secret = "c4rol's password"`, `secret = ${secret}`);
+  const pw = (secret: string) => ok(importSwanctl(conf(secret), "s.conf"))[1]!.secrets.eapPassword;
+  expect(pw("0s" + Buffer.from("c4rol's password").toString("base64"))).toBe("c4rol's password");
+  expect(pw("0x" + Buffer.from("pässword").toString("hex"))).toBe("pässword");
+  expect(pw("plain-text")).toBe("plain-text");
+  expect(err(importSwanctl(conf("0x80ff"), "s.conf"))).toContain('"secrets.eap-carol.secret": not valid 0x-hex or 0s-base64 text');
 });
