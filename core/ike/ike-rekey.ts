@@ -1,6 +1,6 @@
 // Rekeying the IKE SA (RFC 7296 §1.3.2, §2.18) as a task in the shape of strongSwan's ike_rekey: it
 // owns only its own payloads (SA, Ni/Nr, KEi/KEr) and hands the session the keys of the new IKE SA.
-// The session owns message IDs, retransmits and collisions.
+// The task manager (task-manager.ts) owns message IDs and retransmits; ike-rekeying.ts drives this task and its collisions.
 //
 //   HDR, SK {SA, Ni, KEi}  -->  <--  HDR, SK {SA, Nr, KEr}
 //
