@@ -174,8 +174,22 @@ export async function parseConnectFlags(f: ConnectFlags, readPassword: PasswordS
     throw new UserError("connect: give either --psk-file or --eap-identity with --password-stdin, not both");
   }
   if (f.p12 !== undefined && (f.cert !== undefined || f.key !== undefined)) throw new UserError("connect: give either --p12 FILE or --cert FILE --key FILE, not both");
-  const given = [f.pskFile && "--psk-file", f.eapIdentity !== undefined && "--eap-identity", f.cert && "--cert", f.p12 !== undefined && "--p12"].filter(Boolean);
-  if (given.length > 1) throw new UserError(`connect: choose one authentication, not ${given.join(" and ")} (cert+eap is not supported yet)`);
+  // One authentication, except that a certificate (--cert/--key or --p12) with --eap-identity is cert+eap:
+  // RFC 4739, the certificate first, then EAP.
+  const withCert = f.cert !== undefined || f.p12 !== undefined;
+  const given = [f.pskFile && "--psk-file", f.eapIdentity !== undefined && !withCert && "--eap-identity", f.cert && "--cert", f.p12 !== undefined && "--p12"].filter(Boolean);
+  if (given.length > 1) throw new UserError(`connect: choose one authentication, not ${given.join(" and ")}`);
+  if (f.eapIdentity !== undefined) {
+    // Checked before any key passphrase is asked for.
+    if (f.eapIdentity.trim() === "") throw new UserError("connect: --eap-identity cannot be empty");
+    if (!f.passwordStdin) throw new UserError("connect: --eap-identity needs --password-stdin (the password is never taken from the command line)");
+    if (!f.ca) throw new UserError("connect: EAP needs --ca FILE: the gateway must prove itself with a certificate before any password is sent");
+  }
+  const eapPassword = async (): Promise<string> => {
+    const password = await readPassword();
+    if (password === "") throw new UserError("connect: --password-stdin read an empty password");
+    return password;
+  };
   // --password-stdin: one line per secret, in this order: the key passphrase (a --p12 file or an
   // encrypted --key), then the EAP password. Without it, the passphrase comes from ROAM_KEY_PASSPHRASE or
   // a prompt on a terminal.
@@ -201,19 +215,15 @@ export async function parseConnectFlags(f: ConnectFlags, readPassword: PasswordS
       const pw = keyFileIsEncrypted(keyText) ? await passphrase(what) : undefined;
       c = clientCertificate(readFileFor("--cert", f.cert!), keyText, `--cert "${f.cert}"`, what, f.rsaPss ?? false, pw);
     }
-    credentials = c.credentials;
+    // With --eap-identity: cert+eap (RFC 4739); its password is the next line after any key passphrase.
+    credentials = f.eapIdentity !== undefined ? certPlusEap(c.credentials, f.eapIdentity, await eapPassword()) : c.credentials;
     certId = c.identity;
   } else if (f.pskFile) {
     credentials = { kind: "psk", secret: readPsk(f.pskFile) };
   } else if (f.eapIdentity !== undefined) {
-    if (f.eapIdentity.trim() === "") throw new UserError("connect: --eap-identity cannot be empty");
-    if (!f.passwordStdin) throw new UserError("connect: --eap-identity needs --password-stdin (the password is never taken from the command line)");
-    if (!f.ca) throw new UserError("connect: EAP needs --ca FILE: the gateway must prove itself with a certificate before any password is sent");
-    const password = await readPassword();
-    if (password === "") throw new UserError("connect: --password-stdin read an empty password");
-    credentials = { kind: "eap-mschapv2", identity: f.eapIdentity, password };
+    credentials = { kind: "eap-mschapv2", identity: f.eapIdentity, password: await eapPassword() };
   } else {
-    throw new UserError("connect: choose an authentication: --psk-file FILE, --eap-identity USER --password-stdin, --cert FILE --key FILE, or --p12 FILE");
+    throw new UserError("connect: choose an authentication: --psk-file FILE, --eap-identity USER --password-stdin, --cert FILE --key FILE or --p12 FILE, or a certificate with --eap-identity (cert+eap)");
   }
 
   const trustAnchors = f.ca ? readCa(f.ca) : [];
@@ -388,4 +398,10 @@ function certCredentials(certChain: Uint8Array[], pkcs8: Uint8Array, key: Privat
   } finally {
     wipePrivateKey(key);
   }
+}
+
+/** Certificate credentials plus a second round of EAP-MSCHAPv2 (RFC 4739): cert+eap. */
+export function certPlusEap(cert: Credentials, identity: string, password: string): Credentials {
+  if (cert.kind !== "cert") throw new Error(`cert+eap is built from certificate credentials, not ${cert.kind}`);
+  return { kind: "cert+eap", certChain: cert.certChain, privateKey: cert.privateKey, rsaPss: cert.rsaPss, identity, password };
 }

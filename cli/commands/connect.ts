@@ -10,7 +10,7 @@ import { Command, Option } from "commander";
 import { serveControl, ControlBusyError, type ControlServer } from "../control.ts";
 import { parseConnectFlags, parseTuning, type ConnectFlags, type ConnectRequest } from "../connect-options.ts";
 import { ExitCode, UserError } from "../exit.ts";
-import { appendFileSync } from "node:fs";
+import { appendFileSync, mkdirSync } from "node:fs";
 import { Tunnel, GatewayResolveError, STATE_DIR, type TunnelEvent, type TunnelOutcome } from "../tunnel/runtime.ts";
 import { onShutdown } from "../../platform/signals.ts";
 import { Reporter } from "../output.ts";
@@ -35,7 +35,7 @@ export function connectCommand(): Command {
     .option("--key <file>", "the client certificate's private key (PEM: PKCS#8, PKCS#1, SEC1 or encrypted PKCS#8; mode 0600)")
     .option("--p12 <file>", "authenticate with the key and certificates of this PKCS#12 file (.p12/.pfx, mode 0600) instead of --cert/--key")
     .option("--rsa-pss", "sign with RSASSA-PSS instead of PKCS#1 v1.5 (RSA keys, RFC 7427)")
-    .option("--eap-identity <user>", "authenticate with EAP-MSCHAPv2 as USER")
+    .option("--eap-identity <user>", "authenticate with EAP-MSCHAPv2 as USER (with --cert/--key or --p12: after the certificate, RFC 4739)")
     .option("--password-stdin", "read secrets from standard input, one line each: the key passphrase (--p12, encrypted --key) first, then the EAP password or PSK")
     .option("--ca <file>", "CA certificate(s), PEM or DER, that the gateway's certificate must chain to")
     .option("--subnet <cidr...>", "remote subnets to ask for (default: everything; the gateway narrows)")
@@ -109,6 +109,8 @@ async function runTunnel(req: ConnectRequest, onEvent: (e: TunnelEvent) => void)
     control?.close();
   });
   try {
+    // /run is empty after a boot (systemd starts roam@NAME there first): the socket's root-only directory.
+    mkdirSync(STATE_DIR, { recursive: true, mode: 0o700 });
     control = await serveControl(TUNNEL_NAME, {
       status: () => tunnel.status(),
       disconnect: async () => {

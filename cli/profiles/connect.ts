@@ -1,7 +1,7 @@
 // A stored profile + its secrets → the checked ConnectRequest that `roam connect NAME` runs. Fields the
 // tunnel does not apply yet come back in `unsupported`, one line each, for connect to print as warnings.
 
-import { readFileSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import type { Credentials } from "../../core/ike/config.ts";
 import { parseIdentity } from "../../core/ike/identity.ts";
 import { defaultProposals, parseProposals } from "../../core/ike/proposal.ts";
@@ -9,7 +9,8 @@ import { selectorFromCidr } from "../../core/ike/selectors.ts";
 import { parseAddress } from "../../core/wire/addr.ts";
 import { decodePemCertificates } from "../../core/x509/pem.ts";
 import { keyFileIsEncrypted } from "../../core/x509/keyfile.ts";
-import { clientCertificate, CONNECT_DEFAULTS, pkcs12Certificate, subnets, type ConnectRequest } from "../connect-options.ts";
+import { parseCertificate } from "../../core/x509/cert.ts";
+import { certPlusEap, clientCertificate, CONNECT_DEFAULTS, pkcs12Certificate, subnets, type ConnectRequest } from "../connect-options.ts";
 import type { Identity } from "../../core/ike/config.ts";
 import { UserError } from "../exit.ts";
 import type { Profile } from "./model.ts";
@@ -49,6 +50,28 @@ export interface ProfileConnect {
   unsupported: string[];
 }
 
+/** A file's mode, or null when it cannot be looked at (reading it then names the problem). */
+function modeOf(path: string): number | null {
+  try {
+    return statSync(path).mode;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * rsa_pss applies to an RSA key (the certificate's, however the key was loaded); with another key it is
+ * named and not used, like the Android client, which ignores it.
+ */
+function withRsaPss(p: Profile, c: Credentials, note: (field: string, what: string) => void): Credentials {
+  if (p.rsaPss !== true || c.kind !== "cert") return c;
+  const ee = parseCertificate(c.certChain[0]!);
+  const kind = ee.ok ? ee.value.publicKey.kind : "unknown";
+  if (kind === "rsa") return { ...c, rsaPss: true };
+  note("rsa_pss", `is not used: the client key is ${kind}, RSA-PSS needs an RSA key`);
+  return c;
+}
+
 export function profileToConnectRequest(profile: Profile, secrets: ResolvedSecrets, opts: ProfileConnectOptions): ProfileConnect {
   const p = profile;
   const who = `profile "${p.name}"`;
@@ -65,7 +88,7 @@ export function profileToConnectRequest(profile: Profile, secrets: ResolvedSecre
     const identity = p.eapIdentity ?? p.localId!;
     if (!secrets.eapPassword) throw new UserError(`${who}: no EAP password (put eap_password in ${p.name}.secrets, use --password-stdin, or set ROAM_PASSWORD)`);
     credentials = { kind: "eap-mschapv2", identity, password: secrets.eapPassword };
-  } else if (p.auth === "cert" && ((p.clientCert !== undefined && p.clientKey !== undefined) || p.pkcs12 !== undefined)) {
+  } else if ((p.auth === "cert" || p.auth === "cert+eap") && ((p.clientCert !== undefined && p.clientKey !== undefined) || p.pkcs12 !== undefined)) {
     const readOr = (path: string, field: string) => {
       try {
         return read(path);
@@ -77,16 +100,26 @@ export function profileToConnectRequest(profile: Profile, secrets: ResolvedSecre
     if (p.clientCert !== undefined && p.clientKey !== undefined) {
       const certPath = assetPath(opts.dir, p.name, p.clientCert);
       const keyPath = assetPath(opts.dir, p.name, p.clientKey);
+      // The key is a secret: like --key, mode 0600 (no access for group or others).
+      const keyMode = modeOf(keyPath);
+      if (keyMode !== null && (keyMode & 0o077) !== 0) {
+        throw new UserError(`${who}: client_key "${keyPath}" is readable by other users (mode ${(keyMode & 0o777).toString(8)}); run chmod 600 "${keyPath}"`);
+      }
       c = clientCertificate(readOr(certPath, "client_cert"), new TextDecoder().decode(readOr(keyPath, "client_key")), `client_cert "${certPath}"`, `client_key "${keyPath}"`, false, secrets.keyPassphrase);
     } else {
       const path = assetPath(opts.dir, p.name, p.pkcs12!);
       c = pkcs12Certificate(readOr(path, "pkcs12"), secrets.keyPassphrase, `pkcs12 "${path}"`, false);
     }
-    credentials = c.credentials;
+    credentials = withRsaPss(p, c.credentials, note);
     certId = c.identity;
   } else {
-    const why = p.auth === "cert" ? "without client_cert and client_key or pkcs12" : "by roam's tunnel yet (cert+eap needs RFC 4739 multiple authentication)";
-    throw new UserError(`${who}: auth "${p.auth}" (client certificate) is not supported ${why}; use client_cert/client_key or pkcs12, or a psk or eap-mschapv2 profile`);
+    throw new UserError(`${who}: auth "${p.auth}" (client certificate) is not supported without client_cert and client_key or pkcs12; use client_cert/client_key or pkcs12, or a psk or eap-mschapv2 profile`);
+  }
+  if (p.auth === "cert+eap") {
+    // RFC 4739: the certificate credentials (however they were loaded) get a second round, EAP-MSCHAPv2 as
+    // eap_identity (or local_id).
+    if (!secrets.eapPassword) throw new UserError(`${who}: no EAP password (put eap_password in ${p.name}.secrets, use --password-stdin, or set ROAM_PASSWORD)`);
+    credentials = certPlusEap(credentials, p.eapIdentity ?? p.localId!, secrets.eapPassword);
   }
 
   const trustAnchors: Uint8Array[] = [];
@@ -103,8 +136,8 @@ export function profileToConnectRequest(profile: Profile, secrets: ResolvedSecre
     if (certs.value.length === 0) throw new UserError(`${who}: CA file "${path}" holds no certificate (expected PEM or DER)`);
     trustAnchors.push(...certs.value);
   }
-  if (credentials.kind === "cert" && trustAnchors.length === 0) {
-    throw new UserError(`${who}: cert needs a CA (ca = [...]): the gateway must prove itself with a certificate`);
+  if ((credentials.kind === "cert" || credentials.kind === "cert+eap") && trustAnchors.length === 0) {
+    throw new UserError(`${who}: ${credentials.kind} needs a CA (ca = [...]): the gateway must prove itself with a certificate`);
   }
   if (credentials.kind === "eap-mschapv2" && trustAnchors.length === 0) {
     throw new UserError(`${who}: EAP needs a CA (ca = [...]): the gateway must prove itself with a certificate before any password is sent`);
@@ -130,8 +163,10 @@ export function profileToConnectRequest(profile: Profile, secrets: ResolvedSecre
   const esp = p.esp ? parseProposals(p.esp, "esp") : { ok: true as const, value: defaultProposals("esp") };
   if (!esp.ok) throw new UserError(`${who}: esp: ${esp.error}`);
 
-  if (credentials.kind === "cert" && p.pkcs12 !== undefined && p.clientCert !== undefined && p.clientKey !== undefined) note("pkcs12", "is not read: client_cert and client_key are used");
-  else if (credentials.kind !== "cert" && (p.clientCert !== undefined || p.clientKey !== undefined || p.pkcs12 !== undefined)) note("client_cert/client_key/pkcs12", "are not used by this auth method");
+  const withCert = credentials.kind === "cert" || credentials.kind === "cert+eap";
+  if (withCert && p.pkcs12 !== undefined && p.clientCert !== undefined && p.clientKey !== undefined) note("pkcs12", "is not read: client_cert and client_key are used");
+  if (!withCert && p.rsaPss) note("rsa_pss", "is not used by this auth method");
+  if (!withCert && (p.clientCert !== undefined || p.clientKey !== undefined || p.pkcs12 !== undefined)) note("client_cert/client_key/pkcs12", "are not used by this auth method");
 
   return {
     request: {

@@ -112,7 +112,7 @@ export function importSswan(text: string, file: string): Result<Imported> {
       assets.pkcs12 = der;
     } else if (key === "rsa-pss") {
       if (typeof v !== "boolean") return err(f, "expected true or false");
-      if (v) warn(f, "is not supported: roam signs with PKCS#1 v1.5 RSA");
+      if (v) p.rsaPss = true;
     } else warn(f, "is not a known .sswan key; ignored");
   }
   if ((auth === "eap-mschapv2" || auth === "cert+eap") && p.eapIdentity === undefined) {
@@ -180,6 +180,7 @@ export function exportSswan(p: Profile, ca: Uint8Array[], pkcs12: Uint8Array | u
   if (p.eapIdentity !== undefined) local.eap_id = p.eapIdentity;
   if (p.localId !== undefined) local.id = p.localId;
   if (pkcs12) local.p12 = encodeBase64(pkcs12);
+  if (p.rsaPss) local["rsa-pss"] = true;
   const out: Json = { uuid: p.uuid ?? uuid, name: p.name, type, remote };
   if (Object.keys(local).length > 0) out.local = local;
   if (p.ike !== undefined) out["ike-proposal"] = p.ike;

@@ -4,6 +4,7 @@
 
 import { parseProposals } from "../../core/ike/proposal.ts";
 import { emptyProfile, sanitizeName, validateProfile, type Imported, type Profile, type Result, type Secrets } from "./model.ts";
+import { decodeEapSecret } from "./secrets.ts";
 
 interface Setting {
   value: string;
@@ -161,7 +162,10 @@ function importConnection(c: Section, secretSections: Section[], file: string, d
         if (yes(s.value)) warn(s, k, "= yes is not supported: roam does not do MOBIKE (RFC 4555)");
         break;
       case "fragmentation":
-        if (s.value !== "no") warn(s, k, `= ${s.value} is not supported: roam does not fragment IKE messages (RFC 7383)`);
+        // roam offers IKE fragmentation (RFC 7383) and uses it when the gateway does: strongSwan's yes/accept.
+        if (s.value === "no") warn(s, k, "= no is not stored in the profile: roam offers IKE fragmentation (RFC 7383); connect with --no-fragmentation");
+        else if (s.value === "force") warn(s, k, "= force is not supported: roam fragments IKE messages only when the gateway announces RFC 7383 support");
+        else if (s.value !== "yes" && s.value !== "accept") warn(s, k, `= ${s.value} is not a fragmentation setting (expected yes, accept, force or no); ignored`);
         break;
       case "version":
         if (s.value !== "2" && s.value !== "0") return at(s, `"${k}" = ${s.value}: roam speaks IKEv2 only (expected 0 or 2)`);
@@ -177,15 +181,20 @@ function importConnection(c: Section, secretSections: Section[], file: string, d
   const remotes = c.sections.filter((s) => /^remote(-.*)?$/.test(s.name));
   const rounds: string[] = [];
   let localCerts: string | undefined;
+  /** Each local round's id and eap_id, to tell the certificate round's identity from the EAP round's. */
+  type RoundIds = { name: string; id?: Setting; eapId?: Setting };
+  const roundIds: RoundIds[] = [];
   for (const l of locals) {
+    const ids: RoundIds = { name: l.name };
     for (const [key, s] of l.settings) {
       const k = `connections.${c.name}.${l.name}.${key}`;
       if (key === "auth") rounds.push(s.value);
-      else if (key === "id") p.localId = s.value;
-      else if (key === "eap_id") p.eapIdentity = s.value;
+      else if (key === "id") ids.id = s;
+      else if (key === "eap_id") ids.eapId = s;
       else if (key === "certs") localCerts = list(s.value)[0];
       else warn(s, k, "is not supported by roam; ignored");
     }
+    if (l.settings.has("auth")) roundIds.push(ids);
   }
   const kinds = rounds.map((a) => (a === "psk" ? "psk" : a === "pubkey" || a.startsWith("rsa") || a.startsWith("ecdsa") ? "cert" : a === "eap-mschapv2" || a === "eap" ? "eap" : a));
   const joined = kinds.join("+");
@@ -196,6 +205,24 @@ function importConnection(c: Section, secretSections: Section[], file: string, d
   else {
     const where = locals[0] ?? c;
     return at(where, `connection "${c.name}": local auth "${rounds.join(", ") || "(none)"}" is not supported (expected psk, pubkey, eap-mschapv2, or pubkey then eap-mschapv2)`);
+  }
+  // strongSwan's `auth = rsa/pss` (with or without a hash, e.g. rsa/pss-sha256): RSASSA-PSS signatures.
+  if (rounds.some((a) => a.startsWith("rsa/pss"))) p.rsaPss = true;
+  if (p.auth === "cert+eap") {
+    // RFC 4739: local-1's id is the certificate's identity (IDi of the first round); in the EAP round
+    // roam sends the EAP identity as IDi, which is eap_id, or that round's id.
+    const [certRound, eapRound] = roundIds as [RoundIds, RoundIds];
+    if (certRound.eapId) warn(certRound.eapId, `connections.${c.name}.${certRound.name}.eap_id`, "is not used: the first round authenticates with the certificate");
+    p.localId = certRound.id?.value;
+    p.eapIdentity = eapRound.eapId?.value ?? eapRound.id?.value;
+    if (eapRound.eapId && eapRound.id && eapRound.id.value !== eapRound.eapId.value) {
+      warn(eapRound.id, `connections.${c.name}.${eapRound.name}.id`, `= ${eapRound.id.value} is not sent: roam sends the EAP identity (${eapRound.eapId.value}) as the second round's IDi`);
+    }
+  } else {
+    for (const r of roundIds) {
+      if (r.id) p.localId = r.id.value;
+      if (r.eapId) p.eapIdentity = r.eapId.value;
+    }
   }
   if (localCerts !== undefined) p.clientCert = path("x509", localCerts);
   if ((p.auth === "eap-mschapv2" || p.auth === "cert+eap") && !p.eapIdentity && !p.localId) {
@@ -244,7 +271,11 @@ function importConnection(c: Section, secretSections: Section[], file: string, d
     const secret = s.settings.get("secret");
     const ids = [...s.settings.entries()].filter(([k]) => /^id(-.*)?$/.test(k)).map(([, v]) => v.value);
     if (s.name.startsWith("eap") || s.name.startsWith("xauth")) {
-      if (secret && (ids.length === 0 || ids.some((id) => ours.has(id)))) secrets.eapPassword ??= secret.value;
+      if (secret && (ids.length === 0 || ids.some((id) => ours.has(id))) && secrets.eapPassword === undefined) {
+        const password = decodeEapSecret(secret.value);
+        if (password === null) return at(secret, `"secrets.${s.name}.secret": not valid 0x-hex or 0s-base64 text (strongSwan decodes those prefixes; expected UTF-8 text for an EAP password)`);
+        secrets.eapPassword = password;
+      }
     } else if (s.name.startsWith("ike")) {
       if (secret && (ids.length === 0 || ids.some((id) => peers.has(id)))) secrets.psk ??= secret.value;
     } else if (/^(private|rsa|ecdsa|pkcs8|pkcs12)/.test(s.name)) {

@@ -11,6 +11,7 @@
 //   eap_identity = "alice"
 //   ca = ["ca.pem"]                 # PEM/DER files, relative to <name>.d/ or absolute
 //   client_cert / client_key / pkcs12 = "client.p12"
+//   rsa_pss = true                  # sign with RSASSA-PSS (RFC 7427) when the client key is RSA
 //   ike = "aes256gcm16-prfsha256-x25519"  esp = "aes256gcm16"   # strongSwan proposal syntax
 //   subnets = ["10.0.0.0/8"]  excluded_subnets = []  request_ipv6 = false
 //   dns = "use"                     # use | ignore (the servers the gateway assigns)
@@ -42,6 +43,8 @@ export interface Profile {
   clientCert?: string;
   clientKey?: string;
   pkcs12?: string;
+  /** Sign our AUTH with RSASSA-PSS (RFC 7427 §3) instead of PKCS#1 v1.5; only RSA client keys. */
+  rsaPss?: boolean;
   ike?: string;
   esp?: string;
   subnets: string[];
@@ -175,6 +178,7 @@ const FIELDS: Field[] = [
   { key: "client_cert", prop: "clientCert", kind: "string" },
   { key: "client_key", prop: "clientKey", kind: "string" },
   { key: "pkcs12", prop: "pkcs12", kind: "string" },
+  { key: "rsa_pss", prop: "rsaPss", kind: "bool" },
   { key: "ike", prop: "ike", kind: "string" },
   { key: "esp", prop: "esp", kind: "string" },
   { key: "subnets", prop: "subnets", kind: "strings" },

@@ -22,11 +22,26 @@ export interface SecretSources {
   prompt?: (question: string) => Promise<string>;
 }
 
-/** strongSwan's secret syntax: "0x…" hex, "0s…" base64, otherwise the UTF-8 text. */
+/** strongSwan's secret syntax: "0x…" hex, "0s…" base64 (either prefix in any case), otherwise the UTF-8 text. */
 export function decodePsk(text: string): Uint8Array | null {
-  if (/^0x[0-9a-fA-F]*$/.test(text) && text.length % 2 === 0 && text.length > 2) return fromHex(text.slice(2));
-  if (text.startsWith("0s")) return decodeBase64(text.slice(2));
+  if (/^0x[0-9a-f]*$/i.test(text) && text.length % 2 === 0 && text.length > 2) return fromHex(text.slice(2));
+  if (/^0s/i.test(text)) return decodeBase64(text.slice(2));
   return new TextEncoder().encode(text);
+}
+
+/**
+ * An EAP password written in strongSwan's secret syntax (swanctl.conf `secrets { eap-… { secret } }`):
+ * charon reads "0x…"/"0s…" as hex/base64 too, so the password is those octets as UTF-8 text; null when they
+ * do not decode or are not UTF-8.
+ */
+export function decodeEapSecret(text: string): string | null {
+  const bytes = decodePsk(text);
+  if (!bytes) return null;
+  try {
+    return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    return null;
+  }
 }
 
 /** `needsKeyPassphrase`: the client key is a PKCS#12 file or an encrypted PEM key (see profileNeedsKeyPassphrase). */

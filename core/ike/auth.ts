@@ -5,13 +5,18 @@
 //   EAP:  HDR, SK{IDi, CERTREQ, [IDr], CP, SAi2, TSi, TSr} -->  <--  HDR, SK{IDr, CERT, AUTH, EAP}
 //         HDR, SK{EAP} -->  <-- HDR, SK{EAP}   ...until EAP-Success
 //         HDR, SK{AUTH} -->  <--  HDR, SK{AUTH, CP, SAr2, TSi, TSr}
+//   cert+EAP (RFC 4739 §3.2; both sides sent N(MULTIPLE_AUTH_SUPPORTED) in IKE_SA_INIT):
+//         HDR, SK{IDi, CERT+, CERTREQ, [IDr], AUTH, N(ANOTHER_AUTH_FOLLOWS), CP, SAi2, TSi, TSr} -->
+//                                                          <--  HDR, SK{IDr, CERT, AUTH}
+//         HDR, SK{IDi (the EAP identity)} -->  <--  HDR, SK{EAP}   ...EAP as above, then the AUTH pair
+//         made with the MSK over the second round's IDi; the CHILD_SA comes in the last answer.
 //
 // The gateway's certificate and AUTH are verified before any EAP answer leaves, so no credential goes to
 // a gateway that has not proved who it is.
 
 import { pskAuth, signedOctets } from "../crypto/auth.ts";
 import { createMschapv2Peer, type EapPeer } from "../eap/mschapv2.ts";
-import { equalBytes, wipe } from "../util/bytes.ts";
+import { equalBytes, utf8, wipe } from "../util/bytes.ts";
 import { AuthMethod, CertEncoding, HashAlgorithm, IdType, NotifyError, NotifyStatus, notifyName } from "../wire/constants.ts";
 import { sameDistinguishedName } from "../x509/dn.ts";
 import { validateChain } from "../x509/chain.ts";
@@ -19,7 +24,8 @@ import { parseCertificate } from "../x509/cert.ts";
 import { identityMatches } from "../x509/identity.ts";
 import { chooseAuthSigning, signAuth, verifyAuth, type AuthSigning } from "../x509/ikeauth.ts";
 import { parsePrivateKeyDer, wipePrivateKey } from "../x509/keys.ts";
-import type { SessionConfig } from "./config.ts";
+import type { Credentials, SessionConfig } from "./config.ts";
+import { parseIdentity } from "./identity.ts";
 import type { IkeSaKeys } from "./ikesa.ts";
 import type { InitTranscript } from "./init.ts";
 import * as M from "./msg.ts";
@@ -32,11 +38,16 @@ export type AuthStep =
 
 type Phase = "first" | "eap" | "final";
 
+type CertCredentials = Extract<Credentials, { kind: "cert" | "cert+eap" }>;
+const hasCert = (c: Credentials): c is CertCredentials => c.kind === "cert" || c.kind === "cert+eap";
+
 export class AuthExchange {
   private phase: Phase = "first";
   private eap: EapPeer | null = null;
   private msk: Uint8Array | null = null;
   private idrBody: Uint8Array | null = null;
+  /** IDi of the current authentication round (RFC 4739 §3.2: the second round sends its own). */
+  private idi: { type: number; data: Uint8Array };
   /** Why our signature AUTH could not be made; reported at the first answer (firstRequest cannot fail). */
   private signFailure: string | null = null;
   peerIdText: string;
@@ -48,10 +59,11 @@ export class AuthExchange {
     private readonly init: InitTranscript,
   ) {
     this.peerIdText = cfg.remoteId.text;
+    this.idi = cfg.localId;
   }
 
   private idiBody(): Uint8Array {
-    return M.idBody(this.cfg.localId.type, this.cfg.localId.data);
+    return M.idBody(this.idi.type, this.idi.data);
   }
 
   /** Our AUTH (§2.15): prf(prf(secret, "Key Pad for IKEv2"), RealMessage1 | Nr | prf(SK_pi, IDi')). */
@@ -63,7 +75,7 @@ export class AuthExchange {
   firstRequest(): M.Payload[] {
     const c = this.cfg;
     const out: M.Payload[] = [M.id("i", c.localId.type, c.localId.data)];
-    if (c.credentials.kind === "cert") {
+    if (hasCert(c.credentials)) {
       // §3.6: our end-entity certificate first, then the intermediates the gateway may lack.
       for (const der of c.credentials.certChain) out.push(M.cert(CertEncoding.X509_SIGNATURE, der));
     }
@@ -74,9 +86,11 @@ export class AuthExchange {
     out.push(M.notify(NotifyStatus.INITIAL_CONTACT));
     out.push(M.id("r", c.remoteId.type, c.remoteId.data));
     if (c.credentials.kind === "psk") out.push(this.ourAuth(c.credentials.secret));
-    else if (c.credentials.kind === "cert") {
+    else if (hasCert(c.credentials)) {
       const a = this.signatureAuth(c.credentials.privateKey, c.credentials.rsaPss ?? false);
       if (a) out.push(a);
+      // RFC 4739 §3.2: this AUTH is our first round; a second (EAP) follows.
+      if (c.credentials.kind === "cert+eap") out.push(M.notify(NotifyStatus.ANOTHER_AUTH_FOLLOWS));
     } else this.eap = createMschapv2Peer({ identity: c.credentials.identity, password: c.credentials.password, random: this.env.random });
     return out;
   }
@@ -138,6 +152,7 @@ export class AuthExchange {
       if (verified) return verified;
       // §2.15: with a signature from each side, both are authenticated; the CHILD_SA comes in this answer.
       if (this.cfg.credentials.kind === "psk" || this.cfg.credentials.kind === "cert") return { kind: "done" };
+      if (this.cfg.credentials.kind === "cert+eap") return this.secondRound(this.cfg.credentials);
       this.phase = "eap";
       const eap = M.findEap(payloads);
       if (!eap) return fail("protocol", "gateway authenticated but started no EAP exchange");
@@ -154,6 +169,19 @@ export class AuthExchange {
     const v = this.verifyPskAuth(authP, this.msk!);
     if (v) return v;
     return { kind: "done" };
+  }
+
+  /**
+   * RFC 4739 §3.2: the gateway has proved itself and taken our certificate; the second round sends IDi
+   * (the EAP identity) without AUTH, and the gateway starts EAP. Its AUTH in that round's last answer is
+   * made with the MSK over the IDr of the first round (it sends no other).
+   */
+  private secondRound(c: Extract<Credentials, { kind: "cert+eap" }>): AuthStep {
+    const parsed = parseIdentity(c.identity);
+    this.idi = parsed.ok ? parsed.value : { type: IdType.FQDN, data: utf8(c.identity) };
+    this.eap = createMschapv2Peer({ identity: c.identity, password: c.password, random: this.env.random });
+    this.phase = "eap";
+    return { kind: "continue", payloads: [M.id("i", this.idi.type, this.idi.data)], stage: "eap", detail: `certificate accepted; EAP as ${c.identity}` };
   }
 
   private checkIdr(type: number, data: Uint8Array): AuthStep | null {

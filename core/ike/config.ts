@@ -23,7 +23,13 @@ export type Credentials =
    * intermediates. `privateKey` is a DER PKCS#8 PrivateKeyInfo (RFC 5958): bytes, so a request can cross a
    * process boundary as JSON. `rsaPss`: sign with RSASSA-PSS (RFC 7427 §3) instead of PKCS#1 v1.5.
    */
-  | { kind: "cert"; certChain: Uint8Array[]; privateKey: Uint8Array; rsaPss?: boolean };
+  | { kind: "cert"; certChain: Uint8Array[]; privateKey: Uint8Array; rsaPss?: boolean }
+  /**
+   * RFC 4739 multiple authentication: a first round with the certificate as for "cert", then a second
+   * round in which we send `identity` as IDi and answer EAP-MSCHAPv2 with `password`. The gateway proves
+   * itself once, with its certificate, in the first round.
+   */
+  | { kind: "cert+eap"; certChain: Uint8Array[]; privateKey: Uint8Array; rsaPss?: boolean; identity: string; password: string };
 
 export interface SessionConfig {
   /** The gateway's address as bytes (4 or 16) and the port IKE_SA_INIT goes to (500, or 4500). */

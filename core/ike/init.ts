@@ -79,6 +79,8 @@ export class IkeInit {
     payloads.push(M.notify(NotifyStatus.SIGNATURE_HASH_ALGORITHMS, hashAlgorithms()));
     if (this.cfg.fragmentation) payloads.push(M.notify(NotifyStatus.IKEV2_FRAGMENTATION_SUPPORTED)); // RFC 7383 §2.3
     payloads.push(...redirectNotifies(this.cfg.redirectedFrom)); // RFC 5685 §3
+    // RFC 4739 §3.1: announce multiple authentication when we need a second round (cert, then EAP).
+    if (this.cfg.credentials.kind === "cert+eap") payloads.push(M.notify(NotifyStatus.MULTIPLE_AUTH_SUPPORTED));
     this.request = M.encode({ spiI: this.spiI, spiR: zero, exchangeType: ExchangeType.IKE_SA_INIT, messageId: 0, response: false }, payloads);
     return this.request;
   }
@@ -138,6 +140,10 @@ export class IkeInit {
     }
     const nr = M.findNonce(m.payloads);
     if (!nr || nr.length < 16 || nr.length > 256) return fail("protocol", "gateway's nonce is missing or not 16 to 256 bytes (§3.9)");
+    // RFC 4739 §3.1: a second authentication round needs the gateway's MULTIPLE_AUTH_SUPPORTED too.
+    if (this.cfg.credentials.kind === "cert+eap" && !M.findNotify(m.payloads, NotifyStatus.MULTIPLE_AUTH_SUPPORTED)) {
+      return fail("protocol", "gateway did not announce MULTIPLE_AUTH_SUPPORTED (RFC 4739): it cannot take a certificate and then EAP in one IKE SA");
+    }
     const shared = this.ke.computeShared(ker.data);
     if (!shared.ok) return fail("protocol", `gateway's key exchange value is invalid: ${shared.reason}`);
 

@@ -17,10 +17,15 @@ export const PROPOSALS = {
 } as const;
 
 /** Connection names in the gateway's swanctl.conf. */
-export const CONN = { psk: "psk", eap: "eap", cert: "cert" } as const;
+export const CONN = { psk: "psk", eap: "eap", cert: "cert", certEap: "certeap" } as const;
 
 /** Clients with certificates from the stage CA authenticate to connection `cert` with an ID in this domain. */
 export const CERT_CLIENT_DOMAIN = "cert.roam.test";
+/**
+ * Clients of connection `certeap` (RFC 4739: a client certificate, then EAP-MSCHAPv2 as `eapUser`)
+ * authenticate their first round with an ID in this domain.
+ */
+export const CERT_EAP_CLIENT_DOMAIN = "certeap.roam.test";
 /** The CHILD_SA name of both connections. */
 export const CHILD = "corp";
 /** Pool name in the gateway's swanctl.conf. */
@@ -112,6 +117,28 @@ ${child}
       # client certificates chaining to the stage CA (swanctl/x509ca), RFC 822 IDs in the cert domain
       auth = pubkey
       id = *@${CERT_CLIENT_DOMAIN}
+    }
+${child}
+  }
+  ${CONN.certEap} {
+    version = 2
+    local_addrs = ${NET.gateway}
+    proposals = ${list(PROPOSALS.ike)}
+    pools = ${POOL}
+    send_cert = always
+    local {
+      auth = pubkey
+      certs = ${opts.gatewayCertFile}
+      id = ${GATEWAY_ID}
+    }
+    # two authentication rounds of the client (RFC 4739): its certificate, then EAP
+    remote-1 {
+      auth = pubkey
+      id = *@${CERT_EAP_CLIENT_DOMAIN}
+    }
+    remote-2 {
+      auth = eap-mschapv2
+      eap_id = %any
     }
 ${child}
   }

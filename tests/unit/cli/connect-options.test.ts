@@ -1,6 +1,7 @@
 // `roam connect` flag checking: each mistake is one line naming the flag, the value and what was expected.
 import { afterAll, describe, expect, test } from "bun:test";
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseConnectFlags, type ConnectFlags } from "../../../cli/connect-options.ts";
@@ -53,6 +54,38 @@ describe("connect flags", () => {
     const r = await parseConnectFlags({ gateway: "gw", remoteId: "gw", eapIdentity: "alice", passwordStdin: true, ca }, async () => "pw1");
     expect(r.credentials).toEqual({ kind: "eap-mschapv2", identity: "alice", password: "pw1" });
     expect(r.trustAnchors.length).toBe(1);
+  });
+
+  test("--cert and --key with --eap-identity: cert+eap (RFC 4739), IDi the certificate's subject", async () => {
+    const fix = join(import.meta.dir, "../x509/fixtures");
+    const key = file("client.key", readFileSync(join(fix, "gw-p256.key"), "utf8"));
+    let asked = 0;
+    const r = await parseConnectFlags({ gateway: "gw", remoteId: "gw", cert: join(fix, "gw-p256.crt"), key, eapIdentity: "alice", passwordStdin: true, ca }, async () => {
+      asked++;
+      return "pw2";
+    });
+    expect(asked).toBe(1);
+    expect(r.credentials.kind).toBe("cert+eap");
+    if (r.credentials.kind !== "cert+eap") return;
+    expect([r.credentials.identity, r.credentials.password, r.credentials.certChain.length]).toEqual(["alice", "pw2", 1]);
+    expect(r.localId?.text).toBe("C=DE, O=Roam Test, CN=ecgw.roam.test");
+    const noStdin = await error({ gateway: "gw", remoteId: "gw", cert: join(fix, "gw-p256.crt"), key, eapIdentity: "alice", ca });
+    expect(noStdin.message).toMatch(/--eap-identity needs --password-stdin/);
+    const withPsk = await error({ gateway: "gw", remoteId: "gw", cert: join(fix, "gw-p256.crt"), key, pskFile: psk, ca });
+    expect(withPsk.message).toMatch(/not --psk-file and --cert/);
+  });
+
+  test("--p12 with --eap-identity: cert+eap; --password-stdin gives the PKCS#12 passphrase first, then the EAP password", async () => {
+    const fix = join(import.meta.dir, "../x509/fixtures");
+    const p12 = join(dir, "client.p12");
+    execFileSync("openssl", ["pkcs12", "-export", "-inkey", join(fix, "gw-p256.key"), "-in", join(fix, "gw-p256.crt"), "-passout", "pass:p12-pass", "-out", p12]);
+    chmodSync(p12, 0o600);
+    const lines = ["p12-pass", "eap-pass"];
+    const r = await parseConnectFlags({ gateway: "gw", remoteId: "gw", p12, eapIdentity: "alice", passwordStdin: true, ca }, async () => lines.shift()!);
+    expect(lines).toEqual([]);
+    expect(r.credentials.kind).toBe("cert+eap");
+    if (r.credentials.kind !== "cert+eap") return;
+    expect([r.credentials.identity, r.credentials.password, r.credentials.certChain.length]).toEqual(["alice", "eap-pass", 1]);
   });
 
   test("--gateway given several times: tried in that order; MOBIKE on unless --no-mobike", async () => {

@@ -14,6 +14,7 @@ import { findNotify, findPayload, keyLength, type Payload, type Proposal } from 
 import { parseAddress } from "../../../core/wire/addr.ts";
 export { seededRandom } from "../../lib/seeded.ts";
 import { FragmentReassembler, fragmentMessage } from "../../../core/ike/fragment.ts";
+import { FakeEapRound, type EapRoundOptions } from "./fake-eap-round.ts";
 
 
 export interface FakeGatewayOptions {
@@ -41,6 +42,13 @@ export interface FakeGatewayOptions {
   /** RFC 5685: send the client to this gateway (REDIRECT data without nonce) in IKE_SA_INIT or in IKE_AUTH. */
   redirectInit?: Uint8Array;
   redirectAuth?: Uint8Array;
+  /** Announce RFC 4739 MULTIPLE_AUTH_SUPPORTED in the IKE_SA_INIT answer. */
+  multipleAuth?: boolean;
+  /**
+   * RFC 4739 §3.2: after the certAuth round (which must carry ANOTHER_AUTH_FOLLOWS), a second round of
+   * EAP-MSCHAPv2; the CHILD_SA comes in its last answer.
+   */
+  secondRound?: EapRoundOptions;
 }
 
 /** The §2.15 octets: InitiatorSignedOctets over IDi' and ResponderSignedOctets over IDr'. */
@@ -74,6 +82,11 @@ export class FakeGateway {
   clientEspSpi = 0;
   deleted = false;
   received: { exchangeType: number; response: boolean; payloads: Payload[] }[] = [];
+  /** The client announced MULTIPLE_AUTH_SUPPORTED in IKE_SA_INIT (RFC 4739 §3.1). */
+  clientMultipleAuth = false;
+  /** The second authentication round, once the first is done. */
+  eapRound: FakeEapRound | null = null;
+  private firstRound: { client: Payload[]; idrBody: Uint8Array } | null = null;
 
   constructor(private readonly o: FakeGatewayOptions) {
     this.spiR = o.random.bytes(8);
@@ -199,6 +212,7 @@ export class FakeGateway {
     this.spiI = spiI;
     this.initRequest = data;
     this.clientFragmentation = findNotify(payloads, NotifyStatus.IKEV2_FRAGMENTATION_SUPPORTED) !== undefined;
+    this.clientMultipleAuth = findNotify(payloads, NotifyStatus.MULTIPLE_AUTH_SUPPORTED) !== undefined;
     this.ni = findPayload(payloads, PayloadType.NONCE)!.nonce;
     const chosen = choose(sa.proposals[0]!, ke.dhGroup);
     this.prf = prfById(chosen.prf)!;
@@ -218,6 +232,7 @@ export class FakeGateway {
       notify(NotifyStatus.NAT_DETECTION_SOURCE_IP, this.o.random.bytes(20)),
       notify(NotifyStatus.NAT_DETECTION_DESTINATION_IP, this.natView),
       ...(this.o.fragmentBudget ? [notify(NotifyStatus.IKEV2_FRAGMENTATION_SUPPORTED)] : []),
+      ...(this.o.multipleAuth ? [notify(NotifyStatus.MULTIPLE_AUTH_SUPPORTED)] : []),
       ...(this.o.hashAlgorithms ? [notify(NotifyStatus.SIGNATURE_HASH_ALGORITHMS, new Uint8Array(this.o.hashAlgorithms.flatMap((h) => [h >> 8, h & 0xff])))] : []),
     ];
     this.initResponse = serializeMessage({ header: this.header(spiI, this.spiR, ExchangeType.IKE_SA_INIT, 0, true), payloads: resp });
@@ -225,12 +240,25 @@ export class FakeGateway {
   }
 
   private onAuth(payloads: Payload[]): Payload[] {
+    const octets: SignedOctetsFor = {
+      initiator: (idBody) => signedOctets(this.prf, this.initRequest, this.nr, this.keys.SK_pi, idBody),
+      responder: (idBody) => signedOctets(this.prf, this.initResponse, this.ni, this.keys.SK_pr, idBody),
+    };
+    if (this.eapRound) {
+      const first = this.firstRound!;
+      return this.eapRound.answer(payloads, this.prf, { initiator: octets.initiator, responder: () => octets.responder(first.idrBody) }, () => this.childPayloads(first.client));
+    }
     if (this.o.certAuth) {
-      const ours = this.o.certAuth(payloads, {
-        initiator: (idBody) => signedOctets(this.prf, this.initRequest, this.nr, this.keys.SK_pi, idBody),
-        responder: (idBody) => signedOctets(this.prf, this.initResponse, this.ni, this.keys.SK_pr, idBody),
-      });
+      const ours = this.o.certAuth(payloads, octets);
       if (!ours) return [notify(NotifyError.AUTHENTICATION_FAILED)];
+      if (this.o.secondRound) {
+        // RFC 4739 §3.2: a gateway configured for two rounds refuses a client that ends after one.
+        if (!this.clientMultipleAuth || !findNotify(payloads, NotifyStatus.ANOTHER_AUTH_FOLLOWS)) return [notify(NotifyError.AUTHENTICATION_FAILED)];
+        const idr = findPayload(ours, PayloadType.IDr as typeof PayloadType.IDi | typeof PayloadType.IDr)!;
+        this.firstRound = { client: payloads, idrBody: concatBytes(new Uint8Array([idr.idType, 0, 0, 0]), idr.data) };
+        this.eapRound = new FakeEapRound(this.o.secondRound);
+        return ours;
+      }
       return [...ours, ...this.childPayloads(payloads)];
     }
     const idi = findPayload(payloads, PayloadType.IDi as typeof PayloadType.IDi | typeof PayloadType.IDr)!;

@@ -7,6 +7,9 @@ import { decodePemCertificates } from "../../../core/x509/pem.ts";
 import { importMobileconfig } from "../../../cli/profiles/import-mobileconfig.ts";
 import { exportSswan, importSswan } from "../../../cli/profiles/import-sswan.ts";
 import { importSwanctl } from "../../../cli/profiles/import-swanctl.ts";
+import { importToml } from "../../../cli/profiles/import.ts";
+import { profileToTable } from "../../../cli/profiles/model.ts";
+import { stringify } from "smol-toml";
 import { parsePlist } from "../../../cli/profiles/plist.ts";
 import { decodePsk } from "../../../cli/profiles/secrets.ts";
 
@@ -39,13 +42,14 @@ test(".sswan ikev2-eap: every field", () => {
   expect(w).not.toContain("certreq"); // true is what roam does
 });
 
-test(".sswan ikev2-cert-eap: local id, p12, rsa-pss and unknown keys warned", () => {
+test(".sswan ikev2-cert-eap: local id, p12, rsa-pss; unknown keys warned", () => {
   const r = ok(importSswan(fx("cert-eap.sswan"), "x.sswan"));
   expect(r.profile.auth).toBe("cert+eap");
   expect(r.profile.localId).toBe("alice@example.com");
   expect(r.profile.remoteId).toBe("CN=gw.lab.example");
   expect(r.assets.pkcs12).toEqual(p12);
-  expect(r.warnings.some((w) => w.includes('"local.rsa-pss"'))).toBe(true);
+  expect(r.profile.rsaPss).toBe(true);
+  expect(r.warnings.some((w) => w.includes('"local.rsa-pss"'))).toBe(false);
   expect(r.warnings.some((w) => w.includes('"apps"'))).toBe(true);
 });
 
@@ -137,7 +141,10 @@ test("swanctl.conf: connections, children, secrets, warnings with line numbers",
   });
   expect(psk!.secrets).toEqual({ psk: "0x3c3f2a5b7d9e11ff" });
   const w = psk!.warnings.join("\n");
-  expect(w).toContain('line 12: "connections.home-psk.fragmentation"');
+  // fragmentation = yes is what roam does (RFC 7383): no warning; no is named.
+  expect(w).not.toContain("fragmentation");
+  const [noFrag] = ok(importSwanctl(fx("swanctl.conf").replace("fragmentation = yes", "fragmentation = no"), "swanctl.conf"));
+  expect(noFrag!.warnings).toContain('swanctl.conf: line 12: "connections.home-psk.fragmentation" = no is not stored in the profile: roam offers IKE fragmentation (RFC 7383); connect with --no-fragmentation');
   expect(w).toContain('line 25: "connections.home-psk.children.home.start_action"');
   expect(w).toContain('line 67: section "pools"');
   expect(w).toContain('line 72: "include conf.d/*.conf" ignored');
@@ -147,6 +154,29 @@ test("swanctl.conf: connections, children, secrets, warnings with line numbers",
   expect(eap!.profile.subnets).toEqual(["0.0.0.0/0"]);
   expect(eap!.secrets).toEqual({ eapPassword: "c4rol's password" });
   expect(eap!.warnings.some((x) => x.includes("children.extra") && x.includes("first CHILD_SA only"))).toBe(true);
+});
+
+test("swanctl.conf cert+eap: local-1 pubkey then local-2 eap-mschapv2 (RFC 4739); export round trip", () => {
+  const [r, ...rest] = ok(importSwanctl(fx("cert-eap-swanctl.conf"), "swanctl.conf", { swanctlDir: "/etc/swanctl" }));
+  expect(rest).toEqual([]);
+  expect(r!.profile).toEqual({
+    name: "lab", gateways: ["vpn.lab.example"], port: 500, auth: "cert+eap", localId: "C=DE, O=Roam Test, CN=ecgw.roam.test", eapIdentity: "dave",
+    remoteId: "vpn.lab.example", ca: ["/etc/swanctl/x509ca/lab-ca.pem"], clientCert: "/etc/swanctl/x509/client.pem", clientKey: "/etc/swanctl/ecdsa/client.key",
+    subnets: ["10.20.0.0/16"], excludedSubnets: [], requestIpv6: false, dns: "use", dnsServers: [],
+  });
+  expect(r!.secrets).toEqual({ eapPassword: "d4ve's password" });
+  // The EAP round's own id is not what roam sends there: named, not silently dropped.
+  expect(r!.warnings).toEqual(['swanctl.conf: line 13: "connections.lab.local-2.id" = dave@lab.example is not sent: roam sends the EAP identity (dave) as the second round\'s IDi']);
+  // Without eap_id, the EAP round's id is the EAP identity; the first round keeps the certificate's.
+  const [noEapId] = ok(importSwanctl(fx("cert-eap-swanctl.conf").replace("      eap_id = dave\n", ""), "swanctl.conf"));
+  expect([noEapId!.profile.localId, noEapId!.profile.eapIdentity]).toEqual(["C=DE, O=Roam Test, CN=ecgw.roam.test", "dave@lab.example"]);
+  expect(noEapId!.warnings).toEqual([]);
+  // auth = rsa/pss signs with RSASSA-PSS (RFC 7427).
+  const [pss] = ok(importSwanctl(fx("cert-eap-swanctl.conf").replace("auth = pubkey\n      certs", "auth = rsa/pss\n      certs"), "swanctl.conf"));
+  expect([pss!.profile.auth, pss!.profile.rsaPss]).toEqual(["cert+eap", true]);
+  // A TOML export (the model's table) reads back as the same profile.
+  const back = ok(importToml(stringify(profileToTable(r!.profile)), "lab.toml"));
+  expect(back[0]!.profile).toEqual(r!.profile);
 });
 
 test("swanctl.conf refusals name the line", () => {
@@ -165,4 +195,16 @@ test("PSK text in strongSwan's syntax", () => {
   expect(decodePsk("0sAAEC")).toEqual(new Uint8Array([0, 1, 2]));
   expect(decodePsk("plain")).toEqual(new TextEncoder().encode("plain"));
   expect(decodePsk("0s%%")).toBeNull();
+  // charon takes either prefix in any case (strcasepfx).
+  expect(decodePsk("0X3C3F")).toEqual(new Uint8Array([0x3c, 0x3f]));
+  expect(decodePsk("0SAAEC")).toEqual(new Uint8Array([0, 1, 2]));
+});
+
+test("swanctl.conf EAP secrets in strongSwan's syntax: 0x/0s decode to the password charon uses", () => {
+  const conf = (secret: string) => fx("swanctl.conf").replace(`secret = "c4rol's password"`, `secret = ${secret}`);
+  const pw = (secret: string) => ok(importSwanctl(conf(secret), "s.conf"))[1]!.secrets.eapPassword;
+  expect(pw("0s" + Buffer.from("c4rol's password").toString("base64"))).toBe("c4rol's password");
+  expect(pw("0x" + Buffer.from("pässword").toString("hex"))).toBe("pässword");
+  expect(pw("plain-text")).toBe("plain-text");
+  expect(err(importSwanctl(conf("0x80ff"), "s.conf"))).toContain('"secrets.eap-carol.secret": not valid 0x-hex or 0s-base64 text');
 });

@@ -152,7 +152,7 @@ test("profileToConnectRequest: PSK profile → request, unapplied fields listed 
   expect(stdin.psk).toEqual(new TextEncoder().encode("in"));
 });
 
-test("profileToConnectRequest: EAP needs a CA and a password; cert auth without client_cert/client_key, or cert+eap, is refused in one line", () => {
+test("profileToConnectRequest: EAP needs a CA and a password; cert or cert+eap without client_cert/client_key is refused in one line", () => {
   const h = home();
   const r = importSwanctl(readFileSync(fx("swanctl.conf"), "utf8"), "swanctl.conf");
   if (!r.ok) throw new Error(r.error);
@@ -169,7 +169,43 @@ test("profileToConnectRequest: EAP needs a CA and a password; cert auth without 
   expect(() => profileToConnectRequest({ ...eap, ca: [] }, { eapPassword: "pw" }, { background: false, dir: h.store })).toThrow("EAP needs a CA");
   expect(() => profileToConnectRequest(eap, {}, { background: false, dir: h.store })).toThrow("no EAP password");
   expect(() => profileToConnectRequest({ ...eap, auth: "cert" }, {}, { background: false, dir: h.store })).toThrow('auth "cert" (client certificate) is not supported without client_cert and client_key');
-  expect(() => profileToConnectRequest({ ...eap, auth: "cert+eap" }, {}, { background: false, dir: h.store })).toThrow("cert+eap needs RFC 4739");
+  expect(() => profileToConnectRequest({ ...eap, auth: "cert+eap" }, { eapPassword: "pw" }, { background: false, dir: h.store })).toThrow('auth "cert+eap" (client certificate) is not supported without client_cert and client_key');
+});
+
+test("profileToConnectRequest: a cert+eap profile → certificate credentials with an EAP round (RFC 4739)", async () => {
+  const h = home();
+  const x509 = join(import.meta.dir, "../x509/fixtures");
+  const r = importSwanctl(readFileSync(fx("cert-eap-swanctl.conf"), "utf8"), "swanctl.conf");
+  if (!r.ok) throw new Error(r.error);
+  // Keys are secrets: mode 0600 copies (the fixtures are checked out 0644).
+  let copies = 0;
+  const key = (n: string) => {
+    const to = join(tmp, `key-${copies++}-${n}`);
+    writeFileSync(to, readFileSync(join(x509, n)), { mode: 0o600 });
+    return to;
+  };
+  const p = { ...r.value[0]!.profile, ca: [join(x509, "root-rsa.crt")], clientCert: join(x509, "gw-p256.crt"), clientKey: key("gw-p256.key") };
+  // The EAP password is asked for as for an eap-mschapv2 profile.
+  const secrets = await resolveSecrets(p, { passwordStdin: false, readStdinLine: async () => "", env: { ROAM_PASSWORD: "from-env" }, stored: () => ({}) });
+  const { request, unsupported } = profileToConnectRequest(p, secrets, { background: false, dir: h.store });
+  expect(request.credentials.kind).toBe("cert+eap");
+  if (request.credentials.kind !== "cert+eap") return;
+  expect([request.credentials.identity, request.credentials.password, request.credentials.certChain.length]).toEqual(["dave", "from-env", 1]);
+  expect(request.localId).toEqual({ type: IdType.DER_ASN1_DN, data: request.localId!.data, text: "C=DE, O=Roam Test, CN=ecgw.roam.test" });
+  expect(unsupported).toEqual([]);
+  expect(() => profileToConnectRequest(p, {}, { background: false, dir: h.store })).toThrow("no EAP password");
+  expect(() => profileToConnectRequest({ ...p, ca: [] }, secrets, { background: false, dir: h.store })).toThrow("cert+eap needs a CA");
+  // rsa_pss (.sswan "rsa-pss"): RSASSA-PSS with an RSA key; named and not used with an EC key.
+  const rsa = profileToConnectRequest({ ...p, rsaPss: true, clientCert: join(x509, "gw-rsa2048.crt"), clientKey: key("gw-rsa2048.key") }, secrets, { background: false, dir: h.store });
+  expect(rsa.request.credentials.kind === "cert+eap" && rsa.request.credentials.rsaPss).toBe(true);
+  expect(rsa.unsupported).toEqual([]);
+  const ec = profileToConnectRequest({ ...p, rsaPss: true }, secrets, { background: false, dir: h.store });
+  expect(ec.request.credentials.kind === "cert+eap" && ec.request.credentials.rsaPss).toBe(false);
+  expect(ec.unsupported).toEqual(["rsa_pss is not used: the client key is ec, RSA-PSS needs an RSA key"]);
+  // A key other users can read is refused, naming the chmod.
+  const open = key("gw-p256.key");
+  chmodSync(open, 0o640);
+  expect(() => profileToConnectRequest({ ...p, clientKey: open }, secrets, { background: false, dir: h.store })).toThrow(`client_key "${open}" is readable by other users (mode 640); run chmod 600 "${open}"`);
 });
 
 test("rekey tuning fields: rekey, ike_rekey, rekey_bytes, rekey_packets reach the request; bad values are refused naming the field", async () => {
