@@ -11,13 +11,14 @@
 //   EAP-Success                       ──►  done: MSK
 //
 //   EAP-Request/MSCHAPv2 Failure "E=" ──►  refused (E=691 ...): we have one password, so no retry (R=1)
-//                                     ◄──  EAP-Response/MSCHAPv2 Failure (draft §2.5, RFC 2759 §6)
+//                                     ◄──  EAP-Response/MSCHAPv2 Failure ([MS-CHAP] §2.2, RFC 2759 §6)
 //   EAP-Failure                       ──►  done: rejected, with the gateway's reason
 //
 //   The Failure Response matters: strongSwan's authenticator (eap_mschapv2.c, process_server) waits for it
 //   (or for a retried Response) and only then answers EAP-Failure and destroys its IKE SA; without it the
 //   gateway keeps the half-open IKE SA until its timeout. An EAP-Failure without a Failure Request first
 //   ends the exchange the same way.
+//
 //   EAP-Request/<other type>          ──►  ◄── Legacy Nak (RFC 3748 §5.3.1) proposing MSCHAPv2 (26)
 //
 // The password becomes PasswordHash at creation; PasswordHash and every value derived from it are wiped
@@ -216,7 +217,7 @@ class Mschapv2Peer implements EapPeer {
 
   /**
    * RFC 2759 §6: the gateway refused our Response. A retry (R=1, with C= a new challenge) would need another
-   * password, and we have one: answer with the Failure Response (draft §2.5: Type 26, OpCode 4 alone), which
+   * password, and we have one: answer with the Failure Response ([MS-CHAP] §2.2: Type 26, the Failure OpCode 4 alone), which
    * tells the gateway we give up, and wait for its EAP-Failure. Secrets are wiped now; nothing needs them.
    */
   private failure(identifier: number, message: string): EapStep {

@@ -1,7 +1,7 @@
-// The MS-CHAPv2 Failure handshake (RFC 2759 §6, draft-kamath-pppext-eap-mschapv2-02 §2.4/§2.5): the
-// Failure Request's message fields, the peer's Failure Response octets, and the end of EAP with the
-// gateway's EAP-Failure, which carries the reason of the Failure Request before it. No retry: roam has
-// one password.
+// The MS-CHAPv2 Failure handshake (RFC 2759 §6; [MS-CHAP] §2.2, §3.2.5.4, §3.2.5.6, Microsoft's open
+// specification of EAP-MSCHAPv2): the Failure Request's message fields, the peer's Failure Response
+// octets, and the end of EAP with the gateway's EAP-Failure, which carries the reason of the Failure
+// Request before it. No retry: roam has one password.
 import { describe, expect, test } from "bun:test";
 import { createMschapv2Peer, type EapDone, type EapStep } from "../../../core/eap/mschapv2.ts";
 import { encodeMschapAck, mschapErrorText, MschapOpCode, parseFailureMessage } from "../../../core/eap/mschapv2-msg.ts";
@@ -79,7 +79,7 @@ describe("the peer's answer to a Failure Request", () => {
     // The scripted authenticator refused with E=691 R=1 C=... V=3 M=Authentication failure.
     expect(refusal[5]).toBe(MschapOpCode.FAILURE);
     const answer = send(peer.process(refusal));
-    // draft §2.5: Code 2 | Identifier | Length 6 | Type 26 | OpCode 4
+    // [MS-CHAP] §2.2: Code 2 | Identifier | Length 6 | Type 26 | OpCode 4
     expect(hex(answer)).toBe(`02${gw.id.toString(16).toUpperCase()}00061A04`);
     expect(hex(encodeMschapAck(MschapOpCode.FAILURE))).toBe("04");
     const f = failure(peer.process(gw.eapFailure()));

@@ -111,7 +111,7 @@ describe("cert+EAP (RFC 4739)", () => {
       'authentication failed: the gateway refused the EAP credentials: authentication failure (wrong user name or password) (MS-CHAPv2 E=691 ERROR_AUTHENTICATION_FAILURE); the gateway says "Authentication failure"',
     );
     expect(r.seen).toHaveLength(1);
-    // draft-kamath §2.5: EAP-Response (2), the Failure Request's Identifier, Length 6, Type 26, OpCode 4.
+    // [MS-CHAP] §2.2 (Microsoft open specification): EAP-Response (2), the Failure Request's Identifier, Length 6, Type 26, OpCode 4.
     const answer = r.gw.eapRound!.seen.failureAnswer!;
     expect(Array.from(answer)).toEqual([2, r.authenticator.id, 0, 6, 26, 4]);
     expect(r.gw.eapRound!.finished).toBe(true);
