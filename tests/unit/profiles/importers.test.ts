@@ -35,7 +35,7 @@ test(".sswan ikev2-eap: every field", () => {
     dnsServers: ["192.0.2.53", "2001:db8::53"], mtu: 1400, natKeepalive: 30,
   });
   expect(r.assets.ca).toEqual([caDer]);
-  expect(r.secrets).toEqual({});
+  expect(r.secrets).toEqual({ eapPassword: "correct horse" }); // local.shared_secret
   const w = r.warnings.join("\n");
   for (const f of ["remote.revocation", "split-tunneling.block-ipv6", "ipv6-transport"]) expect(w).toContain(`"${f}"`);
   expect(w).not.toContain("block-ipv4"); // false: nothing to warn about
@@ -53,6 +53,14 @@ test(".sswan ikev2-cert-eap: local id, p12, rsa-pss; unknown keys warned", () =>
   expect(r.warnings.some((w) => w.includes('"apps"'))).toBe(true);
 });
 
+test(".sswan local.shared_secret is the EAP password of the user-and-password types only", () => {
+  const o = JSON.parse(fx("cert.sswan"));
+  o.local.shared_secret = "not for certificates";
+  const r = ok(importSswan(JSON.stringify(o), "c.sswan"));
+  expect(r.secrets).toEqual({});
+  expect(r.warnings.some((w) => w.includes('"local.shared_secret"') && w.includes("ikev2-cert"))).toBe(true);
+});
+
 test(".sswan refusals name the file and field", () => {
   const base = JSON.parse(fx("eap.sswan"));
   const bad = (mut: (o: any) => void) => {
@@ -61,6 +69,7 @@ test(".sswan refusals name the file and field", () => {
     return err(importSswan(JSON.stringify(o), "p.sswan"));
   };
   expect(err(importSswan("{ not json", "p.sswan"))).toMatch(/^p\.sswan: not valid JSON/);
+  expect(bad((o) => (o.local.shared_secret = 7))).toBe('p.sswan: field "local.shared_secret": expected the EAP password (a non-empty string)');
   expect(bad((o) => delete o.remote.addr)).toBe('p.sswan: field "remote.addr": missing (expected the gateway\'s host name or IP address)');
   expect(bad((o) => (o.type = "ikev2-psk"))).toContain('field "type": unknown type "ikev2-psk"');
   expect(bad((o) => (o.type = "ikev2-eap-tls"))).toContain('field "type": "ikev2-eap-tls"');
