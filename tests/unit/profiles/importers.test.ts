@@ -98,7 +98,7 @@ test(".mobileconfig: the IKEv2 dictionary, DNS and certificate payloads", () => 
   expect(r!.profile).toEqual({
     name: "Example-Office", gateways: ["vpn.example.org"], port: 500, auth: "cert+eap", remoteId: "vpn.example.org", localId: "alice@example.org",
     eapIdentity: "alice", ca: [], ike: "aes256gcm16-prfsha384-ecp384", esp: "aes128-sha256-x25519", subnets: [], excludedSubnets: [],
-    requestIpv6: false, dns: "use", dnsServers: ["10.0.0.53"], dpd: 600, natKeepalive: 25, mtu: 1380,
+    requestIpv6: false, dns: "use", dnsServers: ["10.0.0.53"], dpd: 600, natKeepalive: 25, mtu: 1380, mobike: false,
   });
   expect(r!.secrets).toEqual({ eapPassword: "s3cret-eap-<pw>", keyPassphrase: "p12-pass" });
   expect(r!.assets.ca).toEqual([caDer]);
@@ -106,10 +106,10 @@ test(".mobileconfig: the IKEv2 dictionary, DNS and certificate payloads", () => 
   const w = r!.warnings.join("\n");
   expect(w).toContain('"PayloadContent[2].DNS.SearchDomains"');
   expect(w).toContain('"PayloadContent[2].IKEv2.UseConfigurationAttributeInternalIPSubnet"');
-  expect(w).not.toContain("DisableMOBIKE"); // 1: matches roam
+  expect(w).not.toContain("DisableMOBIKE"); // 1: mobike = false
 });
 
-test(".mobileconfig: SharedSecret profile, MOBIKE default warned", () => {
+test(".mobileconfig: SharedSecret profile, MOBIKE by default", () => {
   const xml = fx("office.mobileconfig")
     .replace("<string>Certificate</string>", "<string>SharedSecret</string>")
     .replace("<key>ExtendedAuthEnabled</key>\n\t\t\t\t<true/>", "<key>SharedSecret</key>\n\t\t\t\t<string>psk-text</string>")
@@ -118,7 +118,8 @@ test(".mobileconfig: SharedSecret profile, MOBIKE default warned", () => {
   expect(r!.profile.auth).toBe("psk");
   expect(r!.secrets.psk).toBe("psk-text");
   expect(r!.secrets.eapPassword).toBeUndefined();
-  expect(r!.warnings.some((x) => x.includes("DisableMOBIKE"))).toBe(true);
+  expect(r!.profile.mobike).toBeUndefined(); // DisableMOBIKE absent: offered
+  expect(r!.warnings.some((x) => x.includes("DisableMOBIKE"))).toBe(false);
 });
 
 test(".mobileconfig refusals", () => {
@@ -146,7 +147,7 @@ test("swanctl.conf: connections, children, secrets, warnings with line numbers",
   expect(psk!.profile).toEqual({
     name: "home-psk", gateways: ["203.0.113.9", "203.0.113.10"], port: 4500, auth: "psk", localId: "client@example.com", remoteId: "gw.example.com",
     ca: [], ike: "aes128gcm16-prfsha256-x25519", esp: "aes128gcm16,aes256-sha256", subnets: ["192.168.50.0/24", "192.168.51.0/24"],
-    excludedSubnets: [], requestIpv6: true, dns: "use", dnsServers: [], dpd: 120,
+    excludedSubnets: [], requestIpv6: true, dns: "use", dnsServers: [], dpd: 120, mobike: false,
   });
   expect(psk!.secrets).toEqual({ psk: "0x3c3f2a5b7d9e11ff" });
   const w = psk!.warnings.join("\n");
