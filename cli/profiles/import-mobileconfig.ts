@@ -143,7 +143,7 @@ export function importMobileconfig(text: string, file: string): Result<Imported[
       if (typeof v !== "number" || !Number.isInteger(v) || v < lo || v > hi) return { ok: false, error: `${file}: field "${f(key)}": expected an <integer> ${lo}-${hi}` };
       p[prop] = v;
     }
-    if (ike.DisableMOBIKE !== true && ike.DisableMOBIKE !== 1) warn(f("DisableMOBIKE"), "(MOBIKE enabled, the default) is not supported: roam does not move the IKE SA between addresses");
+    if (ike.DisableMOBIKE === true || ike.DisableMOBIKE === 1) p.mobike = false; // absent or 0: MOBIKE offered (RFC 4555)
 
     // Certificates: the root payloads are the CA; ServerCertificateIssuerCommonName picks among them.
     const issuer = str(ike, "ServerCertificateIssuerCommonName", f("ServerCertificateIssuerCommonName"));

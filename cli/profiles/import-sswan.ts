@@ -1,13 +1,14 @@
 // strongSwan `.sswan` profiles (the JSON of strongSwan's Android client, docs.strongswan.org "Android VPN
 // Client Profiles") → a roam profile, and back. Pure: text in, profile + secrets + assets + warnings out.
 //
-// Keys read: uuid, name, type, remote.{addr,port,id,cert,certreq,revocation}, local.{eap_id,id,p12,rsa-pss},
+// Keys read: uuid, name, type, remote.{addr,port,id,cert,certreq,revocation}, local.{eap_id,id,p12,rsa-pss,
+// shared_secret (the EAP password, as the Android client reads it for its user-and-password types)},
 // ike-proposal, esp-proposal, dns-servers, mtu, nat-keepalive, split-tunneling.{subnets,excluded,
 // block-ipv4,block-ipv6}, ipv6-transport. Anything else is named in a warning.
 
 import { parseProposals } from "../../core/ike/proposal.ts";
 import { decodeBase64 } from "../../core/x509/pem.ts";
-import { emptyProfile, sanitizeName, validateProfile, type AuthMethod, type Imported, type Profile, type Result } from "./model.ts";
+import { emptyProfile, sanitizeName, validateProfile, type AuthMethod, type Imported, type Profile, type Result, type Secrets } from "./model.ts";
 import { checkPkcs12, decodeCertificateText, encodeBase64 } from "./pem.ts";
 
 /** The client's profile types and what roam makes of them. */
@@ -68,6 +69,7 @@ export function importSswan(text: string, file: string): Result<Imported> {
   p.uuid = uuid.toLowerCase();
   p.gateways = [addr];
   const assets: Imported["assets"] = { ca: [] };
+  const secrets: Secrets = {};
 
   for (const key of Object.keys(remote)) {
     const f = `remote.${key}`;
@@ -113,6 +115,10 @@ export function importSswan(text: string, file: string): Result<Imported> {
     } else if (key === "rsa-pss") {
       if (typeof v !== "boolean") return err(f, "expected true or false");
       if (v) p.rsaPss = true;
+    } else if (key === "shared_secret") {
+      if (typeof v !== "string" || v.length === 0) return err(f, "expected the EAP password (a non-empty string)");
+      if (auth === "eap-mschapv2" || auth === "cert+eap") secrets.eapPassword = v;
+      else warn(f, `is only read for the types ikev2-eap and ikev2-cert-eap (this is "${type}"); ignored`);
     } else warn(f, "is not a known .sswan key; ignored");
   }
   if ((auth === "eap-mschapv2" || auth === "cert+eap") && p.eapIdentity === undefined) {
@@ -165,10 +171,11 @@ export function importSswan(text: string, file: string): Result<Imported> {
 
   const bad = validateProfile(p);
   if (bad) return { ok: false, error: `${file}: ${bad.replace(/field "subnets"/, 'field "split-tunneling.subnets"').replace(/field "excluded_subnets"/, 'field "split-tunneling.excluded"').replace(/field "dns_servers"/, 'field "dns-servers"')}` };
-  return { ok: true, value: { profile: p, secrets: {}, assets, warnings } };
+  return { ok: true, value: { profile: p, secrets, assets, warnings } };
 }
 
-/** A roam profile as .sswan JSON. Secrets are never written: the format has no place for them. */
+/** A roam profile as .sswan JSON. Secrets are never written (the format could carry the EAP password as
+ *  local.shared_secret, but an exported file travels: the password stays in the .secrets file). */
 export function exportSswan(p: Profile, ca: Uint8Array[], pkcs12: Uint8Array | undefined, uuid: string): Result<{ text: string; dropped: string[] }> {
   const type = Object.entries(TYPES).find(([, a]) => a === p.auth)?.[0];
   if (!type) return { ok: false, error: `profile "${p.name}": auth "${p.auth}" has no .sswan type (the Android client has no PSK profiles); use --format toml` };

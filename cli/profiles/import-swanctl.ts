@@ -159,7 +159,7 @@ function importConnection(c: Section, secretSections: Section[], file: string, d
         if (!yes(s.value)) warn(s, k, "= no is not honoured: roam always uses UDP encapsulation (RFC 3948)");
         break;
       case "mobike":
-        if (yes(s.value)) warn(s, k, "= yes is not supported: roam does not do MOBIKE (RFC 4555)");
+        if (!yes(s.value)) p.mobike = false; // RFC 4555 is offered unless the profile says no
         break;
       case "fragmentation":
         // roam offers IKE fragmentation (RFC 7383) and uses it when the gateway does: strongSwan's yes/accept.

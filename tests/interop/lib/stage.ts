@@ -62,7 +62,9 @@ export function interopUnavailable(): string | undefined {
   return undefined;
 }
 
-const randomSecret = (): string => randomBytes(18).toString("base64url");
+// A letter first: charon reads a secret that starts with 0x/0s (any case) as hex/base64 (load_creds.c), so a
+// random one could differ from what roam was given (about one stage in 1,024 per secret).
+const randomSecret = (): string => `k${randomBytes(18).toString("base64url")}`;
 
 export async function createStage(opts: StageOptions = {}): Promise<Stage> {
   const dir = mkdtempSync(`${tmpdir()}/roam-interop-`);

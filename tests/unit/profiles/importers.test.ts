@@ -35,7 +35,7 @@ test(".sswan ikev2-eap: every field", () => {
     dnsServers: ["192.0.2.53", "2001:db8::53"], mtu: 1400, natKeepalive: 30,
   });
   expect(r.assets.ca).toEqual([caDer]);
-  expect(r.secrets).toEqual({});
+  expect(r.secrets).toEqual({ eapPassword: "correct horse" }); // local.shared_secret
   const w = r.warnings.join("\n");
   for (const f of ["remote.revocation", "split-tunneling.block-ipv6", "ipv6-transport"]) expect(w).toContain(`"${f}"`);
   expect(w).not.toContain("block-ipv4"); // false: nothing to warn about
@@ -53,6 +53,14 @@ test(".sswan ikev2-cert-eap: local id, p12, rsa-pss; unknown keys warned", () =>
   expect(r.warnings.some((w) => w.includes('"apps"'))).toBe(true);
 });
 
+test(".sswan local.shared_secret is the EAP password of the user-and-password types only", () => {
+  const o = JSON.parse(fx("cert.sswan"));
+  o.local.shared_secret = "not for certificates";
+  const r = ok(importSswan(JSON.stringify(o), "c.sswan"));
+  expect(r.secrets).toEqual({});
+  expect(r.warnings.some((w) => w.includes('"local.shared_secret"') && w.includes("ikev2-cert"))).toBe(true);
+});
+
 test(".sswan refusals name the file and field", () => {
   const base = JSON.parse(fx("eap.sswan"));
   const bad = (mut: (o: any) => void) => {
@@ -61,6 +69,7 @@ test(".sswan refusals name the file and field", () => {
     return err(importSswan(JSON.stringify(o), "p.sswan"));
   };
   expect(err(importSswan("{ not json", "p.sswan"))).toMatch(/^p\.sswan: not valid JSON/);
+  expect(bad((o) => (o.local.shared_secret = 7))).toBe('p.sswan: field "local.shared_secret": expected the EAP password (a non-empty string)');
   expect(bad((o) => delete o.remote.addr)).toBe('p.sswan: field "remote.addr": missing (expected the gateway\'s host name or IP address)');
   expect(bad((o) => (o.type = "ikev2-psk"))).toContain('field "type": unknown type "ikev2-psk"');
   expect(bad((o) => (o.type = "ikev2-eap-tls"))).toContain('field "type": "ikev2-eap-tls"');
@@ -89,7 +98,7 @@ test(".mobileconfig: the IKEv2 dictionary, DNS and certificate payloads", () => 
   expect(r!.profile).toEqual({
     name: "Example-Office", gateways: ["vpn.example.org"], port: 500, auth: "cert+eap", remoteId: "vpn.example.org", localId: "alice@example.org",
     eapIdentity: "alice", ca: [], ike: "aes256gcm16-prfsha384-ecp384", esp: "aes128-sha256-x25519", subnets: [], excludedSubnets: [],
-    requestIpv6: false, dns: "use", dnsServers: ["10.0.0.53"], dpd: 600, natKeepalive: 25, mtu: 1380,
+    requestIpv6: false, dns: "use", dnsServers: ["10.0.0.53"], dpd: 600, natKeepalive: 25, mtu: 1380, mobike: false,
   });
   expect(r!.secrets).toEqual({ eapPassword: "s3cret-eap-<pw>", keyPassphrase: "p12-pass" });
   expect(r!.assets.ca).toEqual([caDer]);
@@ -97,10 +106,10 @@ test(".mobileconfig: the IKEv2 dictionary, DNS and certificate payloads", () => 
   const w = r!.warnings.join("\n");
   expect(w).toContain('"PayloadContent[2].DNS.SearchDomains"');
   expect(w).toContain('"PayloadContent[2].IKEv2.UseConfigurationAttributeInternalIPSubnet"');
-  expect(w).not.toContain("DisableMOBIKE"); // 1: matches roam
+  expect(w).not.toContain("DisableMOBIKE"); // 1: mobike = false
 });
 
-test(".mobileconfig: SharedSecret profile, MOBIKE default warned", () => {
+test(".mobileconfig: SharedSecret profile, MOBIKE by default", () => {
   const xml = fx("office.mobileconfig")
     .replace("<string>Certificate</string>", "<string>SharedSecret</string>")
     .replace("<key>ExtendedAuthEnabled</key>\n\t\t\t\t<true/>", "<key>SharedSecret</key>\n\t\t\t\t<string>psk-text</string>")
@@ -109,7 +118,8 @@ test(".mobileconfig: SharedSecret profile, MOBIKE default warned", () => {
   expect(r!.profile.auth).toBe("psk");
   expect(r!.secrets.psk).toBe("psk-text");
   expect(r!.secrets.eapPassword).toBeUndefined();
-  expect(r!.warnings.some((x) => x.includes("DisableMOBIKE"))).toBe(true);
+  expect(r!.profile.mobike).toBeUndefined(); // DisableMOBIKE absent: offered
+  expect(r!.warnings.some((x) => x.includes("DisableMOBIKE"))).toBe(false);
 });
 
 test(".mobileconfig refusals", () => {
@@ -137,7 +147,7 @@ test("swanctl.conf: connections, children, secrets, warnings with line numbers",
   expect(psk!.profile).toEqual({
     name: "home-psk", gateways: ["203.0.113.9", "203.0.113.10"], port: 4500, auth: "psk", localId: "client@example.com", remoteId: "gw.example.com",
     ca: [], ike: "aes128gcm16-prfsha256-x25519", esp: "aes128gcm16,aes256-sha256", subnets: ["192.168.50.0/24", "192.168.51.0/24"],
-    excludedSubnets: [], requestIpv6: true, dns: "use", dnsServers: [], dpd: 120,
+    excludedSubnets: [], requestIpv6: true, dns: "use", dnsServers: [], dpd: 120, mobike: false,
   });
   expect(psk!.secrets).toEqual({ psk: "0x3c3f2a5b7d9e11ff" });
   const w = psk!.warnings.join("\n");
