@@ -383,12 +383,20 @@ describe.skipIf(unavailable !== undefined)("roam against a strongSwan gateway be
     expectClean();
   }, 40_000);
 
-  test("a wrong EAP password fails with exit 4, within 30 s, host clean", () => {
+  test("a wrong EAP password fails with exit 4 naming E=691, within 30 s, host clean; the gateway keeps no IKE SA", async () => {
+    expect(listSas(stage.gateway)).toEqual([]);
     const r = roam([...eapArgs(), "--background"], "not-the-password\n");
     expect(r.code).toBe(4);
-    expect(r.stderr).toContain("authentication failed");
+    // strongSwan's Failure Request is "E=691 R=1 C=..." without M=: the code in words is all there is.
+    expect(r.stderr.trim().split("\n").at(-1)).toBe(
+      "roam: authentication failed: the gateway refused the EAP credentials: authentication failure (wrong user name or password) (MS-CHAPv2 E=691 ERROR_AUTHENTICATION_FAILURE)",
+    );
     expect(r.seconds).toBeLessThan(30);
     expectClean();
+    // Our MS-CHAPv2 Failure Response made the gateway end EAP with EAP-Failure and destroy its IKE SA
+    // (without it, the SA stays CONNECTING until charon's half-open timeout, 30 s by default).
+    await waitFor("the gateway to forget the refused IKE SA", () => listSas(stage.gateway).length === 0, 2_000);
+    expect(stage.gateway.log()).toMatch(/EAP-MS-CHAPv2 verification failed, retry \(1\)/);
   }, 40_000);
 
   test("an unreachable gateway fails with exit 5 and names it, within 30 s, host clean", () => {
