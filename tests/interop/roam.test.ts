@@ -9,7 +9,7 @@ import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { startCapture, type CapturedPacket } from "./lib/capture.ts";
 import { waitFor } from "./lib/proc.ts";
-import { transferFromCorp } from "./lib/transfer.ts";
+import { transferFromCorp, transferToCorp } from "./lib/transfer.ts";
 import { listSas } from "./lib/sas.ts";
 import { createStage, interopUnavailable, type Stage } from "./lib/stage.ts";
 import { IFACE, NET, type Topology } from "./lib/topology.ts";
@@ -116,9 +116,11 @@ describe.skipIf(unavailable !== undefined)("roam against a strongSwan gateway be
       expect(ping(NET.corpAServer)).toBe(true);
       expect(ping(NET.corpBServer)).toBe(true);
 
-      // 10 MB of TCP from a corporate server, intact.
-      const t = await transferFromCorp(stage, { tag: mode, timeoutMs: 80_000, marker });
-      expect(t.ok, t.detail).toBe(true);
+      // 10 MB of TCP from a corporate server, and 10 MB to one (the client serves at its virtual IP), intact.
+      const down = await transferFromCorp(stage, { tag: `${mode}-down`, timeoutMs: 80_000, marker });
+      expect(down.ok, down.detail).toBe(true);
+      const upload = await transferToCorp(stage, s.virtualIps[0], { tag: `${mode}-up`, timeoutMs: 80_000, marker });
+      expect(upload.ok, upload.detail).toBe(true);
 
       // Split tunnel: only the selectors go into the TUN.
       expect(topo.mustExec(topo.names.client, ["ip", "route", "get", NET.corpAServer])).toContain("dev roam0");

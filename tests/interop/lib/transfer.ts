@@ -1,6 +1,7 @@
-// TCP through the tunnel: a corporate server (fixtures/tcp-source.ts in corp A) sends BYTES to the client
-// (fixtures/tcp-sink.ts), and both sides' sha256 must agree. Every 1024-byte block starts with MARKER, so
-// a capture on the internet link can look for the cleartext.
+// TCP through the tunnel, checked by sha256 at both ends: fixtures/tcp-source.ts serves BYTES and
+// fixtures/tcp-sink.ts reads them. Download: the source on a corporate server (corp A), the sink on the
+// client. Upload: the source on the client (reached at its virtual IP), the sink on corp A. Every
+// 1024-byte block starts with MARKER, so a capture on the internet link can look for the cleartext.
 
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
@@ -18,20 +19,35 @@ export interface Transfer {
   detail: string;
 }
 
-export async function transferFromCorp(
-  stage: Stage,
-  o: { tag: string; timeoutMs: number; bytes?: number; marker?: Uint8Array; port?: number },
-): Promise<Transfer> {
+export interface TransferOptions {
+  tag: string;
+  timeoutMs: number;
+  bytes?: number;
+  marker?: Uint8Array;
+  port?: number;
+}
+
+/** A corporate server sends to the client. */
+export function transferFromCorp(stage: Stage, o: TransferOptions): Promise<Transfer> {
+  return transfer(stage, o, stage.topo.names.corpA, stage.topo.names.client, NET.corpAServer);
+}
+
+/** The client sends to a corporate host, which connects to the client's virtual IP. */
+export function transferToCorp(stage: Stage, clientVip: string, o: TransferOptions): Promise<Transfer> {
+  return transfer(stage, o, stage.topo.names.client, stage.topo.names.corpA, clientVip);
+}
+
+async function transfer(stage: Stage, o: TransferOptions, sourceNs: string, sinkNs: string, sourceAddress: string): Promise<Transfer> {
   const { topo } = stage;
   const bytes = o.bytes ?? 10 * 1024 * 1024;
   const port = String(o.port ?? 8080);
   const marker = Buffer.from(o.marker ?? randomBytes(12)).toString("hex");
   const srcLog = `${stage.dir}/tcp-source-${o.tag}.log`;
-  const src = topo.spawn(topo.names.corpA, [process.execPath, join(FIXTURES, "tcp-source.ts"), port, String(bytes), marker, String(o.timeoutMs / 1000 + 10)], { logFile: srcLog });
+  const src = topo.spawn(sourceNs, [process.execPath, join(FIXTURES, "tcp-source.ts"), port, String(bytes), marker, String(o.timeoutMs / 1000 + 10)], { logFile: srcLog });
   try {
     await waitFor("the TCP source to listen", () => readIfExists(srcLog).includes("listening"), 10_000);
     const t0 = performance.now();
-    const sink = topo.exec(topo.names.client, [process.execPath, join(FIXTURES, "tcp-sink.ts"), NET.corpAServer, port, String(o.timeoutMs / 1000)], {
+    const sink = topo.exec(sinkNs, [process.execPath, join(FIXTURES, "tcp-sink.ts"), sourceAddress, port, String(o.timeoutMs / 1000)], {
       timeoutMs: o.timeoutMs + 10_000,
     });
     const seconds = (performance.now() - t0) / 1000;
