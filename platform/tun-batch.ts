@@ -79,7 +79,15 @@ export function batchRing(shape: BatchShape, count: number): BatchRing {
 }
 
 /** Main thread → worker. */
-export type ToReader = { type: "start"; tunFd: number; stopFd: number; shape: BatchShape; ring: BatchRing };
+export type ToReader = {
+  type: "start";
+  tunFd: number;
+  stopFd: number;
+  shape: BatchShape;
+  ring: BatchRing;
+  /** Reads start with a virtio_net_hdr (IFF_VNET_HDR): TCP super-packets are segmented by the reader. */
+  vnetHdr: boolean;
+};
 
 /** Worker → main thread. */
 export type FromReader =

@@ -40,6 +40,25 @@ test.skipIf(!isRoot)("ping through the TUN: echo requests read from the worker, 
   });
 });
 
+for (const [mode, env, accepted] of [
+  ["accepted", "on", true],
+  ["refused (a flag the kernel does not know): falls back to plain packets behind the header", "0x10000", false],
+] as const) {
+  test.skipIf(!isRoot)(`ping through a TUN opened with offloads, TUNSETOFFLOAD ${mode}`, async () => {
+    await withNetns((ns) => {
+      const r = run(inNs(ns, ["env", `ROAM_TEST_TUN_OFFLOAD=${env}`, process.execPath, fixture("tun-ping.ts")]), 20_000);
+      if (r.exitCode !== 0) console.error(r.stdout, r.stderr);
+      const res = parseResult(r.stdout) as PingResult & { offloads: boolean };
+      expect(res.offloads).toBe(accepted);
+      // Reads carry the virtio_net_hdr (stripped by the reader), writes get one (else the kernel drops them).
+      expect(res.pingOut).toBe("seq 1: reply\nseq 2: reply\nseq 3: reply\n");
+      expect(res.requests).toBe(3);
+      expect(res.replies).toBe(3);
+      expect(r.exitCode).toBe(0);
+    });
+  });
+}
+
 test.skipIf(!isRoot)("the reader worker also runs inside a `bun build --compile` executable", async () => {
   const dir = mkdtempSync(join(tmpdir(), "roam-compiled-"));
   try {
