@@ -50,6 +50,11 @@ export interface OpenTunOptions {
 export interface LinuxTunDevice extends TunDevice {
   /** TUNSETOFFLOAD was accepted: reads may be TCP super-packets, segmented by the reader. */
   readonly offloads: boolean;
+  /**
+   * Writes buf[off, off+len) as is: a virtio_net_hdr and one packet or TCP super-packet (core/net/gro.ts).
+   * Only on a device opened with `offload`. Returns bytes written (header included) or a negative errno.
+   */
+  writeVnet(buf: Uint8Array, off: number, len: number): number;
 }
 
 /**
@@ -214,13 +219,20 @@ class LinuxTun implements LinuxTunDevice {
   write(buf: Uint8Array, off: number, len: number): number {
     if (this.fd < 0) return -libc.EBADF;
     if (off < 0 || len < 0 || off + len > buf.length) return -22; // EINVAL
-    if (this.vnet) return this.writeVnet(buf, off, len);
+    if (this.vnet) return this.writePlain(buf, off, len);
+    const n = libc.writeAt(this.fd, buf, off, len);
+    return n < 0 ? -libc.errno() : n;
+  }
+
+  writeVnet(buf: Uint8Array, off: number, len: number): number {
+    if (this.fd < 0) return -libc.EBADF;
+    if (!this.vnet || off < 0 || len < VNET_HDR_LEN || off + len > buf.length) return -22; // EINVAL
     const n = libc.writeAt(this.fd, buf, off, len);
     return n < 0 ? -libc.errno() : n;
   }
 
   /** One packet behind an all-zero virtio_net_hdr (a plain packet, checksums complete), written in place. */
-  private writeVnet(buf: Uint8Array, off: number, len: number): number {
+  private writePlain(buf: Uint8Array, off: number, len: number): number {
     let n: number;
     if (off >= VNET_HDR_LEN) {
       const h = off - VNET_HDR_LEN;
