@@ -21,7 +21,6 @@ import { parseAddress } from "../../core/wire/addr.ts";
 import { systemClock } from "../../platform/clock.ts";
 import { sourceAddressFor } from "../../platform/linux/route.ts";
 import { openTun } from "../../platform/linux/tun.ts";
-import { systemRandom } from "../../platform/random.ts";
 import type { TunDevice } from "../../platform/types.ts";
 import type { ConnectRequest } from "../connect-options.ts";
 import { DataPath } from "./datapath.ts";
@@ -31,7 +30,7 @@ import { hookEnvironment, runHook } from "./hooks.ts";
 import { effectiveConfig, HostConfig } from "./host-config.ts";
 import type { PathEvent } from "./path-monitor.ts";
 import { PathWatch } from "./path-watch.ts";
-import { sessionConfigFor } from "./session-config.ts";
+import { SESSION_ENV, sessionConfigFor } from "./session-config.ts";
 import type { RedirectTarget } from "../../core/ike/redirect.ts";
 import { formatAddress } from "../../core/wire/addr.ts";
 
@@ -178,7 +177,7 @@ export class Tunnel {
   private startSession(): void {
     for (const t of this.timers.values()) clearTimeout(t);
     this.timers.clear();
-    this.session = new IkeSession(this.sessionConfig, { random: systemRandom, wallTime: () => systemClock.wallMs() });
+    this.session = new IkeSession(this.sessionConfig, SESSION_ENV);
     this.feed({ kind: "start" });
   }
 

@@ -2,10 +2,14 @@
 // connect from and to this time.
 
 import type { SessionConfig } from "../../core/ike/config.ts";
+import type { SessionEnv } from "../../core/ike/types.ts";
 import { parseIdentity } from "../../core/ike/identity.ts";
 import { CONNECT_RETRANSMIT, ESTABLISHED_RETRANSMIT } from "../../core/ike/retransmit.ts";
 import { parseAddress } from "../../core/wire/addr.ts";
 import pkg from "../../package.json" with { type: "json" };
+import { systemClock } from "../../platform/clock.ts";
+import { nativeKeyExchangeFactory } from "../../platform/crypto/dh-native.ts";
+import { systemRandom } from "../../platform/random.ts";
 import type { ConnectRequest } from "../connect-options.ts";
 import { FAILOVER_INIT_RETRANSMIT } from "./gateways.ts";
 
@@ -20,6 +24,16 @@ export interface Attempt {
   /** The gateway that redirected us here (RFC 5685 REDIRECTED_FROM). */
   redirectedFrom: Uint8Array | undefined;
 }
+
+/**
+ * What the session gets from the host: system randomness, the wall clock (certificate validity) and BoringSSL's
+ * key exchanges (X25519 and ECP; the first noble X25519 key generation costs ~56 ms cold in the binary).
+ */
+export const SESSION_ENV: SessionEnv = {
+  random: systemRandom,
+  wallTime: () => systemClock.wallMs(),
+  keyExchanges: nativeKeyExchangeFactory,
+};
 
 export function sessionConfigFor(req: ConnectRequest, at: Attempt): SessionConfig {
   const gw = parseAddress(at.gatewayAddress)!;

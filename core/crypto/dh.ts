@@ -24,6 +24,17 @@ export interface KeyExchange {
   dispose(): void;
 }
 
+/**
+ * Makes key exchanges for a session. core/ uses noble's (`nobleKeyExchangeFactory`, the reference); platform/
+ * injects a native one through SessionEnv. Every factory gives the same wire encodings and the same typed
+ * failures for bad peer values as the reference.
+ */
+export interface KeyExchangeFactory {
+  readonly name: string;
+  /** A fresh ephemeral key pair. Throws for a group not in SUPPORTED_KE_GROUPS (check first). */
+  create(group: number, random: Random): KeyExchange;
+}
+
 const ECP = new Map<number, { curve: Weierstrass; coordLength: number }>([
   [KeId.ECP_256, { curve: p256, coordLength: 32 }],
   [KeId.ECP_384, { curve: p384, coordLength: 48 }],
@@ -72,6 +83,8 @@ export function createKeyExchange(group: number, random: Random): KeyExchange {
   if (group === KeId.CURVE25519) return x25519Exchange(random.bytes(32));
   throw new RangeError(`key exchange group ${group} is not supported`);
 }
+
+export const nobleKeyExchangeFactory: KeyExchangeFactory = { name: "noble", create: createKeyExchange };
 
 /**
  * A key pair from a fixed private key, for tests against published vectors: the MODP exponent, the

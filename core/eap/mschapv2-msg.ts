@@ -40,6 +40,21 @@ export function mschapErrorName(code: number): string {
   return errorNames.get(code) ?? `error ${code}`;
 }
 
+/** RFC 2759 §6: what each error code means, in words for the user. */
+const errorTexts = new Map<number, string>([
+  [MschapError.ERROR_RESTRICTED_LOGON_HOURS, "logon not allowed at this time (restricted logon hours)"],
+  [MschapError.ERROR_ACCT_DISABLED, "account disabled"],
+  [MschapError.ERROR_PASSWD_EXPIRED, "password expired"],
+  [MschapError.ERROR_NO_DIALIN_PERMISSION, "no dial-in permission"],
+  [MschapError.ERROR_AUTHENTICATION_FAILURE, "authentication failure (wrong user name or password)"],
+  [MschapError.ERROR_CHANGING_PASSWORD, "error changing password"],
+]);
+
+/** The meaning of an MS-CHAPv2 error code for the user, e.g. "account disabled"; undefined if unknown. */
+export function mschapErrorText(code: number): string | undefined {
+  return errorTexts.get(code);
+}
+
 export type MschapRequest =
   | { opCode: typeof MschapOpCode.CHALLENGE; mschapId: number; challenge: Uint8Array; name: Uint8Array }
   | { opCode: typeof MschapOpCode.SUCCESS; mschapId: number; message: string }

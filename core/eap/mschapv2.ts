@@ -10,8 +10,15 @@
 //                                     ◄──  EAP-Response/MSCHAPv2 Success
 //   EAP-Success                       ──►  done: MSK
 //
-//   EAP-Request/MSCHAPv2 Failure "E=" ──►  done: refused (E=691 ...); no Failure Response, as Windows and
-//                                          strongSwan's peer do not send one either
+//   EAP-Request/MSCHAPv2 Failure "E=" ──►  refused (E=691 ...): we have one password, so no retry (R=1)
+//                                     ◄──  EAP-Response/MSCHAPv2 Failure ([MS-CHAP] §2.2, RFC 2759 §6)
+//   EAP-Failure                       ──►  done: rejected, with the gateway's reason
+//
+//   The Failure Response matters: strongSwan's authenticator (eap_mschapv2.c, process_server) waits for it
+//   (or for a retried Response) and only then answers EAP-Failure and destroys its IKE SA; without it the
+//   gateway keeps the half-open IKE SA until its timeout. An EAP-Failure without a Failure Request first
+//   ends the exchange the same way.
+//
 //   EAP-Request/<other type>          ──►  ◄── Legacy Nak (RFC 3748 §5.3.1) proposing MSCHAPv2 (26)
 //
 // The password becomes PasswordHash at creation; PasswordHash and every value derived from it are wiped
@@ -25,6 +32,7 @@ import {
   encodeMschapAck,
   encodeMschapResponse,
   mschapErrorName,
+  mschapErrorText,
   MschapOpCode,
   parseFailureMessage,
   parseMschapRequest,
@@ -41,9 +49,9 @@ export type EapFailureKind =
   | "unexpected"
   /** the gateway's authenticator response is wrong: it does not know the password */
   | "server-unauthenticated"
-  /** the gateway refused us with an MS-CHAPv2 Failure (see `code`) */
+  /** the gateway refused us with an MS-CHAPv2 Failure (see `code`), then ended EAP with EAP-Failure */
   | "rejected"
-  /** the gateway sent EAP-Failure */
+  /** the gateway sent EAP-Failure without an MS-CHAPv2 Failure first */
   | "eap-failure"
   /** our own credentials cannot be used (password longer than 256 characters, broken randomness) */
   | "credentials"
@@ -78,7 +86,7 @@ export function createMschapv2Peer(opts: Mschapv2PeerOptions): EapPeer {
   return new Mschapv2Peer(opts);
 }
 
-type State = "start" | "await-result" | "await-eap-success" | "done";
+type State = "start" | "await-result" | "await-eap-success" | "await-eap-failure" | "done";
 
 const MAX_MESSAGE_CHARS = 200;
 
@@ -93,6 +101,8 @@ class Mschapv2Peer implements EapPeer {
   private msk: Uint8Array | undefined;
   /** The gateway's M= text from its Success Request, made printable. */
   private serverMessage: string | undefined;
+  /** The gateway's MS-CHAPv2 Failure, reported when its EAP-Failure arrives. */
+  private refusal: Extract<EapDone, { ok: false }> | undefined;
   /** RFC 3748 §4.1: a repeated Request is answered with the same Response, without processing it again. */
   private last: { request: Uint8Array; response: Uint8Array } | undefined;
 
@@ -115,12 +125,16 @@ class Mschapv2Peer implements EapPeer {
         if (this.state !== "await-eap-success") return this.fail("unexpected", "the gateway sent EAP-Success before proving it knows the password");
         return this.succeed();
       case EapCode.FAILURE:
-        return this.fail("eap-failure", "authentication failed: the gateway sent EAP-Failure");
+        // RFC 3748 §4.2: EAP-Failure ends the conversation, after an MS-CHAPv2 Failure or without one.
+        if (this.refusal) return this.finish(this.refusal);
+        return this.fail("eap-failure", "the gateway sent EAP-Failure");
       case EapCode.RESPONSE:
         return this.fail("unexpected", "the gateway sent an EAP-Response; a gateway sends Requests");
     }
     const request = raw.subarray(0, 5 + p.data.length);
     if (this.last && equalBytes(this.last.request, request)) return { send: this.last.response.slice() };
+    // After our Failure Response only EAP-Failure may come (or the same Failure Request again, above).
+    if (this.state === "await-eap-failure") return this.fail("unexpected", `${this.refusal!.reason}; then, instead of EAP-Failure, it sent another EAP-Request`);
     const step = this.request(p.identifier, p.type, p.data);
     if (step.send) this.last = { request: request.slice(), response: step.send.slice() };
     return step;
@@ -162,17 +176,9 @@ class Mschapv2Peer implements EapPeer {
       case MschapOpCode.SUCCESS:
         if (this.state !== "await-result") return this.fail("unexpected", "the gateway sent MS-CHAPv2 Success before our Response");
         return this.success(identifier, m.message);
-      default: {
-        // MS-CHAPv2 Failure (RFC 2759 §6). A retry (R=1) would need the password again; we do not retry.
+      default:
         if (this.state !== "await-result") return this.fail("unexpected", "the gateway sent MS-CHAPv2 Failure before our Response");
-        const f = parseFailureMessage(m.message);
-        const what = f.error !== undefined ? `E=${f.error} ${mschapErrorName(f.error)}` : "no error code";
-        const text = f.message ? `: ${printable(f.message)}` : "";
-        const done: EapDone = { ok: false, kind: "rejected", reason: `the gateway refused the credentials (${what})${text}` };
-        if (f.error !== undefined) done.code = f.error;
-        if (f.retry !== undefined) done.retry = f.retry;
-        return this.finish(done);
-      }
+        return this.failure(identifier, m.message);
     }
   }
 
@@ -209,6 +215,25 @@ class Mschapv2Peer implements EapPeer {
     return { send: response(identifier, EapType.MSCHAPV2, encodeMschapAck(MschapOpCode.SUCCESS)) };
   }
 
+  /**
+   * RFC 2759 §6: the gateway refused our Response. A retry (R=1, with C= a new challenge) would need another
+   * password, and we have one: answer with the Failure Response ([MS-CHAP] §2.2: Type 26, the Failure OpCode 4 alone), which
+   * tells the gateway we give up, and wait for its EAP-Failure. Secrets are wiped now; nothing needs them.
+   */
+  private failure(identifier: number, message: string): EapStep {
+    const f = parseFailureMessage(message);
+    const meaning = f.error !== undefined ? (mschapErrorText(f.error) ?? "refused") : "refused, no error code given";
+    const code = f.error !== undefined ? ` (MS-CHAPv2 E=${f.error} ${mschapErrorName(f.error)})` : "";
+    const text = f.message ? `; the gateway says "${printable(f.message)}"` : "";
+    const refusal: Extract<EapDone, { ok: false }> = { ok: false, kind: "rejected", reason: `the gateway refused the EAP credentials: ${meaning}${code}${text}` };
+    if (f.error !== undefined) refusal.code = f.error;
+    if (f.retry !== undefined) refusal.retry = f.retry;
+    this.refusal = refusal;
+    this.wipeSecrets();
+    this.state = "await-eap-failure";
+    return { send: response(identifier, EapType.MSCHAPV2, encodeMschapAck(MschapOpCode.FAILURE)) };
+  }
+
   private succeed(): EapStep {
     const msk = this.msk!;
     this.msk = undefined; // handed over: the caller owns and wipes it
@@ -226,9 +251,15 @@ class Mschapv2Peer implements EapPeer {
     return { done };
   }
 
+  private wipeSecrets(): void {
+    wipe(this.passwordHash, this.expectedAuth, this.msk);
+    this.passwordHash = this.expectedAuth = this.msk = undefined;
+  }
+
   wipe(): void {
-    wipe(this.passwordHash, this.expectedAuth, this.msk, this.last?.response);
-    this.passwordHash = this.expectedAuth = this.msk = this.last = undefined;
+    this.wipeSecrets();
+    wipe(this.last?.response);
+    this.last = undefined;
     this.state = "done";
   }
 }

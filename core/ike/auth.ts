@@ -33,7 +33,8 @@ import type { ProgressStage, SessionEnv, SessionFailure } from "./types.ts";
 
 export type AuthStep =
   | { kind: "continue"; payloads: M.Payload[]; stage?: ProgressStage; detail?: string }
-  | { kind: "fail"; failure: SessionFailure }
+  /** `ended`: the gateway's answer already ended the IKE SA (EAP-Failure, RFC 7296 §2.16): send no DELETE. */
+  | { kind: "fail"; failure: SessionFailure; ended?: boolean }
   | { kind: "done" };
 
 type Phase = "first" | "eap" | "final";
@@ -138,6 +139,11 @@ export class AuthExchange {
   processResponse(payloads: M.Payload[]): AuthStep {
     if (this.signFailure !== null) return fail("config", this.signFailure);
     const err = M.firstErrorNotify(payloads);
+    // An EAP-Failure ends the exchange (§2.16); the EAP peer words it, with the MS-CHAPv2 reason if any.
+    if (this.phase === "eap") {
+      const eap = M.findEap(payloads);
+      if (eap) return this.stepEap(eap);
+    }
     if (err === NotifyError.AUTHENTICATION_FAILED) return fail("auth", "authentication failed: gateway sent AUTHENTICATION_FAILED");
     if (this.phase === "first") {
       const idr = M.findId(payloads, "r");
@@ -159,9 +165,7 @@ export class AuthExchange {
       return this.stepEap(eap);
     }
     if (this.phase === "eap") {
-      const eap = M.findEap(payloads);
-      if (!eap) return fail("protocol", err !== null ? `gateway refused IKE_AUTH: ${notifyName(err)}` : "gateway's IKE_AUTH answer has no EAP payload");
-      return this.stepEap(eap);
+      return fail("protocol", err !== null ? `gateway refused IKE_AUTH: ${notifyName(err)}` : "gateway's IKE_AUTH answer has no EAP payload");
     }
     // final: the gateway's AUTH made with the MSK (§2.16)
     const authP = M.findAuth(payloads);
@@ -227,7 +231,13 @@ export class AuthExchange {
   private stepEap(eapBytes: Uint8Array): AuthStep {
     const r = this.eap!.process(eapBytes);
     if (r.done) {
-      if (!r.done.ok) return fail("auth", `authentication failed: ${r.done.reason}`);
+      if (!r.done.ok) {
+        const step = fail("auth", `authentication failed: ${r.done.reason}`);
+        // §2.16: the gateway's IKE_AUTH answer with EAP-Failure ends the exchange; the IKE SA never
+        // existed for it (strongSwan destroys it on sending EAP-Failure), so there is nothing to delete.
+        if (r.done.kind === "rejected" || r.done.kind === "eap-failure") step.ended = true;
+        return step;
+      }
       const msk = r.done.msk;
       this.msk = msk;
       this.phase = "final";
@@ -242,6 +252,6 @@ export class AuthExchange {
   }
 }
 
-function fail(code: SessionFailure["code"], message: string): AuthStep {
+function fail(code: SessionFailure["code"], message: string): Extract<AuthStep, { kind: "fail" }> {
   return { kind: "fail", failure: { code, message } };
 }

@@ -6,7 +6,7 @@
 import { createSkSuite } from "../crypto/encr.ts";
 import { deriveChildSaKeys, type ChildSaKeys } from "../crypto/keys.ts";
 import { readU32 } from "../util/bytes.ts";
-import { createKeyExchange, type KeyExchange } from "../crypto/dh.ts";
+import { nobleKeyExchangeFactory, type KeyExchange, type KeyExchangeFactory } from "../crypto/dh.ts";
 import type { Random } from "../types.ts";
 import { CfgAttr, CfgType, NotifyError, NotifyStatus, notifyName, PayloadType, ProtocolId } from "../wire/constants.ts";
 import type { SessionConfig } from "./config.ts";
@@ -33,12 +33,15 @@ export class ChildSaTask {
   private current: ChildPair | null = null;
   /** Every active pair by our inbound SPI, oldest first (the one in use moves when another is removed). */
   private readonly pairs = new Map<number, ChildPair>();
+  /** For PFS key exchanges in CHILD_SA rekeys (§1.3.3). */
+  private readonly keyExchanges: KeyExchangeFactory;
 
   constructor(
     private readonly cfg: SessionConfig,
     env: SessionEnv,
   ) {
     this.spiIn = freshSpi(env.random, new Set());
+    this.keyExchanges = env.keyExchanges ?? nobleKeyExchangeFactory;
     // With a virtual IP requested, TSi is "any": the gateway narrows it to the address it assigns.
     this.tsi = cfg.requestIp6 ? [ANY4, ANY6] : [ANY4];
     this.tsr = cfg.remoteSelectors.length > 0 ? cfg.remoteSelectors : cfg.requestIp6 ? [ANY4, ANY6] : [ANY4];
@@ -139,7 +142,7 @@ export class ChildSaTask {
         new DataView(want.buffer).setUint16(0, sel.suite.ke);
         return refuse(NotifyError.INVALID_KE_PAYLOAD, `CHILD_SA rekey: KE for another group than chosen`, want);
       }
-      const kx = createKeyExchange(sel.suite.ke, random);
+      const kx = this.keyExchanges.create(sel.suite.ke, random);
       const shared = kx.computeShared(kei.data);
       kx.dispose();
       if (!shared.ok) return refuse(NotifyError.INVALID_SYNTAX, `CHILD_SA rekey: bad KE: ${shared.reason}`);
@@ -180,7 +183,7 @@ export class ChildSaTask {
     new DataView(old.buffer).setUint32(0, cur.spiIn);
     const ni = random.bytes(32);
     const group = this.cfg.espProposals[0]?.ke[0];
-    const kx = group ? createKeyExchange(group, random) : null;
+    const kx = group ? this.keyExchanges.create(group, random) : null;
     const payloads: M.Payload[] = [
       M.notify(NotifyStatus.REKEY_SA, new Uint8Array(0), ProtocolId.ESP, old),
       M.sa(ProtocolId.ESP, this.cfg.espProposals, spi),

@@ -7,7 +7,7 @@
 // The IKE SA a rekey replaced lives on as a RetiredIkeSa: it only answers the peer (its DELETE, a
 // retransmit) until the session drops it.
 
-import { createKeyExchange, type KeyExchange } from "../crypto/dh.ts";
+import { nobleKeyExchangeFactory, type KeyExchange } from "../crypto/dh.ts";
 import { ExchangeType, NotifyError, notifyName, PayloadType, ProtocolId } from "../wire/constants.ts";
 import type { SessionConfig } from "./config.ts";
 import { IkeSaKeys } from "./ikesa.ts";
@@ -48,7 +48,7 @@ export class IkeRekeyResponder {
       return { ok: false, notify: NotifyError.INVALID_KE_PAYLOAD, data: want };
     }
     if (!ni) return { ok: false, notify: NotifyError.INVALID_SYNTAX };
-    const kx = createKeyExchange(sel.suite.ke, this.env.random);
+    const kx = (this.env.keyExchanges ?? nobleKeyExchangeFactory).create(sel.suite.ke, this.env.random);
     const shared = kx.computeShared(kei.data);
     if (!shared.ok) {
       kx.dispose();
@@ -103,7 +103,7 @@ export class IkeRekeyInitiator {
   ) {
     this.spiI = env.random.bytes(8);
     this.ni = env.random.bytes(32);
-    this.kx = createKeyExchange(group, env.random);
+    this.kx = (env.keyExchanges ?? nobleKeyExchangeFactory).create(group, env.random);
   }
 
   /** Our nonce, for the collision rule (§2.8.2). */

@@ -8,7 +8,7 @@
 //                                  <--  HDR, SAr1, KEr, Nr, [CERTREQ], N(NAT_DETECTION_*)
 
 import { sha1 } from "@noble/hashes/legacy.js";
-import { createKeyExchange, type KeyExchange } from "../crypto/dh.ts";
+import { nobleKeyExchangeFactory, type KeyExchange } from "../crypto/dh.ts";
 import { concatBytes, equalBytes, writeU16 } from "../util/bytes.ts";
 import { ExchangeType, NotifyError, NotifyStatus, notifyName, ProtocolId } from "../wire/constants.ts";
 import type { SessionConfig } from "./config.ts";
@@ -60,7 +60,7 @@ export class IkeInit {
     this.spiI = env.random.bytes(8);
     this.ni = env.random.bytes(32); // §2.10: at least half the PRF key size, at least 16 bytes
     const group = cfg.ikeProposals[0]!.ke[0]!;
-    this.ke = createKeyExchange(group, env.random);
+    this.ke = (env.keyExchanges ?? nobleKeyExchangeFactory).create(group, env.random);
     this.triedGroups.add(group);
   }
 
@@ -119,7 +119,7 @@ export class IkeInit {
       }
       this.triedGroups.add(want);
       this.ke.dispose();
-      this.ke = createKeyExchange(want, this.env.random);
+      this.ke = (this.env.keyExchanges ?? nobleKeyExchangeFactory).create(want, this.env.random);
       return { kind: "retry", reason: `gateway asked for key exchange group ${want}` };
     }
     const err = M.firstErrorNotify(m.payloads);

@@ -225,7 +225,8 @@ export class IkeSession {
     const auth = this.auth!;
     const r = auth.processResponse(m.payloads);
     if (r.kind === "fail") {
-      tm.failAndDelete(r.failure);
+      if (r.ended) tm.fail(r.failure);
+      else tm.failAndDelete(r.failure);
       return;
     }
     if (r.kind === "continue") {

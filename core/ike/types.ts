@@ -1,6 +1,7 @@
 // The IKE session's contract with the world: events in, actions out (boringtun style).
 // The session never does I/O and never reads a clock; `now` arrives with every event.
 
+import type { KeyExchangeFactory } from "../crypto/dh.ts";
 import type { Random } from "../types.ts";
 import type { RedirectTarget } from "./redirect.ts";
 import type { Selector } from "./selectors.ts";
@@ -105,4 +106,6 @@ export interface SessionEnv {
   random: Random;
   /** Wall-clock time in ms since the epoch, only for certificate validity. */
   wallTime(): number;
+  /** Where key exchanges (KE payloads) come from; noble's reference when absent. */
+  keyExchanges?: KeyExchangeFactory;
 }

@@ -179,15 +179,19 @@ describe.skipIf(unavailable !== undefined)("certificate profiles by name against
     expectClean();
   }, 60_000);
 
-  // Last: strongSwan keeps the refused IKE SA half-open (CONNECTING) until its half_open_timeout, as with
-  // its own client: INFORMATIONAL (our DELETE) is answered but not acted on before IKE_AUTH completes.
-  test("the cert+eap profile with the right certificate and a wrong password: exit 4, one line, host clean", () => {
+  test("the cert+eap profile with the right certificate and a wrong password: exit 4, one line, host clean, gateway clean", async () => {
+    await waitFor("no IKE SA left from the tests before", () => listSas(stage.gateway).length === 0, 5_000);
     // --password-stdin beats the profile's secrets file.
     const bad = roam(["connect", "two-rounds", "--password-stdin", "--background"], "not-the-password\n");
     expect(bad.code, bad.stderr).toBe(4);
-    expect(bad.stderr.trim().split("\n").at(-1)).toStartWith("roam: authentication failed");
+    expect(bad.stderr.trim().split("\n").at(-1)).toBe(
+      "roam: authentication failed: the gateway refused the EAP credentials: authentication failure (wrong user name or password) (MS-CHAPv2 E=691 ERROR_AUTHENTICATION_FAILURE)",
+    );
     // The certificate round passed; the EAP round refused the password.
     expect(stage.gateway.log()).toMatch(/EAP-MS-CHAPv2 verification failed/);
     expectClean();
+    // RFC 4739 second round: our Failure Response ends EAP with EAP-Failure and the gateway destroys the IKE
+    // SA at once, instead of keeping it CONNECTING until its half-open timeout.
+    await waitFor("the gateway to forget the refused IKE SA", () => listSas(stage.gateway).length === 0, 2_000);
   }, 60_000);
 });

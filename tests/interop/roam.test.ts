@@ -8,14 +8,14 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "n
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { startCapture, type CapturedPacket } from "./lib/capture.ts";
-import { pidAlive, waitFor } from "./lib/proc.ts";
+import { waitFor } from "./lib/proc.ts";
+import { transferFromCorp } from "./lib/transfer.ts";
 import { listSas } from "./lib/sas.ts";
 import { createStage, interopUnavailable, type Stage } from "./lib/stage.ts";
 import { IFACE, NET, type Topology } from "./lib/topology.ts";
 
 const root = join(import.meta.dir, "../..");
 const ROAM = join(root, "dist/roam");
-const BUN = process.execPath;
 const unavailable = interopUnavailable() ?? (existsSync(ROAM) ? undefined : "dist/roam is not built (run bun build.ts)");
 if (unavailable !== undefined) console.warn(`SKIP tests/interop/roam.test.ts: ${unavailable}`);
 
@@ -117,15 +117,8 @@ describe.skipIf(unavailable !== undefined)("roam against a strongSwan gateway be
       expect(ping(NET.corpBServer)).toBe(true);
 
       // 10 MB of TCP from a corporate server, intact.
-      const src = topo.spawn(topo.names.corpA, [BUN, join(root, "tests/interop/fixtures/tcp-source.ts"), "8080", String(10 * 1024 * 1024), marker.toString("hex")], {
-        logFile: `${stage.dir}/tcp-source-${mode}.log`,
-      });
-      await waitFor("the TCP source to listen", () => readFileSafe(`${stage.dir}/tcp-source-${mode}.log`).includes("listening"), 10_000);
-      const sink = topo.exec(topo.names.client, [BUN, join(root, "tests/interop/fixtures/tcp-sink.ts"), NET.corpAServer, "8080"], { timeoutMs: 90_000 });
-      expect(sink.code, sink.stderr).toBe(0);
-      await waitFor("the TCP source to finish", () => !pidAlive(src.pid), 10_000);
-      const sent = readFileSafe(`${stage.dir}/tcp-source-${mode}.log`).match(/sha256 ([0-9a-f]{64})/)?.[1];
-      expect(sink.stdout.trim()).toBe(`bytes ${10 * 1024 * 1024} sha256 ${sent}`);
+      const t = await transferFromCorp(stage, { tag: mode, timeoutMs: 80_000, marker });
+      expect(t.ok, t.detail).toBe(true);
 
       // Split tunnel: only the selectors go into the TUN.
       expect(topo.mustExec(topo.names.client, ["ip", "route", "get", NET.corpAServer])).toContain("dev roam0");
@@ -383,12 +376,20 @@ describe.skipIf(unavailable !== undefined)("roam against a strongSwan gateway be
     expectClean();
   }, 40_000);
 
-  test("a wrong EAP password fails with exit 4, within 30 s, host clean", () => {
+  test("a wrong EAP password fails with exit 4 naming E=691, within 30 s, host clean; the gateway keeps no IKE SA", async () => {
+    expect(listSas(stage.gateway)).toEqual([]);
     const r = roam([...eapArgs(), "--background"], "not-the-password\n");
     expect(r.code).toBe(4);
-    expect(r.stderr).toContain("authentication failed");
+    // strongSwan's Failure Request is "E=691 R=1 C=..." without M=: the code in words is all there is.
+    expect(r.stderr.trim().split("\n").at(-1)).toBe(
+      "roam: authentication failed: the gateway refused the EAP credentials: authentication failure (wrong user name or password) (MS-CHAPv2 E=691 ERROR_AUTHENTICATION_FAILURE)",
+    );
     expect(r.seconds).toBeLessThan(30);
     expectClean();
+    // Our MS-CHAPv2 Failure Response made the gateway end EAP with EAP-Failure and destroy its IKE SA
+    // (without it, the SA stays CONNECTING until charon's half-open timeout, 30 s by default).
+    await waitFor("the gateway to forget the refused IKE SA", () => listSas(stage.gateway).length === 0, 2_000);
+    expect(stage.gateway.log()).toMatch(/EAP-MS-CHAPv2 verification failed, retry \(1\)/);
   }, 40_000);
 
   test("an unreachable gateway fails with exit 5 and names it, within 30 s, host clean", () => {

@@ -18,7 +18,10 @@ const challenge = fromHex("5B5D7C7D7B3F2F3E3C2C602132262628");
 const peerChallenge = fromHex("21402324255E262A28295F2B3A337C7E");
 
 
-/** A peer brought to `stage` (0 = fresh, 1 = Response sent, 2 = Success Response sent) and the packets of a good exchange. */
+/**
+ * A peer brought to `stage` (0 = fresh, 1 = Response sent, 2 = Success Response sent, 3 = Failure Response
+ * sent, waiting for EAP-Failure) and the packets of a good exchange.
+ */
 function peerAt(stage: number): { peer: EapPeer; packets: Uint8Array[] } {
   const peer = createMschapv2Peer({ identity: "CORP\\User", password: "clientPass", random: fixedRandom(peerChallenge) });
   const gw = new ScriptedAuthenticator({ password: "clientPass", challenge, successMessage: "hello there" });
@@ -27,7 +30,12 @@ function peerAt(stage: number): { peer: EapPeer; packets: Uint8Array[] } {
   packets.push(gw.challengeRequest());
   if (stage >= 1) packets.push(gw.answer(peer.process(packets[1]!).send!));
   else packets.push(gw.failureRequest("E=691 R=1 C=00112233445566778899AABBCCDDEEFF V=3 M=no"));
-  if (stage >= 2) peer.process(packets[2]!);
+  if (stage === 2) peer.process(packets[2]!);
+  if (stage === 3) {
+    const refusal = gw.failureRequest("E=691 R=1 C=00112233445566778899AABBCCDDEEFF V=3 M=no");
+    if (!peer.process(refusal).send) throw new Error("fixture: the peer did not answer the Failure Request");
+    packets.push(refusal);
+  }
   packets.push(gw.eapSuccess(), gw.eapFailure());
   return { peer, packets };
 }
@@ -99,7 +107,7 @@ function mutate(base: Uint8Array, r: () => number): Uint8Array {
 test("parsers and the peer survive mutated packets of a real exchange", () => {
   const r = rng(SEED);
   for (let i = 0; i < 6000; i++) {
-    const stage = i % 3;
+    const stage = i % 4;
     const { peer, packets } = peerAt(stage);
     const input = mutate(packets[Math.floor(r() * packets.length)]!, r);
     try {
@@ -115,7 +123,7 @@ test("parsers and the peer survive mutated packets of a real exchange", () => {
 
 test("parsers and the peer survive random bytes (fast-check)", () => {
   fc.assert(
-    fc.property(fc.uint8Array({ maxLength: 96 }), fc.integer({ min: 0, max: 2 }), (bytes, stage) => {
+    fc.property(fc.uint8Array({ maxLength: 96 }), fc.integer({ min: 0, max: 3 }), (bytes, stage) => {
       checkParsers(bytes);
       const { peer } = peerAt(stage);
       checkStep(peer.process(bytes));
@@ -126,7 +134,7 @@ test("parsers and the peer survive random bytes (fast-check)", () => {
 
 test("random EAP-shaped Requests of Type 26 never make the peer throw or release an MSK", () => {
   fc.assert(
-    fc.property(fc.integer({ min: 1, max: 7 }), fc.uint8Array({ maxLength: 64 }), fc.integer({ min: 0, max: 2 }), (opCode, body, stage) => {
+    fc.property(fc.integer({ min: 1, max: 7 }), fc.uint8Array({ maxLength: 64 }), fc.integer({ min: 0, max: 3 }), (opCode, body, stage) => {
       const data = Uint8Array.from([opCode, 0x2a, 0, 4 + body.length, ...body]);
       const { peer } = peerAt(stage);
       const step = peer.process(encodeEap({ code: 1, identifier: 0x99, type: 26, data }));

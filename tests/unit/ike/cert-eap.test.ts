@@ -103,13 +103,23 @@ describe("cert+EAP (RFC 4739)", () => {
     expect(r.authRequests).toHaveLength(0);
   });
 
-  test("the right certificate and a wrong password: authentication failed, the IKE SA deleted", () => {
+  test("the right certificate and a wrong password: Failure Response, EAP-Failure, auth failure; no DELETE", () => {
     const r = run(certEapConfig("alice@roam.test", "wrong"));
     const f = failure(r.all);
     expect(f.code).toBe("auth");
-    expect(f.message).toContain("691");
+    expect(f.message).toBe(
+      'authentication failed: the gateway refused the EAP credentials: authentication failure (wrong user name or password) (MS-CHAPv2 E=691 ERROR_AUTHENTICATION_FAILURE); the gateway says "Authentication failure"',
+    );
     expect(r.seen).toHaveLength(1);
-    expect(r.gw.deleted).toBe(true);
+    // [MS-CHAP] §2.2 (Microsoft open specification): EAP-Response (2), the Failure Request's Identifier, Length 6, Type 26, OpCode 4.
+    const answer = r.gw.eapRound!.seen.failureAnswer!;
+    expect(Array.from(answer)).toEqual([2, r.authenticator.id, 0, 6, 26, 4]);
+    expect(r.gw.eapRound!.finished).toBe(true);
+    // cert round; IDi; EAP-Response/Identity; MS-CHAPv2 Response; MS-CHAPv2 Failure Response
+    expect(r.authRequests).toHaveLength(5);
+    // RFC 7296 §2.16: the answer with EAP-Failure ended the exchange; there is no IKE SA to delete.
+    expect(r.gw.deleted).toBe(false);
+    expect(r.gw.received.some((m) => m.exchangeType === ExchangeType.INFORMATIONAL)).toBe(false);
   });
 
   test("a gateway that does not know the password (wrong S=): refused before our AUTH", () => {

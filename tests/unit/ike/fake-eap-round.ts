@@ -16,7 +16,7 @@ export interface EapRoundOptions {
   askIdentity?: boolean;
 }
 
-type Step = "idi" | "identity" | "challenge" | "success" | "auth" | "done";
+type Step = "idi" | "identity" | "challenge" | "success" | "failure" | "auth" | "done";
 
 /** What the round saw, for assertions. */
 export interface EapRoundSeen {
@@ -25,6 +25,8 @@ export interface EapRoundSeen {
   identity?: string;
   /** Whether the client's second-round IDi message carried an AUTH (RFC 4739 §3.2: it must not). */
   idiWithAuth?: boolean;
+  /** The client's answer to our MS-CHAPv2 Failure Request, as EAP bytes. */
+  failureAnswer?: Uint8Array;
 }
 
 export class FakeEapRound {
@@ -65,9 +67,19 @@ export class FakeEapRound {
       }
       case "challenge": {
         const reply = a.answer(eapBytes(client));
-        // An MS-CHAPv2 Failure (OpCode 4) ends the round: the client stops, we send nothing more.
-        this.step = reply[5] === 4 ? "done" : "success";
+        // After an MS-CHAPv2 Failure (OpCode 4), as strongSwan's authenticator: the client either retries
+        // or gives up with a Failure Response; then EAP-Failure.
+        this.step = reply[5] === 4 ? "failure" : "success";
         return [eapPayload(reply)];
+      }
+      case "failure": {
+        const r = eapBytes(client);
+        this.seen.failureAnswer = r;
+        // strongSwan (eap_mschapv2.c process_server): a Failure Response in any state fails the method, and
+        // the gateway answers EAP-Failure alone and destroys the IKE SA.
+        if (r[0] !== 2 || r[4] !== 26 || r[5] !== 4) throw new Error("fake gateway: expected the MS-CHAPv2 Failure Response");
+        this.step = "done";
+        return [eapPayload(a.eapFailure())];
       }
       case "success": {
         if (!a.isSuccessResponse(eapBytes(client))) throw new Error("fake gateway: expected the MS-CHAPv2 Success Response");
