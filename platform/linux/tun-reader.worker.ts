@@ -12,7 +12,7 @@
 import { ptr } from "bun:ffi";
 import * as libc from "./libc.ts";
 import type { BatchShape, FromReader, ToReader } from "../tun-batch.ts";
-import { dataStart, FREE, FULL } from "../tun-batch.ts";
+import { dataStart, FREE, FULL, READER_STATS } from "../tun-batch.ts";
 import { completeChecksum, segmentCount, tcpHeadersLength, writeTcpSegment } from "../../core/net/gso.ts";
 import { readVnetHdr, VNET_F_NEEDS_CSUM, VNET_GSO_NONE, VNET_GSO_TCPV4, VNET_GSO_TCPV6, VNET_HDR_LEN, type VnetHdr } from "../../core/net/vnet.ts";
 
@@ -44,6 +44,7 @@ let pendHdrLen = 0;
 let pendGsoSize = 0;
 let pendNext = 0;
 let pendCount = 0;
+let stats: Uint32Array<ArrayBufferLike> = new Uint32Array(3);
 
 function post(msg: FromReader): void {
   self.postMessage(msg);
@@ -98,7 +99,12 @@ function fillBatch(s: BatchShape): [number, boolean] {
       if (gso === VNET_GSO_TCPV4 || gso === VNET_GSO_TCPV6) {
         const h = tcpHeadersLength(u8, start, len);
         const c = h < 0 ? 0 : segmentCount(len, h, hdr.gsoSize);
-        if (c === 0) continue; // not the TCP super-packet its header claims: dropped
+        if (c === 0) {
+          stats[READER_STATS.dropped]!++; // not the TCP super-packet its header claims
+          continue;
+        }
+        stats[READER_STATS.superPackets]!++;
+        stats[READER_STATS.segments]! += c;
         scratch.set(u8.subarray(start, start + len));
         pendLen = len;
         pendHdrLen = h;
@@ -107,8 +113,10 @@ function fillBatch(s: BatchShape): [number, boolean] {
         pendCount = c;
         continue;
       }
-      if (gso !== VNET_GSO_NONE) continue; // UDP segmentation offload is never enabled
-      if (hdr.flags & VNET_F_NEEDS_CSUM && !completeChecksum(u8, start, len, hdr.csumStart, hdr.csumOffset)) continue;
+      if (gso !== VNET_GSO_NONE || (hdr.flags & VNET_F_NEEDS_CSUM && !completeChecksum(u8, start, len, hdr.csumStart, hdr.csumOffset))) {
+        stats[READER_STATS.dropped]!++; // UDP segmentation offload is never enabled; offsets past the end
+        continue;
+      }
     }
     if (len === 0) continue; // a zero-length read carries no packet
     meta[1 + count] = start;
@@ -168,6 +176,7 @@ self.onmessage = (ev: MessageEvent<ToReader>) => {
     ring = msg.ring.buffers.map((b) => new Uint8Array(b));
     state = new Int32Array(msg.ring.state);
     vnet = msg.vnetHdr;
+    stats = new Uint32Array(msg.ring.stats);
     if (vnet) scratch = new Uint8Array(msg.shape.maxPacket);
     running = true;
     post({ type: "ready" });

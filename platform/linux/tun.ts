@@ -9,7 +9,7 @@ import type { PacketBatch, TunDevice } from "../types.ts";
 import * as libc from "./libc.ts";
 import { IFF_VNET_HDR, setOffload, TUN_OFFLOADS } from "./tun-offload.ts";
 import { VNET_HDR_LEN } from "../../core/net/vnet.ts";
-import { BatchView, batchRing, batchShape, FREE, type BatchShape, type FromReader, type ToReader } from "../tun-batch.ts";
+import { BatchView, batchRing, batchShape, FREE, READER_STATS, type BatchShape, type FromReader, type ToReader } from "../tun-batch.ts";
 
 /** Batch buffers in the ring shared with the reader. */
 const RING_BUFFERS = 8;
@@ -55,6 +55,8 @@ export interface LinuxTunDevice extends TunDevice {
    * Only on a device opened with `offload`. Returns bytes written (header included) or a negative errno.
    */
   writeVnet(buf: Uint8Array, off: number, len: number): number;
+  /** What the reader did with offloads so far: TCP super-packets read, segments made, reads dropped as malformed. */
+  offloadStats(): { superPackets: number; segments: number; dropped: number };
 }
 
 /**
@@ -135,6 +137,7 @@ class LinuxTun implements LinuxTunDevice {
   private readerAlive = false;
   private readonly one = new BigUint64Array([1n]);
   private state: Int32Array<ArrayBufferLike> = new Int32Array(0);
+  private stats: Uint32Array<ArrayBufferLike> = new Uint32Array(3);
 
   constructor(
     readonly name: string,
@@ -162,6 +165,7 @@ class LinuxTun implements LinuxTunDevice {
   start(): Promise<void> {
     const ring = batchRing(this.shape, RING_BUFFERS);
     this.state = new Int32Array(ring.state);
+    this.stats = new Uint32Array(ring.stats);
     const buffers = ring.buffers;
     return new Promise((resolve, reject) => {
       const worker = new Worker(readerWorkerSpecifier());
@@ -222,6 +226,11 @@ class LinuxTun implements LinuxTunDevice {
     if (this.vnet) return this.writePlain(buf, off, len);
     const n = libc.writeAt(this.fd, buf, off, len);
     return n < 0 ? -libc.errno() : n;
+  }
+
+  offloadStats(): { superPackets: number; segments: number; dropped: number } {
+    const s = this.stats;
+    return { superPackets: s[READER_STATS.superPackets]!, segments: s[READER_STATS.segments]!, dropped: s[READER_STATS.dropped]! };
   }
 
   writeVnet(buf: Uint8Array, off: number, len: number): number {
