@@ -7,8 +7,8 @@
 // and ports, IPv4 without options or fragments, IPv6 without extension headers, same TOS/TTL (traffic
 // class/flow label/hop limit), same ACK number, window, data offset and options (timestamps), only
 // ACK (+PSH) set, the sequence number continuing the last segment, every segment but the last of the
-// same size. PSH, a shorter segment or 64 KiB end a super-packet. One flow at a time: interleaved
-// flows are written packet by packet (correct, only slower). Never throws on bad bytes.
+// same size. PSH, a shorter segment or 64 KiB end a super-packet. Up to four flows (TcpCoalescer): interleaved
+// flows are held side by side, a few at a time. Never throws on bad bytes.
 
 import { fold, onesSum } from "./checksum.ts";
 import { VNET_F_NEEDS_CSUM, VNET_GSO_TCPV4, VNET_GSO_TCPV6, VNET_HDR_LEN, writeVnetHdr, type VnetHdr } from "./vnet.ts";
@@ -48,7 +48,14 @@ function u32(p: Uint8Array, i: number): number {
   return ((p[i]! << 24) | (p[i + 1]! << 16) | (p[i + 2]! << 8) | p[i + 3]!) >>> 0;
 }
 
-export class TcpCoalescer {
+/** Counters shared by the flows of one coalescer. */
+interface GroCounters {
+  superPackets: number;
+  joinedSegments: number;
+}
+
+/** One flow's super-packet being built. */
+class HeldFlow {
   /** virtio_net_hdr, then the super-packet being built. */
   private readonly buf = new Uint8Array(VNET_HDR_LEN + MAX_IP_PACKET);
   private readonly hdr: VnetHdr = { flags: 0, gsoType: 0, hdrLen: 0, gsoSize: 0, csumStart: 0, csumOffset: 0 };
@@ -58,22 +65,37 @@ export class TcpCoalescer {
   private gsoSize = 0;
   private segments = 0;
   private nextSeq = 0;
-  /** Super-packets written, and the segments they held (for counters). */
-  superPackets = 0;
-  joinedSegments = 0;
+  constructor(
+    private readonly write: VnetWriter,
+    private readonly counters: GroCounters,
+  ) {}
 
-  constructor(private readonly write: VnetWriter) {}
+  get empty(): boolean {
+    return this.len === 0;
+  }
 
-  /** Takes one IP packet (copied: the caller's buffer may be reused at once). */
-  add(p: Uint8Array, off: number, len: number): void {
-    if (len > MAX_IP_PACKET) return; // not an IP packet without jumbograms (RFC 2675), which TUN never gets
-    const h = coalescableHeaders(p, off, len);
-    if (h < 0) {
-      this.flush();
-      this.start(p, off, len, -1);
-      this.flush();
-      return;
-    }
+  /** Whether the packet (a TCP one: `h` > 0 from coalescableHeaders) has the held flow's addresses and ports. */
+  sameFlow(p: Uint8Array, off: number): boolean {
+    if (this.len === 0) return false;
+    const b = this.buf;
+    const o = VNET_HDR_LEN;
+    const v4 = p[off] === 0x45;
+    if (v4 !== (b[o] === 0x45)) return false;
+    const [a, z] = v4 ? [12, 20] : [8, 40];
+    for (let i = a; i < z; i++) if (p[off + i] !== b[o + i]) return false;
+    for (let i = 0; i < 4; i++) if (p[off + z + i] !== b[o + z + i]) return false;
+    return true;
+  }
+
+  /** Writes one packet as it is, behind an all-zero header (through the buffer: flush first). */
+  writePlain(p: Uint8Array, off: number, len: number): void {
+    this.flush();
+    this.start(p, off, len, -1);
+    this.flush();
+  }
+
+  /** Joins the segment (h from coalescableHeaders) or writes what is held and starts with it. */
+  add(p: Uint8Array, off: number, len: number, h: number): void {
     const payload = len - h;
     if (this.len > 0 && this.joins(p, off, h, payload)) {
       const b = this.buf;
@@ -171,12 +193,70 @@ export class TcpCoalescer {
       hd.gsoSize = this.gsoSize;
       hd.csumStart = ip;
       hd.csumOffset = 16;
-      this.superPackets++;
-      this.joinedSegments += this.segments;
+      this.counters.superPackets++;
+      this.counters.joinedSegments += this.segments;
     }
     writeVnetHdr(b, 0, hd);
     this.len = 0;
     this.segments = 0;
     this.write(b, 0, o + len);
   }
+}
+
+/**
+ * Joins TCP segments of up to `flows` flows at a time (the least recently started one is written when
+ * another flow needs its place). Packets of one flow keep their order; packets of different flows may
+ * be reordered among themselves, which nothing relies on.
+ */
+export class TcpCoalescer {
+  private readonly held: HeldFlow[] = [];
+  private next = 0;
+  private readonly counters: GroCounters = { superPackets: 0, joinedSegments: 0 };
+
+  constructor(write: VnetWriter, flows = 4) {
+    for (let i = 0; i < Math.max(1, flows); i++) this.held.push(new HeldFlow(write, this.counters));
+  }
+
+  /** Super-packets written, and the segments they held. */
+  get superPackets(): number {
+    return this.counters.superPackets;
+  }
+  get joinedSegments(): number {
+    return this.counters.joinedSegments;
+  }
+
+  /** Takes one IP packet (copied: the caller's buffer may be reused at once). */
+  add(p: Uint8Array, off: number, len: number): void {
+    if (len > MAX_IP_PACKET) return; // not an IP packet without jumbograms (RFC 2675), which TUN never gets
+    const h = coalescableHeaders(p, off, len);
+    const held = this.held;
+    // A packet of a held flow goes to it: joined, or written after what it holds (SYN, FIN, pure ACK...).
+    if (isTcp(p, off, len)) {
+      for (let i = 0; i < held.length; i++) {
+        if (!held[i]!.sameFlow(p, off)) continue;
+        if (h > 0) held[i]!.add(p, off, len, h);
+        else held[i]!.writePlain(p, off, len);
+        return;
+      }
+    }
+    let slot = -1;
+    for (let i = 0; i < held.length && slot < 0; i++) if (held[i]!.empty) slot = i;
+    if (slot < 0) {
+      slot = this.next;
+      this.next = (this.next + 1) % held.length;
+    }
+    if (h > 0) held[slot]!.add(p, off, len, h); // writes what that place held first
+    else held[slot]!.writePlain(p, off, len);
+  }
+
+  /** Writes everything held. */
+  flush(): void {
+    for (const f of this.held) f.flush();
+  }
+}
+
+/** TCP over IPv4 without options or IPv6 without extension headers, with room for the ports. */
+function isTcp(p: Uint8Array, off: number, len: number): boolean {
+  if (p[off] === 0x45) return len >= 24 && p[off + 9] === 6;
+  return p[off]! >>> 4 === 6 && len >= 44 && p[off + 6] === 6;
 }

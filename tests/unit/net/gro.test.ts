@@ -119,8 +119,36 @@ for (const family of [4, 6] as const) {
       for (const p of [a, gap, other, ack, syn]) c.add(p, 0, p.length);
       c.flush();
       expect(out.map((w) => w.hdr.gsoType)).toEqual([0, 0, 0, 0, 0]);
-      expect(out.map((w) => [...w.pkt])).toEqual([a, gap, other, ack, syn].map((p) => [...p]));
+      // Within the flow the order is kept; the other flow was held in a place of its own, written at flush().
+      expect(out.map((w) => [...w.pkt])).toEqual([a, gap, ack, syn, other].map((p) => [...p]));
       expect(c.superPackets).toBe(0);
+    });
+
+    test("interleaved flows are joined side by side; a fifth flow makes room by writing the oldest", () => {
+      const { out, c } = collector();
+      const flows = [5201, 5202, 5203, 5204, 5205];
+      for (let i = 0; i < 3; i++) {
+        for (const port of flows.slice(0, 2)) {
+          const p = packet(family, 100 + i * 1000, ACK, 1000, { srcPort: port });
+          c.add(p, 0, p.length);
+        }
+      }
+      expect(out.length).toBe(0);
+      c.flush();
+      expect(out.map((w) => [w.hdr.gsoType !== 0, w.pkt.length])).toEqual([
+        [true, ip + 32 + 3000],
+        [true, ip + 32 + 3000],
+      ]);
+      out.length = 0;
+      for (const port of flows) {
+        const p = packet(family, 7, ACK, 500, { srcPort: port });
+        c.add(p, 0, p.length);
+      }
+      // Four places: the fifth flow pushed the first one out.
+      expect(out.length).toBe(1);
+      expect(new DataView(out[0]!.pkt.buffer).getUint16(ip)).toBe(5201);
+      c.flush();
+      expect(out.length).toBe(5);
     });
 
     test("a segment longer than the first one starts a new super-packet; 64 KiB is the limit", () => {
