@@ -27,7 +27,7 @@ export async function transferFromCorp(
   const port = String(o.port ?? 8080);
   const marker = Buffer.from(o.marker ?? randomBytes(12)).toString("hex");
   const srcLog = `${stage.dir}/tcp-source-${o.tag}.log`;
-  const src = topo.spawn(topo.names.corpA, [process.execPath, join(FIXTURES, "tcp-source.ts"), port, String(bytes), marker], { logFile: srcLog });
+  const src = topo.spawn(topo.names.corpA, [process.execPath, join(FIXTURES, "tcp-source.ts"), port, String(bytes), marker, String(o.timeoutMs / 1000 + 10)], { logFile: srcLog });
   try {
     await waitFor("the TCP source to listen", () => readIfExists(srcLog).includes("listening"), 10_000);
     const t0 = performance.now();
