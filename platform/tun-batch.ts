@@ -70,16 +70,29 @@ export const FULL = 1;
 export interface BatchRing {
   buffers: SharedArrayBuffer[];
   state: SharedArrayBuffer;
+  /** Reader counters, Uint32 each, written by the reader only: see READER_STATS. */
+  stats: SharedArrayBuffer;
 }
+
+/** Indexes into BatchRing.stats: TCP super-packets read, segments made of them, reads dropped as malformed. */
+export const READER_STATS = { superPackets: 0, segments: 1, dropped: 2 } as const;
 
 export function batchRing(shape: BatchShape, count: number): BatchRing {
   const buffers: SharedArrayBuffer[] = [];
   for (let i = 0; i < count; i++) buffers.push(new SharedArrayBuffer(shape.bytes));
-  return { buffers, state: new SharedArrayBuffer(4 * count) };
+  return { buffers, state: new SharedArrayBuffer(4 * count), stats: new SharedArrayBuffer(4 * 3) };
 }
 
 /** Main thread → worker. */
-export type ToReader = { type: "start"; tunFd: number; stopFd: number; shape: BatchShape; ring: BatchRing };
+export type ToReader = {
+  type: "start";
+  tunFd: number;
+  stopFd: number;
+  shape: BatchShape;
+  ring: BatchRing;
+  /** Reads start with a virtio_net_hdr (IFF_VNET_HDR): TCP super-packets are segmented by the reader. */
+  vnetHdr: boolean;
+};
 
 /** Worker → main thread. */
 export type FromReader =

@@ -3,7 +3,8 @@
 //   outbound: TUN batch ─► for each packet: seal in place (ESP header in the headroom, trailer and ICV in
 //             the tailroom) ─► queue on the UDP socket ─► flush once per batch, while the batch is still ours
 //   inbound:  UDP datagram (port 4500, ESP) ─► open in place ─► inbound policy check (RFC 4301 §5.2)
-//             ─► TUN write
+//             ─► TUN write; on a TUN with offloads (platform/linux/tun-offload.ts), in-order segments of
+//             one TCP flow are joined first (core/net/gro.ts) and written once per UDP batch
 //
 // No allocation per packet: the buffers are the TUN reader's and the socket's; results are reused.
 
@@ -14,6 +15,7 @@ import { InboundSa, OutboundSa, type EspLifetime, type LifetimeSignal } from "..
 import { InboundPolicy } from "../../core/ike/selectors.ts";
 import type { ChildSaParams } from "../../core/ike/types.ts";
 import { wipe } from "../../core/util/bytes.ts";
+import { TcpCoalescer } from "../../core/net/gro.ts";
 import { createLibcryptoEspCipher } from "../../platform/crypto/esp-libcrypto.ts";
 import { createNativeEspCipher } from "../../platform/crypto/esp-native.ts";
 import { systemRandom } from "../../platform/random.ts";
@@ -38,6 +40,16 @@ export interface EspSender {
    * (it carries nothing more; also when the sequence numbers are spent, RFC 4303 §3.3.3).
    */
   onLimit?(spiIn: number, limit: "soft" | "hard"): void;
+}
+
+/** A TUN that takes TCP super-packets behind a virtio_net_hdr (platform/linux/tun.ts with `offload`). */
+interface VnetTun extends TunDevice {
+  readonly offloads: boolean;
+  writeVnet(buf: Uint8Array, off: number, len: number): number;
+}
+
+function isVnetTun(t: TunDevice): t is VnetTun {
+  return (t as Partial<VnetTun>).offloads === true && typeof (t as Partial<VnetTun>).writeVnet === "function";
 }
 
 export class DataPath {
@@ -115,8 +127,21 @@ export class DataPath {
     this.out.onLimit(spiIn, s);
   }
 
+  /** Joins inbound TCP segments when the TUN takes super-packets; written when the UDP batch ends. */
+  private coalescer: TcpCoalescer | null = null;
+  private flushQueued = false;
+  private readonly flushInbound = (): void => {
+    this.flushQueued = false;
+    this.coalescer?.flush();
+  };
+
   attachTun(tun: TunDevice): void {
     this.tun = tun;
+    if (isVnetTun(tun)) {
+      this.coalescer = new TcpCoalescer((buf, off, len) => {
+        if (tun.writeVnet(buf, off, len) < 0) this.extraDrops["tun-write"]++;
+      });
+    }
     tun.onPackets((b) => this.outboundBatch(b));
   }
 
@@ -151,6 +176,18 @@ export class DataPath {
       this.extraDrops.policy++;
       return;
     }
+    const co = this.coalescer;
+    if (co !== null) {
+      co.add(data, r.offset, r.length);
+      // The UDP reader hands a whole batch over in one task: join across it, write when it is done.
+      if (!this.flushQueued) {
+        this.flushQueued = true;
+        queueMicrotask(this.flushInbound);
+      }
+      this.traffic.packetsIn++;
+      this.traffic.bytesIn += r.length;
+      return;
+    }
     const tun = this.tun;
     if (!tun || tun.write(data, r.offset, r.length) < 0) {
       this.extraDrops["tun-write"]++;
@@ -164,7 +201,13 @@ export class DataPath {
     return { traffic: { ...this.traffic }, drops: { ...this.engine.drops, ...this.extraDrops } };
   }
 
+  /** TCP super-packets written to the TUN and the segments they held (0 without offloads). */
+  coalesced(): { superPackets: number; segments: number } {
+    return { superPackets: this.coalescer?.superPackets ?? 0, segments: this.coalescer?.joinedSegments ?? 0 };
+  }
+
   close(): void {
+    this.coalescer?.flush();
     this.pendingOut?.sa.dispose();
     this.pendingOut = null;
     this.engine.dispose();

@@ -34,6 +34,13 @@ import { SESSION_ENV, sessionConfigFor } from "./session-config.ts";
 import type { RedirectTarget } from "../../core/ike/redirect.ts";
 import { formatAddress } from "../../core/wire/addr.ts";
 
+/**
+ * Room for the ESP header and trailer around each packet read, and TUN offloads (platform/linux/tun-offload.ts):
+ * TCP super-packets read and segmented by the reader, inbound segments joined before the TUN write
+ * (DataPath). A kernel that refuses TUNSETOFFLOAD leaves the device packet by packet.
+ */
+const TUN_OPTIONS = { headroom: 64, tailroom: 64, offload: true } as const;
+
 export { GatewayResolveError } from "./gateway-link.ts";
 
 /** Control sockets and undo journals; tests point it elsewhere with ROAM_RUN_DIR. */
@@ -146,7 +153,7 @@ export class Tunnel {
     // Connect time: the TUN device and its reader worker start while IKE_SA_INIT and IKE_AUTH run;
     // bringUp() awaits them (the interface exists, unconfigured and down, from now on).
     if (!this.tun && !this.tunOpening) {
-      this.tunOpening = openTun({ name: `${this.name}%d`, headroom: 64, tailroom: 64 });
+      this.tunOpening = openTun({ name: `${this.name}%d`, ...TUN_OPTIONS });
       this.tunOpening.catch(() => {}); // a failure is reported by bringUp(), which awaits it
     }
     this.progress(`connecting to ${this.sessionConfig.gatewayName} port ${this.req.gatewayPort} from ${this.localAddress}:${this.link.localPort}`);
@@ -388,7 +395,7 @@ export class Tunnel {
       if (!this.tun) {
         const opening = this.tunOpening; // taken once: after a failure, a later attempt opens afresh
         this.tunOpening = null;
-        this.tun = await (opening ?? openTun({ name: `${this.name}%d`, headroom: 64, tailroom: 64 }));
+        this.tun = await (opening ?? openTun({ name: `${this.name}%d`, ...TUN_OPTIONS }));
         this.tun.onError((e) => void this.teardown({ ok: false, failure: { code: "host", message: `TUN device failed: ${e.message}` } }));
       }
       const tun = this.tun;

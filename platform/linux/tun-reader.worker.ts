@@ -12,7 +12,9 @@
 import { ptr } from "bun:ffi";
 import * as libc from "./libc.ts";
 import type { BatchShape, FromReader, ToReader } from "../tun-batch.ts";
-import { dataStart, FREE, FULL } from "../tun-batch.ts";
+import { dataStart, FREE, FULL, READER_STATS } from "../tun-batch.ts";
+import { completeChecksum, segmentCount, tcpHeadersLength, writeTcpSegment } from "../../core/net/gso.ts";
+import { readVnetHdr, VNET_F_NEEDS_CSUM, VNET_GSO_NONE, VNET_GSO_TCPV4, VNET_GSO_TCPV6, VNET_HDR_LEN, type VnetHdr } from "../../core/net/vnet.ts";
 
 declare const self: Worker;
 
@@ -30,6 +32,19 @@ let next = 0;
 const pollfds = new Uint8Array(16);
 const pollView = new DataView(pollfds.buffer);
 let running = false;
+
+// IFF_VNET_HDR (tun.ts, offload): every read starts with a virtio_net_hdr, read into the packet's headroom.
+// A TCP super-packet (TSO) is copied to `scratch` and cut into segments in the batch (core/net/gso.ts);
+// one that does not fit the batch continues in the next (pend*).
+let vnet = false;
+let scratch = new Uint8Array(0);
+const hdr: VnetHdr = { flags: 0, gsoType: 0, hdrLen: 0, gsoSize: 0, csumStart: 0, csumOffset: 0 };
+let pendLen = 0;
+let pendHdrLen = 0;
+let pendGsoSize = 0;
+let pendNext = 0;
+let pendCount = 0;
+let stats: Uint32Array<ArrayBufferLike> = new Uint32Array(3);
 
 function post(msg: FromReader): void {
   self.postMessage(msg);
@@ -55,7 +70,16 @@ function fillBatch(s: BatchShape): [number, boolean] {
   let eagain = false;
   while (count < s.maxCount && off + s.headroom + s.maxPacket + s.tailroom <= s.bytes) {
     const start = off + s.headroom;
-    const n = libc.readRaw(tunFd, base + start, s.maxPacket);
+    if (pendNext < pendCount) {
+      // The next segment of the super-packet in scratch (at most maxPacket octets: room was checked).
+      const n = writeTcpSegment(scratch, 0, pendLen, pendHdrLen, pendGsoSize, pendNext++, u8, start);
+      meta[1 + count] = start;
+      meta[1 + s.maxCount + count] = n;
+      count++;
+      off = start + n + s.tailroom;
+      continue;
+    }
+    const n = vnet ? libc.readRaw(tunFd, base + start - VNET_HDR_LEN, s.maxPacket + VNET_HDR_LEN) : libc.readRaw(tunFd, base + start, s.maxPacket);
     if (n < 0) {
       const e = libc.errno();
       if (e === libc.EINTR) continue;
@@ -66,11 +90,39 @@ function fillBatch(s: BatchShape): [number, boolean] {
       fail(libc.describeErrno("read from TUN", e));
       break;
     }
-    if (n === 0) continue; // a zero-length read carries no packet
+    let len = n;
+    if (vnet) {
+      if (n <= VNET_HDR_LEN) continue;
+      len = n - VNET_HDR_LEN;
+      readVnetHdr(u8, start - VNET_HDR_LEN, hdr);
+      const gso = hdr.gsoType & 0x7f;
+      if (gso === VNET_GSO_TCPV4 || gso === VNET_GSO_TCPV6) {
+        const h = tcpHeadersLength(u8, start, len);
+        const c = h < 0 ? 0 : segmentCount(len, h, hdr.gsoSize);
+        if (c === 0) {
+          stats[READER_STATS.dropped]!++; // not the TCP super-packet its header claims
+          continue;
+        }
+        stats[READER_STATS.superPackets]!++;
+        stats[READER_STATS.segments]! += c;
+        scratch.set(u8.subarray(start, start + len));
+        pendLen = len;
+        pendHdrLen = h;
+        pendGsoSize = hdr.gsoSize;
+        pendNext = 0;
+        pendCount = c;
+        continue;
+      }
+      if (gso !== VNET_GSO_NONE || (hdr.flags & VNET_F_NEEDS_CSUM && !completeChecksum(u8, start, len, hdr.csumStart, hdr.csumOffset))) {
+        stats[READER_STATS.dropped]!++; // UDP segmentation offload is never enabled; offsets past the end
+        continue;
+      }
+    }
+    if (len === 0) continue; // a zero-length read carries no packet
     meta[1 + count] = start;
-    meta[1 + s.maxCount + count] = n;
+    meta[1 + s.maxCount + count] = len;
     count++;
-    off = start + n + s.tailroom;
+    off = start + len + s.tailroom;
   }
   meta[0] = count;
   if (count === 0) return [-1, eagain];
@@ -87,7 +139,8 @@ function cycle(): void {
   pollView.setInt32(8, stopFd, true);
   pollView.setInt16(12, libc.POLLIN, true);
   pollView.setInt16(14, 0, true);
-  const rc = libc.poll(pollfds, 2, -1);
+  // Segments of a super-packet still waiting for a batch: look, do not block.
+  const rc = libc.poll(pollfds, 2, pendNext < pendCount ? 0 : -1);
   if (rc < 0) {
     const e = libc.errno();
     if (e !== libc.EINTR) return fail(libc.describeErrno("poll on TUN", e));
@@ -104,7 +157,7 @@ function cycle(): void {
   if (tunEvents & (libc.POLLERR | libc.POLLHUP | libc.POLLNVAL)) {
     return fail(`TUN fd ${tunFd} reported poll events 0x${tunEvents.toString(16)} (device gone?)`);
   }
-  if (tunEvents & libc.POLLIN) {
+  if (tunEvents & libc.POLLIN || pendNext < pendCount) {
     for (let i = 0; i < MAX_BATCHES_PER_TURN && running; i++) {
       const [index, stop] = fillBatch(shape);
       if (index >= 0) post({ type: "batch", index });
@@ -122,6 +175,9 @@ self.onmessage = (ev: MessageEvent<ToReader>) => {
     shape = msg.shape;
     ring = msg.ring.buffers.map((b) => new Uint8Array(b));
     state = new Int32Array(msg.ring.state);
+    vnet = msg.vnetHdr;
+    stats = new Uint32Array(msg.ring.stats);
+    if (vnet) scratch = new Uint8Array(msg.shape.maxPacket);
     running = true;
     post({ type: "ready" });
     setImmediate(cycle);

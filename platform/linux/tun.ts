@@ -1,11 +1,15 @@
 // A Linux TUN device (Documentation/networking/tuntap.rst) through bun:ffi: open /dev/net/tun,
 // TUNSETIFF with IFF_TUN|IFF_NO_PI (bare IP packets, no 4-byte packet-info header), O_NONBLOCK.
 // Reading happens in a Worker (tun-reader.worker.ts); writing is a synchronous FFI write(2) per packet.
+// With `offload`, also IFF_VNET_HDR + TUNSETOFFLOAD (tun-offload.ts): the reader segments TCP
+// super-packets; every write gets a virtio_net_hdr saying "plain packet" (gso_type NONE, no flags).
 
 import { readFileSync } from "node:fs";
 import type { PacketBatch, TunDevice } from "../types.ts";
 import * as libc from "./libc.ts";
-import { BatchView, batchRing, batchShape, FREE, type BatchShape, type FromReader, type ToReader } from "../tun-batch.ts";
+import { IFF_VNET_HDR, setOffload, TUN_OFFLOADS } from "./tun-offload.ts";
+import { VNET_HDR_LEN } from "../../core/net/vnet.ts";
+import { BatchView, batchRing, batchShape, FREE, READER_STATS, type BatchShape, type FromReader, type ToReader } from "../tun-batch.ts";
 
 /** Batch buffers in the ring shared with the reader. */
 const RING_BUFFERS = 8;
@@ -33,6 +37,26 @@ export interface OpenTunOptions {
   maxPacket?: number;
   /** How long close() waits for the reader to confirm before terminating it. Default 1000 ms. */
   stopTimeoutMs?: number;
+  /**
+   * Ask the kernel for TCP super-packets on reads (IFF_VNET_HDR, TUNSETOFFLOAD). Default false. When the
+   * kernel refuses TUNSETOFFLOAD the device still works, packet by packet (`offloads` is then false).
+   */
+  offload?: boolean;
+  /** The TUN_F_* flags to request with `offload` (default TUN_OFFLOADS); for tests of the refusal path. */
+  offloadFlags?: number;
+}
+
+/** A TUN device of this module: a TunDevice that says whether the kernel accepted the offloads. */
+export interface LinuxTunDevice extends TunDevice {
+  /** TUNSETOFFLOAD was accepted: reads may be TCP super-packets, segmented by the reader. */
+  readonly offloads: boolean;
+  /**
+   * Writes buf[off, off+len) as is: a virtio_net_hdr and one packet or TCP super-packet (core/net/gro.ts).
+   * Only on a device opened with `offload`. Returns bytes written (header included) or a negative errno.
+   */
+  writeVnet(buf: Uint8Array, off: number, len: number): number;
+  /** What the reader did with offloads so far: TCP super-packets read, segments made, reads dropped as malformed. */
+  offloadStats(): { superPackets: number; segments: number; dropped: number };
 }
 
 /**
@@ -64,9 +88,12 @@ function nameFromIfreq(ifr: Uint8Array): string {
 }
 
 /** Opens a TUN device, starts its reader, and resolves once the reader is running. */
-export async function openTun(opts: OpenTunOptions = {}): Promise<TunDevice> {
+export async function openTun(opts: OpenTunOptions = {}): Promise<LinuxTunDevice> {
   const wanted = opts.name ?? "roam%d";
-  const ifr = ifreqFor(wanted, libc.IFF_TUN | libc.IFF_NO_PI);
+  const vnet = opts.offload === true;
+  const headroom = opts.headroom ?? 64;
+  if (vnet && headroom < VNET_HDR_LEN) throw new TunError(`TUN headroom ${headroom}: offloads need at least ${VNET_HDR_LEN} octets (the virtio_net_hdr is read there)`);
+  const ifr = ifreqFor(wanted, libc.IFF_TUN | libc.IFF_NO_PI | (vnet ? IFF_VNET_HDR : 0));
   if (ifr === null) throw new TunError(`TUN name "${wanted}": expected 1 to ${libc.IFNAMSIZ - 1} bytes`);
   const fd = libc.open("/dev/net/tun", libc.O_RDWR | libc.O_CLOEXEC);
   if (fd < 0) {
@@ -79,6 +106,8 @@ export async function openTun(opts: OpenTunOptions = {}): Promise<TunDevice> {
       const e = libc.errno();
       throw new TunError(libc.describeErrno(`TUNSETIFF "${wanted}"`, e), e);
     }
+    // A refusal (an old kernel, or flags it does not know) leaves the virtio_net_hdr on, without offloads.
+    const offloads = vnet && setOffload(fd, opts.offloadFlags ?? TUN_OFFLOADS) === 0;
     if (!libc.setNonBlocking(fd)) {
       const e = libc.errno();
       throw new TunError(libc.describeErrno("fcntl O_NONBLOCK on TUN", e), e);
@@ -88,8 +117,8 @@ export async function openTun(opts: OpenTunOptions = {}): Promise<TunDevice> {
       const e = libc.errno();
       throw new TunError(libc.describeErrno("eventfd", e), e);
     }
-    const shape = batchShape(opts.batchPackets ?? 256, 1500, opts.maxPacket ?? 65535, opts.headroom ?? 64, opts.tailroom ?? 64);
-    const dev = new LinuxTun(nameFromIfreq(ifr), fd, stopFd, shape, opts.stopTimeoutMs ?? 1000);
+    const shape = batchShape(opts.batchPackets ?? 256, 1500, opts.maxPacket ?? 65535, headroom, opts.tailroom ?? 64);
+    const dev = new LinuxTun(nameFromIfreq(ifr), fd, stopFd, shape, opts.stopTimeoutMs ?? 1000, vnet, offloads);
     await dev.start();
     return dev;
   } catch (e) {
@@ -99,7 +128,7 @@ export async function openTun(opts: OpenTunOptions = {}): Promise<TunDevice> {
   }
 }
 
-class LinuxTun implements TunDevice {
+class LinuxTun implements LinuxTunDevice {
   private worker: Worker | null = null;
   private receiver: ((batch: PacketBatch) => void) | null = null;
   private errorHandler: ((err: Error) => void) | null = null;
@@ -108,6 +137,7 @@ class LinuxTun implements TunDevice {
   private readerAlive = false;
   private readonly one = new BigUint64Array([1n]);
   private state: Int32Array<ArrayBufferLike> = new Int32Array(0);
+  private stats: Uint32Array<ArrayBufferLike> = new Uint32Array(3);
 
   constructor(
     readonly name: string,
@@ -115,7 +145,14 @@ class LinuxTun implements TunDevice {
     private stopFd: number,
     private readonly shape: BatchShape,
     private readonly stopTimeoutMs: number,
+    private readonly vnet: boolean,
+    readonly offloads: boolean,
   ) {}
+
+  /** The octets a virtio_net_hdr write overwrites in the caller's buffer, put back afterwards. */
+  private readonly saved = new Uint8Array(VNET_HDR_LEN);
+  /** For a packet with less than VNET_HDR_LEN octets before it: header + copy. */
+  private scratch: Uint8Array | null = null;
 
   get mtu(): number {
     try {
@@ -128,6 +165,7 @@ class LinuxTun implements TunDevice {
   start(): Promise<void> {
     const ring = batchRing(this.shape, RING_BUFFERS);
     this.state = new Int32Array(ring.state);
+    this.stats = new Uint32Array(ring.stats);
     const buffers = ring.buffers;
     return new Promise((resolve, reject) => {
       const worker = new Worker(readerWorkerSpecifier());
@@ -154,7 +192,7 @@ class LinuxTun implements TunDevice {
         reject(err);
         this.raise(err);
       };
-      const start: ToReader = { type: "start", tunFd: this.fd, stopFd: this.stopFd, shape: this.shape, ring };
+      const start: ToReader = { type: "start", tunFd: this.fd, stopFd: this.stopFd, shape: this.shape, ring, vnetHdr: this.vnet };
       worker.postMessage(start);
     });
   }
@@ -185,8 +223,40 @@ class LinuxTun implements TunDevice {
   write(buf: Uint8Array, off: number, len: number): number {
     if (this.fd < 0) return -libc.EBADF;
     if (off < 0 || len < 0 || off + len > buf.length) return -22; // EINVAL
+    if (this.vnet) return this.writePlain(buf, off, len);
     const n = libc.writeAt(this.fd, buf, off, len);
     return n < 0 ? -libc.errno() : n;
+  }
+
+  offloadStats(): { superPackets: number; segments: number; dropped: number } {
+    const s = this.stats;
+    return { superPackets: s[READER_STATS.superPackets]!, segments: s[READER_STATS.segments]!, dropped: s[READER_STATS.dropped]! };
+  }
+
+  writeVnet(buf: Uint8Array, off: number, len: number): number {
+    if (this.fd < 0) return -libc.EBADF;
+    if (!this.vnet || off < 0 || len < VNET_HDR_LEN || off + len > buf.length) return -22; // EINVAL
+    const n = libc.writeAt(this.fd, buf, off, len);
+    return n < 0 ? -libc.errno() : n;
+  }
+
+  /** One packet behind an all-zero virtio_net_hdr (a plain packet, checksums complete), written in place. */
+  private writePlain(buf: Uint8Array, off: number, len: number): number {
+    let n: number;
+    if (off >= VNET_HDR_LEN) {
+      const h = off - VNET_HDR_LEN;
+      const saved = this.saved;
+      saved.set(buf.subarray(h, off));
+      buf.fill(0, h, off);
+      n = libc.writeAt(this.fd, buf, h, len + VNET_HDR_LEN);
+      buf.set(saved, h);
+    } else {
+      if (this.scratch === null || this.scratch.length < len + VNET_HDR_LEN) this.scratch = new Uint8Array(Math.max(len + VNET_HDR_LEN, 2048));
+      this.scratch.fill(0, 0, VNET_HDR_LEN);
+      this.scratch.set(buf.subarray(off, off + len), VNET_HDR_LEN);
+      n = libc.writeAt(this.fd, this.scratch, 0, len + VNET_HDR_LEN);
+    }
+    return n < 0 ? -libc.errno() : n - VNET_HDR_LEN;
   }
 
   writeBatch(data: Uint8Array, offsets: ArrayLike<number>, lengths: ArrayLike<number>, count: number): number {

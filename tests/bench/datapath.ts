@@ -3,7 +3,8 @@
 //
 //  pair  (a) plain routing over one veth between two namespaces (iperf3 TCP both ways);
 //        (b) two roam data-path endpoints (tests/bench/endpoint.ts, fixed keys, AES-256-GCM-16) over that
-//            link: TCP both ways, UDP 1300-octet datagrams (loss), CPU s/GB, peak and idle RSS.
+//            link: TCP both ways, UDP 1300-octet datagrams (loss), CPU s/GB, peak and idle RSS; the same
+//            with TUN offloads (--offload on) and on Bun.udpSocket, for same-run comparisons.
 //  swan  (c) strongSwan's libipsec client ↔ libipsec gateway on the interop stage (client, NAT, gateway,
 //            corporate host; PSK, aes256gcm16-prfsha256-x25519 / aes256gcm16): TCP both ways, CPU s/GB;
 //        (e) connect time of `swanctl --initiate` → first ping reply through the tunnel.
@@ -73,6 +74,19 @@ async function benchPair(): Promise<void> {
       res.pairPeakRssMb = Math.max(...pids.map((p) => memory(p).peakMb));
     } finally {
       for (const e of [left, right]) writeFileSync(`${dir}/counters-${e.pid}.json`, await e.stop());
+    }
+    // The same pair with TUN offloads (IFF_VNET_HDR, TSO super-packets segmented by the reader).
+    const off = await startRoamPair(pair, dir, "mmsg", true);
+    try {
+      const offPids = [off.left.pid, off.right.pid];
+      const fwd = await withCpu(offPids, () => iperf(pair.exec, pair.left, PAIR.rightInner, { seconds: SECONDS }));
+      const rev = await withCpu(offPids, () => iperf(pair.exec, pair.left, PAIR.rightInner, { seconds: SECONDS, reverse: true }));
+      res.roamPairOffloadFwd = fwd.result;
+      res.roamPairOffloadRev = rev.result;
+      res.roamPairOffloadCpuPerGb = cpuPerGb(fwd.cpu + rev.cpu, fwd.result.bytes + rev.result.bytes);
+      log(`roam pair with TUN offloads TCP: ${fmt(fwd.result)} / ${fmt(rev.result)}, ${res.roamPairOffloadCpuPerGb.toFixed(1)} CPU s/GB`);
+    } finally {
+      for (const e of [off.left, off.right]) writeFileSync(`${dir}/counters-offload-${e.pid}.json`, await e.stop());
     }
     // The same pair on Bun.udpSocket (the UDP backend before issue 6): what the recvmmsg worker brings.
     const bun = await startRoamPair(pair, dir, "bun");

@@ -8,10 +8,11 @@
 //
 //   bun tests/bench/endpoint.ts --local 10.99.0.1:4500 --peer 10.99.0.2:4500 \
 //     --spi-out 0x2000 --spi-in 0x1000 --key-out HEX72 --key-in HEX72 \
-//     --tun benchtun0 --addr 10.200.0.1/24 [--route CIDR ...] [--mtu 1400] [--udp mmsg|bun]
+//     --tun benchtun0 --addr 10.200.0.1/24 [--route CIDR ...] [--mtu 1400] [--udp mmsg|bun] [--offload on|off]
 //
 // --udp picks the UDP backend of platform/udp.ts (default: the product's, mmsg on Linux), so the
-// benchmark can compare the recvmmsg worker with Bun.udpSocket in the same run.
+// benchmark can compare the recvmmsg worker with Bun.udpSocket in the same run. --offload on opens the
+// TUN with offloads (platform/linux/tun-offload.ts: TCP super-packets segmented by the reader).
 //
 // Prints "ready <tun name> <pid>" on stdout once the TUN is up, and the traffic counters on SIGTERM.
 
@@ -37,6 +38,7 @@ interface Args {
   routes: string[];
   mtu: number;
   udp: "mmsg" | "bun";
+  offload: boolean;
 }
 
 function fail(message: string): never {
@@ -69,6 +71,12 @@ function udpBackend(v: string | undefined): "mmsg" | "bun" {
   fail(`--udp "${v}": expected mmsg or bun`);
 }
 
+function onOff(flag: string, v: string | undefined): boolean {
+  if (v === undefined || v === "off") return false;
+  if (v === "on") return true;
+  fail(`${flag} "${v}": expected on or off`);
+}
+
 function parseArgs(argv: string[]): Args {
   const flags = new Map<string, string[]>();
   for (let i = 0; i < argv.length; i += 2) {
@@ -93,6 +101,7 @@ function parseArgs(argv: string[]): Args {
     routes: flags.get("--route") ?? [],
     mtu: Number(one("--mtu") ?? 1400),
     udp: udpBackend(one("--udp")),
+    offload: onOff("--offload", one("--offload")),
   };
 }
 
@@ -131,7 +140,8 @@ async function main(): Promise<void> {
     tsr: [ANY4],
   };
   dp.install(child);
-  const tun = await openTun({ name: a.tun, headroom: 64, tailroom: 64 });
+  const tun = await openTun({ name: a.tun, headroom: 64, tailroom: 64, offload: a.offload });
+  if (a.offload && !tun.offloads) fail("--offload on: the kernel refused TUNSETOFFLOAD");
   ip(["link", "set", "dev", tun.name, "mtu", String(a.mtu)]);
   ip(["addr", "add", a.addr, "dev", tun.name]);
   ip(["link", "set", "dev", tun.name, "up"]);
@@ -143,7 +153,7 @@ async function main(): Promise<void> {
     if (closing) return;
     closing = true;
     const c = dp!.counters();
-    console.log(`counters ${JSON.stringify({ ...c, udp: udp.stats })}`);
+    console.log(`counters ${JSON.stringify({ ...c, udp: udp.stats, coalesced: dp!.coalesced() })}`);
     dp!.close();
     await tun.close();
     udp.close();

@@ -1,5 +1,5 @@
 // Profiling helper for the data path (not a benchmark, not a test): `bun tests/bench/profile-pair.ts
-// [--reverse] [--seconds N]` (root). Starts the roam endpoint pair of datapath.ts, runs iperf3 TCP
+// [--reverse] [--seconds N] [--offload]` (root). Starts the roam endpoint pair of datapath.ts, runs iperf3 TCP
 // through it and, meanwhile, `perf record -g` on both endpoints; prints `perf report` (top symbols by
 // shared object) and each endpoint's counters (drops by reason, UDP stats).
 
@@ -12,12 +12,13 @@ import { startRoamPair } from "./lib/roam-pair.ts";
 
 const args = process.argv.slice(2);
 const reverse = args.includes("--reverse");
+const offload = args.includes("--offload");
 const seconds = Number(args[args.indexOf("--seconds") + 1] ?? 6) || 6;
 const dir = mkdtempSync(`${tmpdir()}/roam-prof-`);
 const pair = createPair();
 try {
   pair.spawn(pair.right, ["iperf3", "-s"]);
-  const { left, right } = await startRoamPair(pair, dir);
+  const { left, right } = await startRoamPair(pair, dir, "mmsg", offload);
   try {
     const perf = Bun.spawn(["perf", "record", "-g", "-o", `${dir}/perf.data`, "-p", `${left.pid},${right.pid}`, "--", "sleep", String(seconds - 1)], { stdout: "ignore", stderr: "ignore" });
     const r = await iperf(pair.exec, pair.left, PAIR.rightInner, { seconds, reverse });

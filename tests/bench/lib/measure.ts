@@ -42,14 +42,15 @@ export async function iperf(exec: Exec, ns: string, server: string, o: IperfOpti
     } catch {
       j = { error: `${r.stdout}${r.stderr}`.slice(0, 300) };
     }
-    if (r.code === 0 && j.end) {
+    // iperf3 can exit 0 with an empty "end" when the server was not listening yet: retried like a failure.
+    if (r.code === 0 && j.end && (j.end.sum_received || j.end.sum)) {
       if (o.udpLength !== undefined) {
         const s = j.end.sum_received ?? j.end.sum;
         return { mbps: s.bits_per_second / 1e6, bytes: s.bytes, lostPercent: j.end.sum.lost_percent };
       }
-      return { mbps: j.end.sum_received.bits_per_second / 1e6, bytes: j.end.sum_received.bytes, retransmits: j.end.sum_sent.retransmits };
+      if (j.end.sum_received) return { mbps: j.end.sum_received.bits_per_second / 1e6, bytes: j.end.sum_received.bytes, retransmits: j.end.sum_sent.retransmits };
     }
-    last = String(j.error ?? r.stderr);
+    last = String(j.error ?? (r.stderr || `exit ${r.code}, no totals in the JSON`));
     await Bun.sleep(300);
   }
   throw new Error(`iperf3 ${argv.slice(1).join(" ")} in ${ns} failed: ${last}`);

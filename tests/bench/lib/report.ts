@@ -19,6 +19,10 @@ export interface Results {
   roamPairBunFwd?: IperfResult;
   roamPairBunRev?: IperfResult;
   roamPairBunCpuPerGb?: number;
+  /** The pair again with TUN offloads (TCP super-packets segmented by the reader). */
+  roamPairOffloadFwd?: IperfResult;
+  roamPairOffloadRev?: IperfResult;
+  roamPairOffloadCpuPerGb?: number;
   pairIdleRssMb?: number;
   pairPeakRssMb?: number;
   swanFwd?: IperfResult;
@@ -55,6 +59,7 @@ export function printReport(r: Results, median: (xs: readonly number[]) => numbe
     ["TCP ← through the tunnel, Mbit/s (pair)", mbps(r.roamPairRev), mbps(r.swanRev), mbps(r.plainRev), ratio(r.roamPairRev?.mbps, r.swanRev?.mbps), "≥3x"],
     [`UDP ${r.udpLength} B at ${n(r.roamPairUdpOffered)} Mbit/s offered: got, loss`, r.roamPairUdp ? `${mbps(r.roamPairUdp)}, ${n(r.roamPairUdp.lostPercent, 2)}%` : "–", "", "", "", "reported"],
     ["CPU s per GB moved (both ends of the pair)", n(r.roamPairCpuPerGb, 1), n(r.swanCpuPerGb, 1), "kernel", ratio(r.roamPairCpuPerGb, r.swanCpuPerGb), "reported"],
+    ["pair with TUN offloads: TCP → / ← Mbit/s, CPU s/GB", r.roamPairOffloadFwd ? `${mbps(r.roamPairOffloadFwd)} / ${mbps(r.roamPairOffloadRev)}, ${n(r.roamPairOffloadCpuPerGb, 1)}` : "–", "", "", r.roamPairOffloadFwd ? `on/off ${ratio(r.roamPairOffloadFwd.mbps, r.roamPairFwd?.mbps)} / ${ratio(r.roamPairOffloadRev?.mbps, r.roamPairRev?.mbps)}; /sS ${ratio(r.roamPairOffloadFwd.mbps, r.swanFwd?.mbps)} / ${ratio(r.roamPairOffloadRev?.mbps, r.swanRev?.mbps)}` : "", "reported"],
     ["pair on Bun.udpSocket: TCP → / ← Mbit/s, CPU s/GB", r.roamPairBunFwd ? `${mbps(r.roamPairBunFwd)} / ${mbps(r.roamPairBunRev)}, ${n(r.roamPairBunCpuPerGb, 1)}` : "–", "", "", r.roamPairBunFwd ? `mmsg/Bun ${ratio(r.roamPairFwd?.mbps, r.roamPairBunFwd.mbps)}` : "", "reported"],
     ["Client → libipsec gateway, TCP → Mbit/s", mbps(r.roamClientFwd), mbps(r.swanFwd), "", ratio(r.roamClientFwd?.mbps, r.swanFwd?.mbps), `≥1x${verdict(clientRatio === undefined ? undefined : clientRatio >= 1)}`],
     ["Client → libipsec gateway, TCP ← Mbit/s", mbps(r.roamClientRev), mbps(r.swanRev), "", ratio(r.roamClientRev?.mbps, r.swanRev?.mbps), "≥1x"],

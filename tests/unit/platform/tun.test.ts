@@ -40,6 +40,45 @@ test.skipIf(!isRoot)("ping through the TUN: echo requests read from the worker, 
   });
 });
 
+for (const [mode, env, accepted] of [
+  ["accepted", "on", true],
+  ["refused (a flag the kernel does not know): falls back to plain packets behind the header", "0x10000", false],
+] as const) {
+  test.skipIf(!isRoot)(`ping through a TUN opened with offloads, TUNSETOFFLOAD ${mode}`, async () => {
+    await withNetns((ns) => {
+      const r = run(inNs(ns, ["env", `ROAM_TEST_TUN_OFFLOAD=${env}`, process.execPath, fixture("tun-ping.ts")]), 20_000);
+      if (r.exitCode !== 0) console.error(r.stdout, r.stderr);
+      const res = parseResult(r.stdout) as PingResult & { offloads: boolean };
+      expect(res.offloads).toBe(accepted);
+      // Reads carry the virtio_net_hdr (stripped by the reader), writes get one (else the kernel drops them).
+      expect(res.pingOut).toBe("seq 1: reply\nseq 2: reply\nseq 3: reply\n");
+      expect(res.requests).toBe(3);
+      expect(res.replies).toBe(3);
+      expect(r.exitCode).toBe(0);
+    });
+  });
+}
+
+for (const family of [4, 6] as const) {
+  test.skipIf(!isRoot)(`TSO over IPv${family}: a kernel TCP sender's super-packets are cut into MTU-sized segments that verify, in order, intact`, async () => {
+    await withNetns((ns) => {
+      const r = run(inNs(ns, ["env", `ROAM_TEST_FAMILY=${family}`, process.execPath, fixture("tun-tso.ts")]), 30_000);
+      if (r.exitCode !== 0) console.error(r.stdout, r.stderr);
+      const res = JSON.parse(r.stdout.trim().split("\n").at(-1) ?? "{}");
+      expect(res.bytes).toBe(300_000);
+      expect(res.badChecksum).toBe(0); // checked by the fixture's own RFC 1071 code, IP header and TCP
+      expect(res.badPayload).toBe(0);
+      expect(res.outOfOrder).toBe(0);
+      expect(res.maxLen).toBeLessThanOrEqual(1400); // the TUN's MTU
+      // The kernel did send super-packets (else this would test nothing), and each became several segments.
+      expect(res.stats.superPackets).toBeGreaterThan(0);
+      expect(res.stats.segments).toBeGreaterThan(res.stats.superPackets);
+      expect(res.stats.dropped).toBe(0);
+      expect(r.exitCode).toBe(0);
+    });
+  });
+}
+
 test.skipIf(!isRoot)("the reader worker also runs inside a `bun build --compile` executable", async () => {
   const dir = mkdtempSync(join(tmpdir(), "roam-compiled-"));
   try {
