@@ -27,9 +27,14 @@ class LibcryptoAead implements EspCipher {
   readonly blockSize = 4; // RFC 4106 §3.2, RFC 7634 §2: 4-octet alignment
   readonly ivKind = "unique";
   private ctx: Pointer | null;
-  private readonly nonce = new Uint8Array(NONCE);
-  private readonly aad = new Uint8Array(12);
-  private readonly outl = new Int32Array(1);
+  // Scratch of this cipher, in ArrayBuffers of their own (malloc'ed, never moved by the collector), so
+  // their addresses are taken once here instead of with ptr() on every packet.
+  private readonly nonce = new Uint8Array(new ArrayBuffer(NONCE));
+  private readonly aad = new Uint8Array(new ArrayBuffer(12));
+  private readonly outl = new Int32Array(new ArrayBuffer(4));
+  private readonly noncePtr = ptr(this.nonce);
+  private readonly aadPtr = ptr(this.aad);
+  private readonly outlPtr = ptr(this.outl);
   private readonly token = {};
 
   constructor(
@@ -50,21 +55,21 @@ class LibcryptoAead implements EspCipher {
     contexts.register(this, { lib, ctx }, this.token);
   }
 
-  /** Nonce = salt | IV from the packet; AAD = SPI | [Seq hi |] Seq lo (RFC 4106 §5, RFC 7634 §2.1). */
-  private begin(ctx: Pointer, buf: Uint8Array, espOff: number, seqHi: number, enc: number): void {
+  /**
+   * Nonce = salt | IV from the packet; AAD = SPI | [Seq hi |] Seq lo (RFC 4106 §5, RFC 7634 §2.1).
+   * `base` is ptr(buf), taken once per packet: the packet's parts are passed as base + offset.
+   */
+  private begin(ctx: Pointer, buf: Uint8Array, base: number, espOff: number, seqHi: number, enc: number): boolean {
     const n = this.nonce;
     const ivOff = espOff + ESP_HEADER_LENGTH;
     for (let i = 0; i < 8; i++) n[4 + i] = buf[ivOff + i]!;
     const lib = this.lib;
-    if (lib.EVP_CipherInit_ex(ctx, null, null, null, n, enc) !== 1) throw new Error("EVP_CipherInit_ex (nonce) failed");
-    let ok: number;
+    if (lib.EVP_CipherInit_ex(ctx, null, null, null, this.noncePtr, enc) !== 1) return false;
     if (this.esn) {
       writeAeadAad(this.aad, buf, espOff, true, seqHi);
-      ok = lib.EVP_CipherUpdate(ctx, null, this.outl, this.aad, 12);
-    } else {
-      ok = lib.EVP_CipherUpdate(ctx, null, this.outl, ptr(buf, espOff), 8); // SPI | Seq: contiguous in the packet
+      return lib.EVP_CipherUpdate(ctx, null, this.outlPtr, this.aadPtr, 12) === 1;
     }
-    if (ok !== 1) throw new Error("EVP_CipherUpdate (AAD) failed");
+    return lib.EVP_CipherUpdate(ctx, null, this.outlPtr, (base + espOff) as Pointer, 8) === 1; // SPI | Seq: contiguous in the packet
   }
 
   seal(buf: Uint8Array, espOff: number, dataLen: number, seqHi: number): void {
@@ -72,11 +77,12 @@ class LibcryptoAead implements EspCipher {
     const lib = this.lib;
     const dataOff = espOff + ESP_HEADER_LENGTH + 8;
     if (dataOff + dataLen + ICV > buf.length) throw new RangeError("ESP packet does not fit the buffer");
-    this.begin(ctx, buf, espOff, seqHi, 1);
-    const data = ptr(buf, dataOff);
-    if (lib.EVP_CipherUpdate(ctx, data, this.outl, data, dataLen) !== 1) throw new Error("EVP_CipherUpdate failed");
-    if (lib.EVP_CipherFinal_ex(ctx, null, this.outl) !== 1) throw new Error("EVP_CipherFinal_ex failed");
-    if (lib.EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, ICV, ptr(buf, dataOff + dataLen)) !== 1) throw new Error("EVP_CTRL_AEAD_GET_TAG failed");
+    const base = ptr(buf);
+    if (!this.begin(ctx, buf, base, espOff, seqHi, 1)) throw new Error("EVP_CipherInit_ex/Update (nonce, AAD) failed");
+    const data = (base + dataOff) as Pointer;
+    if (lib.EVP_CipherUpdate(ctx, data, this.outlPtr, data, dataLen) !== 1) throw new Error("EVP_CipherUpdate failed");
+    if (lib.EVP_CipherFinal_ex(ctx, null, this.outlPtr) !== 1) throw new Error("EVP_CipherFinal_ex failed");
+    if (lib.EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, ICV, (base + dataOff + dataLen) as Pointer) !== 1) throw new Error("EVP_CTRL_AEAD_GET_TAG failed");
   }
 
   open(buf: Uint8Array, espOff: number, dataLen: number, seqHi: number): boolean {
@@ -84,15 +90,17 @@ class LibcryptoAead implements EspCipher {
     const lib = this.lib;
     const dataOff = espOff + ESP_HEADER_LENGTH + 8;
     if (dataOff + dataLen + ICV > buf.length) return false;
-    this.begin(ctx, buf, espOff, seqHi, 0);
-    if (lib.EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, ICV, ptr(buf, dataOff + dataLen)) !== 1) return false;
-    const data = ptr(buf, dataOff);
-    if (lib.EVP_CipherUpdate(ctx, data, this.outl, data, dataLen) !== 1) return false;
+    const base = ptr(buf);
+    // Nothing has been written to the packet until the data update below.
+    if (!this.begin(ctx, buf, base, espOff, seqHi, 0)) return false;
+    if (lib.EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, ICV, (base + dataOff + dataLen) as Pointer) !== 1) return false;
+    const data = (base + dataOff) as Pointer;
+    if (lib.EVP_CipherUpdate(ctx, data, this.outlPtr, data, dataLen) !== 1) return false;
     // NULL out: an AEAD final writes nothing (OpenSSL 3 accepts NULL for GCM and ChaCha20-Poly1305).
-    if (lib.EVP_CipherFinal_ex(ctx, null, this.outl) === 1) return true;
+    if (lib.EVP_CipherFinal_ex(ctx, null, this.outlPtr) === 1) return true;
     // RFC 4303 §3.4.4.1: not authentic. Put the ciphertext back (same nonce, same keystream).
-    this.begin(ctx, buf, espOff, seqHi, 1);
-    lib.EVP_CipherUpdate(ctx, data, this.outl, data, dataLen);
+    this.begin(ctx, buf, base, espOff, seqHi, 1);
+    lib.EVP_CipherUpdate(ctx, data, this.outlPtr, data, dataLen);
     return false;
   }
 
