@@ -129,3 +129,28 @@ test("packets in a SharedArrayBuffer (where the UDP and TUN readers put them) se
     }
   }
 });
+
+test("inside a view at a byte offset, with the packet not at the view's start, a forged packet is refused and left untouched", () => {
+  // The libcrypto cipher passes the packet's parts to OpenSSL as ptr(view) + offset: both offsets count.
+  const rnd = new SeededRandom(17);
+  for (const s of AEAD) {
+    const { out, inb } = saPair(s, nobleEspFactory, libcryptoEspFactory);
+    const tx = new EspEngine();
+    tx.setOutbound(out);
+    const rx = new EspEngine();
+    rx.addInbound(inb);
+    const inner = ipv4(200, rnd);
+    const buf = framed(inner);
+    const r = { ...tx.seal(buf, ESP_HEADROOM, inner.length) };
+    const view = new Uint8Array(new ArrayBuffer(1024), 37, 600);
+    view.set(buf.subarray(r.offset, r.offset + r.length), 51);
+    view[51 + 30]! ^= 0x80; // one ciphertext bit
+    const before = toHex(new Uint8Array(view.buffer));
+    expect(rx.open(view, 51, r.length).status).toBe("auth");
+    expect(toHex(new Uint8Array(view.buffer))).toBe(before);
+    view[51 + 30]! ^= 0x80;
+    const o = rx.open(view, 51, r.length);
+    expect(o.status).toBe("ok");
+    expect(toHex(view.subarray(o.offset, o.offset + o.length))).toBe(toHex(inner));
+  }
+});
