@@ -6,11 +6,11 @@
 // (`bun test ./tests/interop/roam-lossy.slow.ts`), where it needs little CPU (a few dozen datagrams a second).
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { startLossyPath } from "./lib/relay.ts";
 import { listSas } from "./lib/sas.ts";
-import { createStage, interopUnavailable, type Stage } from "./lib/stage.ts";
+import { clientRunFiles, createStage, interopUnavailable, type Stage } from "./lib/stage.ts";
 import { NET } from "./lib/topology.ts";
 import { transferFromCorp } from "./lib/transfer.ts";
 
@@ -24,12 +24,12 @@ const TRANSFER_TIMEOUT_MS = 8 * 60_000;
 describe.skipIf(unavailable !== undefined)("roam through 20% loss and 200 ms delay each way (strongSwan gateway)", () => {
   let stage: Stage;
   let runDir: string;
+  let pskFile: string;
   const roam = (args: string[]) => stage.topo.exec(stage.topo.names.client, ["env", `ROAM_RUN_DIR=${runDir}`, ROAM, ...args], { timeoutMs: 120_000 });
 
   beforeAll(async () => {
     stage = await createStage();
-    runDir = `${stage.dir}/roam-run`;
-    mkdirSync(runDir, { recursive: true, mode: 0o700 });
+    ({ runDir, pskFile } = clientRunFiles(stage));
   }, 60_000);
   afterAll(async () => {
     if (stage) roam(["disconnect"]);
@@ -38,8 +38,6 @@ describe.skipIf(unavailable !== undefined)("roam through 20% loss and 200 ms del
 
   test("connect succeeds and 10 MB of TCP arrive intact", async () => {
     const { topo, gateway } = stage;
-    const pskFile = `${stage.dir}/client.psk`;
-    writeFileSync(pskFile, `${stage.creds.psk}\n`, { mode: 0o600 });
     const path = await startLossyPath(topo, stage.dir, { delayMs: 200, lossPercent: 20, seed: 7 });
     try {
       const t0 = performance.now();

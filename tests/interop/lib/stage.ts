@@ -52,10 +52,16 @@ export interface Stage {
   destroy(): Promise<void>;
 }
 
-/** roam's run directory (ROAM_RUN_DIR, mode 0700) and the client's PSK file (mode 0600) in the stage's dir. */
-export function clientRunFiles(stage: Stage): { runDir: string; pskFile: string } {
+/** roam's run directory (ROAM_RUN_DIR, mode 0700) in the stage's dir. */
+export function clientRunDir(stage: Stage): string {
   const runDir = `${stage.dir}/roam-run`;
   mkdirSync(runDir, { recursive: true, mode: 0o700 });
+  return runDir;
+}
+
+/** roam's run directory (see clientRunDir) and the client's PSK file (mode 0600) in the stage's dir. */
+export function clientRunFiles(stage: Stage): { runDir: string; pskFile: string } {
+  const runDir = clientRunDir(stage);
   const pskFile = `${stage.dir}/client.psk`;
   writeFileSync(pskFile, `${stage.creds.psk}\n`, { mode: 0o600 });
   return { runDir, pskFile };
