@@ -1,7 +1,8 @@
 // The issue's loss test at full strength: roam connects through a path that loses 20% of the datagrams and
 // delays each by 200 ms, each way (the userspace relay of lib/relay.ts: our kernels have no netem), and
 // 10 MB of TCP cross the tunnel intact. How long TCP takes through that path varies a lot (retransmission
-// timeouts dominate once a fifth of the segments and of the ACKs vanish): from 23 s to 351 s in runs here, so it is not named *.test.ts, and tests/run.sh runs it beside the serial interop suite
+// timeouts dominate once a fifth of the segments and of the ACKs vanish): from 23 s to 351 s in runs here,
+// so it is not named *.test.ts, and tests/run.sh runs it beside the serial interop suite
 // (`bun test ./tests/interop/roam-lossy.slow.ts`), where it needs little CPU (a few dozen datagrams a second).
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
