@@ -7,6 +7,7 @@
 import { readFileSync } from "node:fs";
 import type { PacketBatch, TunDevice } from "../types.ts";
 import * as libc from "./libc.ts";
+import { startReaderWorker } from "./reader-worker.ts";
 import { IFF_VNET_HDR, setOffload, TUN_OFFLOADS } from "./tun-offload.ts";
 import { VNET_HDR_LEN } from "../../core/net/vnet.ts";
 import { BatchView, batchRing, batchShape, FREE, READER_STATS, type BatchShape, type FromReader, type ToReader } from "../tun-batch.ts";
@@ -167,15 +168,15 @@ class LinuxTun implements LinuxTunDevice {
     this.state = new Int32Array(ring.state);
     this.stats = new Uint32Array(ring.stats);
     const buffers = ring.buffers;
-    return new Promise((resolve, reject) => {
-      const worker = new Worker(readerWorkerSpecifier());
-      this.worker = worker;
-      worker.onmessage = (ev: MessageEvent<FromReader>) => {
-        const msg = ev.data;
+    const start: ToReader = { type: "start", tunFd: this.fd, stopFd: this.stopFd, shape: this.shape, ring, vnetHdr: this.vnet };
+    const reader = startReaderWorker<FromReader>(
+      readerWorkerSpecifier(),
+      start,
+      (msg) => {
         switch (msg.type) {
           case "ready":
             this.readerAlive = true;
-            return resolve();
+            return;
           case "batch":
             return this.deliver(buffers, msg.index);
           case "error":
@@ -186,15 +187,12 @@ class LinuxTun implements LinuxTunDevice {
             this.stoppedResolve?.();
             return;
         }
-      };
-      worker.onerror = (ev: ErrorEvent) => {
-        const err = new TunError(`TUN ${this.name} reader worker failed: ${ev.message}`);
-        reject(err);
-        this.raise(err);
-      };
-      const start: ToReader = { type: "start", tunFd: this.fd, stopFd: this.stopFd, shape: this.shape, ring, vnetHdr: this.vnet };
-      worker.postMessage(start);
-    });
+      },
+      (message) => new TunError(`TUN ${this.name} reader worker failed: ${message}`),
+      (err) => this.raise(err),
+    );
+    this.worker = reader.worker;
+    return reader.ready;
   }
 
   private deliver(buffers: SharedArrayBuffer[], index: number): void {

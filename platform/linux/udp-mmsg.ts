@@ -10,6 +10,7 @@ import { ptr } from "bun:ffi";
 import { formatIPv4, formatIPv6, parseIPv4, parseIPv6 } from "../../core/wire/addr.ts";
 import { QueuedUdp, UdpError, type SendQueue, type UdpOptions } from "../udp-queue.ts";
 import * as libc from "./libc.ts";
+import { startReaderWorker } from "./reader-worker.ts";
 import { FREE, TRUNCATED, udpBatchShape, udpRing, type FromUdpReader, type ToUdpReader, type UdpBatchShape } from "./udp-batch.ts";
 
 /** Socket buffer size asked for each way. */
@@ -138,15 +139,15 @@ export class MmsgUdpEndpoint extends QueuedUdp {
     const ring = udpRing(shape, RING_BUFFERS);
     this.ring = ring.buffers.map((b) => new Uint8Array(b));
     this.state = new Int32Array(ring.state);
-    return new Promise((resolve, reject) => {
-      const worker = new Worker(udpWorkerSpecifier());
-      this.worker = worker;
-      worker.onmessage = (ev: MessageEvent<FromUdpReader>) => {
-        const msg = ev.data;
+    const start: ToUdpReader = { type: "start", fd: this.fd, stopFd: this.stopFd, shape, ring };
+    const reader = startReaderWorker<FromUdpReader>(
+      udpWorkerSpecifier(),
+      start,
+      (msg) => {
         switch (msg.type) {
           case "ready":
             this.readerAlive = true;
-            return resolve();
+            return;
           case "batch":
             return this.deliver(msg.index);
           case "error":
@@ -158,15 +159,12 @@ export class MmsgUdpEndpoint extends QueuedUdp {
             this.releaseFds();
             return;
         }
-      };
-      worker.onerror = (ev: ErrorEvent) => {
-        const err = new UdpError(`UDP reader worker failed: ${ev.message}`);
-        reject(err);
-        this.opts.onError?.(err);
-      };
-      const start: ToUdpReader = { type: "start", fd: this.fd, stopFd: this.stopFd, shape, ring };
-      worker.postMessage(start);
-    });
+      },
+      (message) => new UdpError(`UDP reader worker failed: ${message}`),
+      (err) => this.opts.onError?.(err),
+    );
+    this.worker = reader.worker;
+    return reader.ready;
   }
 
   private deliver(index: number): void {

@@ -19,7 +19,7 @@ import { onCleanup, pidAlive, run } from "../interop/lib/proc.ts";
 import { createStage, interopUnavailable, type Stage } from "../interop/lib/stage.ts";
 import { NET } from "../interop/lib/topology.ts";
 import { cpuPerGb, iperf, machine, median, memory, withCpu, type IperfResult } from "./lib/measure.ts";
-import { createPair, PAIR } from "./lib/pair.ts";
+import { createPair, PAIR, type Pair } from "./lib/pair.ts";
 import { startRoamPair } from "./lib/roam-pair.ts";
 import { printReport, type Results } from "./lib/report.ts";
 
@@ -46,6 +46,24 @@ const res: Results = { machine: machine(), seconds: SECONDS, connectSamples: CON
 const log = (s: string) => console.error(`  · ${s}`);
 const fmt = (r: IperfResult) => `${r.mbps.toFixed(0)} Mbit/s${r.lostPercent !== undefined ? `, ${r.lostPercent.toFixed(2)}% lost` : ""}`;
 
+/** iperf3 TCP through a roam endpoint pair both ways, with the CPU its processes (`pids`) spent per GB. */
+async function pairTcp(pair: Pair, pids: number[]): Promise<{ fwd: IperfResult; rev: IperfResult; cpuPerGb: number }> {
+  const fwd = await withCpu(pids, () => iperf(pair.exec, pair.left, PAIR.rightInner, { seconds: SECONDS }));
+  const rev = await withCpu(pids, () => iperf(pair.exec, pair.left, PAIR.rightInner, { seconds: SECONDS, reverse: true }));
+  return { fwd: fwd.result, rev: rev.result, cpuPerGb: cpuPerGb(fwd.cpu + rev.cpu, fwd.result.bytes + rev.result.bytes) };
+}
+
+/** pairTcp through a fresh endpoint pair on the `udp` backend (with TUN offloads or not); its counters are kept
+ *  as counters-<tag>-<pid>.json. */
+async function pairVariantTcp(pair: Pair, udp: "mmsg" | "bun", offload: boolean, tag: string): Promise<{ fwd: IperfResult; rev: IperfResult; cpuPerGb: number }> {
+  const { left, right } = await startRoamPair(pair, dir, udp, offload);
+  try {
+    return await pairTcp(pair, [left.pid, right.pid]);
+  } finally {
+    for (const e of [left, right]) writeFileSync(`${dir}/counters-${tag}-${e.pid}.json`, await e.stop());
+  }
+}
+
 async function benchPair(): Promise<void> {
   const pair = createPair();
   try {
@@ -60,14 +78,13 @@ async function benchPair(): Promise<void> {
       if (pair.exec(pair.left, ["ping", "-n", "-c", "3", "-i", "0.2", "-W", "2", PAIR.rightInner]).code !== 0) throw new Error("no ping through the roam endpoint pair");
       await Bun.sleep(1_000);
       res.pairIdleRssMb = Math.max(...pids.map((p) => memory(p).rssMb));
-      const fwd = await withCpu(pids, () => iperf(pair.exec, pair.left, PAIR.rightInner, { seconds: SECONDS }));
-      const rev = await withCpu(pids, () => iperf(pair.exec, pair.left, PAIR.rightInner, { seconds: SECONDS, reverse: true }));
-      res.roamPairFwd = fwd.result;
-      res.roamPairRev = rev.result;
-      res.roamPairCpuPerGb = cpuPerGb(fwd.cpu + rev.cpu, fwd.result.bytes + rev.result.bytes);
-      log(`roam pair TCP: ${fmt(fwd.result)} / ${fmt(rev.result)}, ${res.roamPairCpuPerGb.toFixed(1)} CPU s/GB`);
+      const tcp = await pairTcp(pair, pids);
+      res.roamPairFwd = tcp.fwd;
+      res.roamPairRev = tcp.rev;
+      res.roamPairCpuPerGb = tcp.cpuPerGb;
+      log(`roam pair TCP: ${fmt(tcp.fwd)} / ${fmt(tcp.rev)}, ${res.roamPairCpuPerGb.toFixed(1)} CPU s/GB`);
       // UDP offered at the TCP rate measured just now (at least 100 Mbit/s): what is lost at that load.
-      const offered = Math.max(100, fwd.result.mbps);
+      const offered = Math.max(100, tcp.fwd.mbps);
       res.roamPairUdp = await iperf(pair.exec, pair.left, PAIR.rightInner, { seconds: SECONDS, udpLength: UDP_LENGTH, udpMbps: offered });
       res.roamPairUdpOffered = offered;
       log(`roam pair UDP ${UDP_LENGTH} B at ${offered.toFixed(0)} Mbit/s offered: ${fmt(res.roamPairUdp)}`);
@@ -76,31 +93,17 @@ async function benchPair(): Promise<void> {
       for (const e of [left, right]) writeFileSync(`${dir}/counters-${e.pid}.json`, await e.stop());
     }
     // The same pair with TUN offloads (IFF_VNET_HDR, TSO super-packets segmented by the reader).
-    const off = await startRoamPair(pair, dir, "mmsg", true);
-    try {
-      const offPids = [off.left.pid, off.right.pid];
-      const fwd = await withCpu(offPids, () => iperf(pair.exec, pair.left, PAIR.rightInner, { seconds: SECONDS }));
-      const rev = await withCpu(offPids, () => iperf(pair.exec, pair.left, PAIR.rightInner, { seconds: SECONDS, reverse: true }));
-      res.roamPairOffloadFwd = fwd.result;
-      res.roamPairOffloadRev = rev.result;
-      res.roamPairOffloadCpuPerGb = cpuPerGb(fwd.cpu + rev.cpu, fwd.result.bytes + rev.result.bytes);
-      log(`roam pair with TUN offloads TCP: ${fmt(fwd.result)} / ${fmt(rev.result)}, ${res.roamPairOffloadCpuPerGb.toFixed(1)} CPU s/GB`);
-    } finally {
-      for (const e of [off.left, off.right]) writeFileSync(`${dir}/counters-offload-${e.pid}.json`, await e.stop());
-    }
+    const off = await pairVariantTcp(pair, "mmsg", true, "offload");
+    res.roamPairOffloadFwd = off.fwd;
+    res.roamPairOffloadRev = off.rev;
+    res.roamPairOffloadCpuPerGb = off.cpuPerGb;
+    log(`roam pair with TUN offloads TCP: ${fmt(off.fwd)} / ${fmt(off.rev)}, ${off.cpuPerGb.toFixed(1)} CPU s/GB`);
     // The same pair on Bun.udpSocket (the UDP backend before issue 6): what the recvmmsg worker brings.
-    const bun = await startRoamPair(pair, dir, "bun");
-    try {
-      const bunPids = [bun.left.pid, bun.right.pid];
-      const fwd = await withCpu(bunPids, () => iperf(pair.exec, pair.left, PAIR.rightInner, { seconds: SECONDS }));
-      const rev = await withCpu(bunPids, () => iperf(pair.exec, pair.left, PAIR.rightInner, { seconds: SECONDS, reverse: true }));
-      res.roamPairBunFwd = fwd.result;
-      res.roamPairBunRev = rev.result;
-      res.roamPairBunCpuPerGb = cpuPerGb(fwd.cpu + rev.cpu, fwd.result.bytes + rev.result.bytes);
-      log(`roam pair on Bun.udpSocket TCP: ${fmt(fwd.result)} / ${fmt(rev.result)}, ${res.roamPairBunCpuPerGb.toFixed(1)} CPU s/GB`);
-    } finally {
-      for (const e of [bun.left, bun.right]) writeFileSync(`${dir}/counters-bun-${e.pid}.json`, await e.stop());
-    }
+    const bun = await pairVariantTcp(pair, "bun", false, "bun");
+    res.roamPairBunFwd = bun.fwd;
+    res.roamPairBunRev = bun.rev;
+    res.roamPairBunCpuPerGb = bun.cpuPerGb;
+    log(`roam pair on Bun.udpSocket TCP: ${fmt(bun.fwd)} / ${fmt(bun.rev)}, ${bun.cpuPerGb.toFixed(1)} CPU s/GB`);
   } finally {
     pair.destroy();
   }

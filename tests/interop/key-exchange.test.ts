@@ -6,11 +6,11 @@
 // Needs root and tests/interop/install-deps.sh; skipped with a message otherwise.
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { waitFor } from "./lib/proc.ts";
 import { listSas } from "./lib/sas.ts";
-import { createStage, interopUnavailable, type Stage } from "./lib/stage.ts";
+import { clientRunFiles, createStage, interopUnavailable, type Stage } from "./lib/stage.ts";
 import { NET } from "./lib/topology.ts";
 
 const ROAM = join(import.meta.dir, "../../dist/roam");
@@ -28,10 +28,7 @@ describe.skipIf(unavailable !== undefined)("roam's native key exchanges against 
 
   beforeAll(async () => {
     stage = await createStage();
-    runDir = `${stage.dir}/roam-run`;
-    mkdirSync(runDir, { recursive: true, mode: 0o700 });
-    pskFile = `${stage.dir}/client.psk`;
-    writeFileSync(pskFile, `${stage.creds.psk}\n`, { mode: 0o600 });
+    ({ runDir, pskFile } = clientRunFiles(stage));
     originalConf = readFileSync(stage.gateway.swanctlConf, "utf8");
   }, 60_000);
   afterAll(async () => {

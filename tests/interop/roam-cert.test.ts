@@ -11,7 +11,7 @@ import { CERT_CLIENT_DOMAIN, CONN } from "./lib/configs.ts";
 import { issueClientCert, type CertPair } from "./lib/pki.ts";
 import { mustRun, waitFor } from "./lib/proc.ts";
 import { listSas } from "./lib/sas.ts";
-import { createStage, interopUnavailable, type Stage } from "./lib/stage.ts";
+import { clientRunDir, createStage, interopUnavailable, type Stage } from "./lib/stage.ts";
 import { NET } from "./lib/topology.ts";
 
 const ROAM = join(import.meta.dir, "../../dist/roam");
@@ -23,8 +23,7 @@ describe.skipIf(unavailable !== undefined)("roam with a client certificate again
   let runDir: string;
   beforeAll(async () => {
     stage = await createStage();
-    runDir = `${stage.dir}/roam-run`;
-    mkdirSync(runDir, { recursive: true, mode: 0o700 });
+    runDir = clientRunDir(stage);
   }, 60_000);
   afterAll(async () => {
     await stage?.destroy();

@@ -12,14 +12,14 @@
 // gateway (tests/unit/ike/redirect.test.ts).
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { startCapture, type CapturedPacket } from "./lib/capture.ts";
 import { moveClientAddress, remapNat } from "./lib/faults.ts";
 import { readIfExists, waitFor } from "./lib/proc.ts";
 import { startLossyPath } from "./lib/relay.ts";
 import { listSas } from "./lib/sas.ts";
-import { createStage, interopUnavailable, type Stage } from "./lib/stage.ts";
+import { clientRunFiles, createStage, interopUnavailable, type Stage } from "./lib/stage.ts";
 import { NET } from "./lib/topology.ts";
 
 const root = join(import.meta.dir, "../..");
@@ -67,10 +67,7 @@ describe.skipIf(unavailable !== undefined)("roam when the network changes (stron
 
   beforeAll(async () => {
     stage = await createStage({ secondGatewayAddress: GATEWAY2 });
-    runDir = `${stage.dir}/roam-run`;
-    mkdirSync(runDir, { recursive: true, mode: 0o700 });
-    pskFile = `${stage.dir}/client.psk`;
-    writeFileSync(pskFile, `${stage.creds.psk}\n`, { mode: 0o600 });
+    ({ runDir, pskFile } = clientRunFiles(stage));
   }, 60_000);
   afterAll(async () => {
     roam(["disconnect"]);

@@ -14,7 +14,7 @@ import { CERT_CLIENT_DOMAIN, CERT_EAP_CLIENT_DOMAIN, CONN } from "./lib/configs.
 import { issueClientCert } from "./lib/pki.ts";
 import { mustRun, waitFor } from "./lib/proc.ts";
 import { listSas } from "./lib/sas.ts";
-import { createStage, interopUnavailable, type Stage } from "./lib/stage.ts";
+import { clientRunDir, createStage, interopUnavailable, type Stage } from "./lib/stage.ts";
 import { NET } from "./lib/topology.ts";
 
 const ROAM = join(import.meta.dir, "../../dist/roam");
@@ -27,9 +27,8 @@ describe.skipIf(unavailable !== undefined)("certificate profiles by name against
   let xdg: string;
   beforeAll(async () => {
     stage = await createStage();
-    runDir = `${stage.dir}/roam-run`;
+    runDir = clientRunDir(stage);
     xdg = `${stage.dir}/xdg`;
-    mkdirSync(runDir, { recursive: true, mode: 0o700 });
     mkdirSync(xdg, { recursive: true, mode: 0o700 });
   }, 60_000);
   afterAll(async () => {

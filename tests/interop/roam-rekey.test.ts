@@ -5,14 +5,14 @@
 // Needs root and tests/interop/install-deps.sh; skipped with a message otherwise.
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { startCapture, type CapturedPacket } from "./lib/capture.ts";
 import { restartGateway, setGatewayLifetimes } from "./lib/gateway-control.ts";
 import { pidAlive, waitFor } from "./lib/proc.ts";
 import { listSas, type IkeSaInfo } from "./lib/sas.ts";
-import { createStage, interopUnavailable, type Stage } from "./lib/stage.ts";
+import { clientRunFiles, createStage, interopUnavailable, type Stage } from "./lib/stage.ts";
 import type { Charon } from "./lib/strongswan.ts";
 import { NET } from "./lib/topology.ts";
 
@@ -79,10 +79,7 @@ describe.skipIf(unavailable !== undefined)("roam keeps the tunnel alive: rekeys,
   beforeAll(async () => {
     stage = await createStage();
     gateway = stage.gateway;
-    runDir = `${stage.dir}/roam-run`;
-    mkdirSync(runDir, { recursive: true, mode: 0o700 });
-    pskFile = `${stage.dir}/client.psk`;
-    writeFileSync(pskFile, `${stage.creds.psk}\n`, { mode: 0o600 });
+    ({ runDir, pskFile } = clientRunFiles(stage));
   }, 60_000);
   afterAll(async () => {
     roam(["disconnect"]);

@@ -11,7 +11,7 @@ import { startCapture, type CapturedPacket } from "./lib/capture.ts";
 import { waitFor } from "./lib/proc.ts";
 import { transferFromCorp, transferToCorp } from "./lib/transfer.ts";
 import { listSas } from "./lib/sas.ts";
-import { createStage, interopUnavailable, type Stage } from "./lib/stage.ts";
+import { clientRunFiles, createStage, interopUnavailable, type Stage } from "./lib/stage.ts";
 import { IFACE, NET, type Topology } from "./lib/topology.ts";
 
 const root = join(import.meta.dir, "../..");
@@ -67,10 +67,7 @@ describe.skipIf(unavailable !== undefined)("roam against a strongSwan gateway be
 
   beforeAll(async () => {
     stage = await createStage();
-    runDir = `${stage.dir}/roam-run`;
-    mkdirSync(runDir, { recursive: true, mode: 0o700 });
-    pskFile = `${stage.dir}/client.psk`;
-    writeFileSync(pskFile, `${stage.creds.psk}\n`, { mode: 0o600 });
+    ({ runDir, pskFile } = clientRunFiles(stage));
     pskBad = `${stage.dir}/wrong.psk`;
     writeFileSync(pskBad, "not the right key\n", { mode: 0o600 });
     chmodSync(pskBad, 0o600);

@@ -4,7 +4,7 @@
 //   try { ... stage.topo.exec(stage.topo.names.client, ["roam", "connect", ...]) ... }
 //   finally { await stage.destroy(); }
 
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { randomBytes } from "node:crypto";
 import { makeBigChain, type BigChain } from "./bigchain.ts";
@@ -50,6 +50,21 @@ export interface Stage {
   startStrongswanClient(): Promise<Charon>;
   /** Stops every charon (verified by pid), removes the namespaces, /etc/netns entries and the run dir. */
   destroy(): Promise<void>;
+}
+
+/** roam's run directory (ROAM_RUN_DIR, mode 0700) in the stage's dir. */
+export function clientRunDir(stage: Stage): string {
+  const runDir = `${stage.dir}/roam-run`;
+  mkdirSync(runDir, { recursive: true, mode: 0o700 });
+  return runDir;
+}
+
+/** roam's run directory (see clientRunDir) and the client's PSK file (mode 0600) in the stage's dir. */
+export function clientRunFiles(stage: Stage): { runDir: string; pskFile: string } {
+  const runDir = clientRunDir(stage);
+  const pskFile = `${stage.dir}/client.psk`;
+  writeFileSync(pskFile, `${stage.creds.psk}\n`, { mode: 0o600 });
+  return { runDir, pskFile };
 }
 
 /** Why the interop tests cannot run here (not root, tools missing), or undefined when they can. */

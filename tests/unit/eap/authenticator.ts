@@ -2,10 +2,29 @@
 // draft-kamath-pppext-eap-mschapv2-02 §2 (not with the peer's encoders), reads the peer's Response by
 // offsets, and checks it with the RFC 2759 §8 functions as a real gateway holding the password would.
 
+import { expect } from "bun:test";
 import { challengeUserName, generateAuthenticatorResponse, generateNtResponse, hashNtPasswordHash, ntPasswordHash } from "../../../core/eap/mschap.ts";
 import { mschapv2Msk } from "../../../core/eap/mppe.ts";
+import type { EapDone, EapStep } from "../../../core/eap/mschapv2.ts";
 import type { Random } from "../../../core/types.ts";
-import { concatBytes, equalBytes, fromUtf8, toHex, utf8 } from "../../../core/util/bytes.ts";
+import { concatBytes, equalBytes, fromHex, fromUtf8, toHex, utf8 } from "../../../core/util/bytes.ts";
+
+// RFC 2759 §9.2
+export const AuthenticatorChallenge = fromHex("5B 5D 7C 7D 7B 3F 2F 3E 3C 2C 60 21 32 26 26 28");
+export const PeerChallenge = fromHex("21 40 23 24 25 5E 26 2A 28 29 5F 2B 3A 33 7C 7E");
+
+/** The peer's EAP Response in `step`; anything else throws. */
+export function send(step: EapStep): Uint8Array {
+  if (step.done || !step.send) throw new Error(`expected an EAP Response, got ${JSON.stringify(step.done)}`);
+  return step.send;
+}
+
+/** The peer's failure in `step` (it must send nothing more). */
+export function failure(step: EapStep): Extract<EapDone, { ok: false }> {
+  expect(step.send).toBeUndefined();
+  if (!step.done || step.done.ok) throw new Error(`expected a failure, got ${JSON.stringify(step)}`);
+  return step.done;
+}
 
 export interface AuthenticatorOptions {
   /** The password the gateway holds for the user. */

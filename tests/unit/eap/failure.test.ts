@@ -3,27 +3,13 @@
 // octets, and the end of EAP with the gateway's EAP-Failure, which carries the reason of the Failure
 // Request before it. No retry: roam has one password.
 import { describe, expect, test } from "bun:test";
-import { createMschapv2Peer, type EapDone, type EapStep } from "../../../core/eap/mschapv2.ts";
+import { createMschapv2Peer } from "../../../core/eap/mschapv2.ts";
 import { encodeMschapAck, mschapErrorText, MschapOpCode, parseFailureMessage } from "../../../core/eap/mschapv2-msg.ts";
 import { fromHex, toHex } from "../../../core/util/bytes.ts";
-import { eap, fixedRandom, mschapData, ScriptedAuthenticator } from "./authenticator.ts";
+import { AuthenticatorChallenge, eap, failure, fixedRandom, mschapData, PeerChallenge, ScriptedAuthenticator, send } from "./authenticator.ts";
 
-// RFC 2759 §9.2
-const AuthenticatorChallenge = fromHex("5B 5D 7C 7D 7B 3F 2F 3E 3C 2C 60 21 32 26 26 28");
-const PeerChallenge = fromHex("21 40 23 24 25 5E 26 2A 28 29 5F 2B 3A 33 7C 7E");
 
 const hex = (b: Uint8Array) => toHex(b).toUpperCase();
-
-function send(step: EapStep): Uint8Array {
-  if (step.done || !step.send) throw new Error(`expected an EAP Response, got ${JSON.stringify(step.done)}`);
-  return step.send;
-}
-
-function failure(step: EapStep): Extract<EapDone, { ok: false }> {
-  expect(step.send).toBeUndefined();
-  if (!step.done || step.done.ok) throw new Error(`expected a failure, got ${JSON.stringify(step)}`);
-  return step.done;
-}
 
 /** A peer whose Response the authenticator has refused; `refusal` is the Failure Request it answers. */
 function refused(password = "wrongPass") {

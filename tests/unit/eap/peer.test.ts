@@ -3,14 +3,11 @@
 // (Identity, Notification, duplicates, EAP-Success/Failure). The MS-CHAPv2 Failure handshake (wrong
 // password, RFC 2759 §6 error codes) is in failure.test.ts.
 import { expect, test } from "bun:test";
-import { createMschapv2Peer, type EapDone, type EapStep } from "../../../core/eap/mschapv2.ts";
+import { createMschapv2Peer } from "../../../core/eap/mschapv2.ts";
 import { parseEap } from "../../../core/eap/packet.ts";
 import { fromHex, toHex, utf8 } from "../../../core/util/bytes.ts";
-import { eap, fixedRandom, mschapData, ScriptedAuthenticator } from "./authenticator.ts";
+import { AuthenticatorChallenge, eap, failure, fixedRandom, mschapData, PeerChallenge, ScriptedAuthenticator, send } from "./authenticator.ts";
 
-// RFC 2759 §9.2
-const AuthenticatorChallenge = fromHex("5B 5D 7C 7D 7B 3F 2F 3E 3C 2C 60 21 32 26 26 28");
-const PeerChallenge = fromHex("21 40 23 24 25 5E 26 2A 28 29 5F 2B 3A 33 7C 7E");
 const NtResponse = "82309ECD8D708B5EA08FAA3981CD83544233114A3D85D6DF";
 const AuthenticatorResponse = "S=407A5589115FD0D6209F510FE9C04566932CDA56";
 // MSK for these values: authenticator's receive key | its send key (RFC 3079 §3.5.3 SendStartKey128) | 32 zeros
@@ -18,17 +15,6 @@ const Msk = `D5F0E9521E3EA9589645E86051C82226${"8B7CDC149B993A1BA118CB153F56DCCB
 
 const hex = (b: Uint8Array | undefined) => toHex(b!).toUpperCase();
 const spaced = (s: string) => s.replace(/\s/g, "");
-
-function send(step: EapStep): Uint8Array {
-  if (step.done || !step.send) throw new Error(`expected an EAP Response, got ${JSON.stringify(step.done)}`);
-  return step.send;
-}
-
-function failure(step: EapStep): Extract<EapDone, { ok: false }> {
-  expect(step.send).toBeUndefined();
-  if (!step.done || step.done.ok) throw new Error(`expected a failure, got ${JSON.stringify(step)}`);
-  return step.done;
-}
 
 function setup(identity = "User", password = "clientPass", gatewayPassword = "clientPass", extra: Partial<ConstructorParameters<typeof ScriptedAuthenticator>[0]> = {}) {
   const random = fixedRandom(PeerChallenge);

@@ -1,0 +1,31 @@
+// Starting a batch reader worker (tun-reader.worker.ts, udp-reader.worker.ts): both answer a start message with
+// "ready", then report full ring buffers, errors and their stop; the owner says what each message means.
+
+/** Spawns the reader worker at `specifier`, hands every message to `onMessage`, and posts `start`. `ready`
+ *  resolves after the "ready" message has been handled; if the worker itself fails, `ready` rejects with
+ *  `failure(message)`, which is then also given to `report`. */
+export function startReaderWorker<M extends { type: string }>(
+  specifier: string,
+  start: unknown,
+  onMessage: (msg: M) => void,
+  failure: (message: string) => Error,
+  report: (err: Error) => void,
+): { worker: Worker | null; ready: Promise<void> } {
+  let worker: Worker | null = null;
+  // Inside the executor, as each owner had it: a Worker that cannot be made rejects `ready` (worker stays null).
+  const ready = new Promise<void>((resolve, reject) => {
+    const w = new Worker(specifier);
+    worker = w;
+    w.onmessage = (ev: MessageEvent<M>) => {
+      onMessage(ev.data);
+      if (ev.data.type === "ready") resolve();
+    };
+    w.onerror = (ev: ErrorEvent) => {
+      const err = failure(ev.message);
+      reject(err);
+      report(err);
+    };
+    w.postMessage(start);
+  });
+  return { worker, ready };
+}
