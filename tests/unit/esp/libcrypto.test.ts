@@ -3,6 +3,7 @@
 // opening the other's packets; a forged packet is refused with the buffer left exactly as it came.
 import { describe, expect, test } from "bun:test";
 import { EspEngine, ESP_HEADROOM } from "../../../core/esp/engine.ts";
+import { nobleEspFactory } from "../../../core/esp/noble.ts";
 import { toHex } from "../../../core/util/bytes.ts";
 import { libcrypto, libcryptoVersion } from "../../../platform/crypto/libcrypto.ts";
 import { libcryptoEspFactory } from "../../../platform/crypto/esp-libcrypto.ts";
