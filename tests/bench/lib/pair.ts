@@ -11,7 +11,8 @@
 // is left inside them and deletes them.
 
 import { closeSync, openSync } from "node:fs";
-import { mustRun, onCleanup, pidAlive, run, type RunOptions, type RunResult } from "../../interop/lib/proc.ts";
+import { mustRun, onCleanup, run, type RunOptions, type RunResult } from "../../interop/lib/proc.ts";
+import { killAllIn } from "../../interop/lib/topology.ts";
 
 export const PAIR = {
   left: "10.99.0.1",
@@ -75,15 +76,3 @@ export function createPair(): Pair {
   };
 }
 
-function killAllIn(ns: string): void {
-  const pids = run(["ip", "netns", "pids", ns]).stdout.split(/\s+/).filter(Boolean).map(Number);
-  for (const pid of pids) {
-    try {
-      process.kill(pid, "SIGKILL");
-    } catch {
-      // already gone
-    }
-  }
-  const deadline = performance.now() + 2_000;
-  while (pids.some(pidAlive) && performance.now() < deadline) Bun.sleepSync(10);
-}

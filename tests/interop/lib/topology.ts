@@ -174,7 +174,7 @@ function veth(nsA: string, ifA: string, addrA: string, nsB: string, ifB: string,
 }
 
 /** SIGKILLs every process still inside namespace `ns` (only processes this run started live there). */
-function killAllIn(ns: string): void {
+export function killAllIn(ns: string): void {
   const pids = run(["ip", "netns", "pids", ns]).stdout.split(/\s+/).filter(Boolean).map(Number);
   for (const pid of pids) {
     try {
