@@ -26,7 +26,8 @@ echo "== interop tests (strongSwan gateway in network namespaces)"
 slow_log=$(mktemp /tmp/roam-interop-slow.XXXXXX)
 "$BUN" test --timeout 900000 ./tests/interop/roam-lossy.slow.ts >"$slow_log" 2>&1 &
 slow_pid=$!
-trap 'kill "$slow_pid" 2>/dev/null; wait "$slow_pid" 2>/dev/null; rm -f "$slow_log"' EXIT
+# The trap keeps the script's exit status: under set -e a failing kill (the job already reaped) would make it 1.
+trap 'rc=$?; set +e; kill "$slow_pid" 2>/dev/null; wait "$slow_pid" 2>/dev/null; rm -f "$slow_log"; exit $rc' EXIT
 suite=0
 "$BUN" test --timeout 180000 tests/interop || suite=$?
 slow=0
