@@ -9,6 +9,7 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { type PreviousFile, readIfPresent, restoreFile } from "./files.ts";
+import { type LinkOps, isGone, RtnlError, sharedRtnl } from "./rtnl.ts";
 import { CommandError, isGoneError, type Runner, spawnRunner } from "./run.ts";
 
 export type UndoAction =
@@ -41,42 +42,53 @@ export class JournalError extends Error {
   }
 }
 
-/** Runs one undo action. Throws on failure, except when the thing is already gone. */
-export function executeUndo(action: UndoAction, runner: Runner): void {
-  const argv = undoArgv(action);
-  if (argv !== null) {
-    const r = runner(argv);
-    if (r.exitCode !== 0 && !isGoneError(r.stderr)) throw new CommandError(argv, r.exitCode, r.stderr);
-    return;
-  }
-  if (action.kind === "file-restore") {
-    const now = readIfPresent(action.path);
-    // Someone else (NetworkManager, the admin) rewrote the file after us: theirs wins.
-    if (now !== null && now !== action.ours) return;
-    restoreFile(action.path, action.previous);
+/** What undo uses: rtnetlink for links, addresses and routes; a command runner for resolvectl. */
+export interface HostTools {
+  /** Defaults to spawning the command. */
+  runner?: Runner;
+  /** Defaults to this process's own rtnetlink socket (sharedRtnl), opened on first use. */
+  rtnl?: LinkOps;
+}
+
+/**
+ * Runs one undo action. Throws on failure, except when the thing is already gone (the TUN vanished and
+ * took its routes and addresses with it, or an earlier undo already ran).
+ */
+export function executeUndo(action: UndoAction, runner: Runner, rtnl: () => LinkOps): void {
+  try {
+    switch (action.kind) {
+      case "addr-del":
+        return rtnl().delAddress(action.dev, action.cidr);
+      case "route-del":
+        return rtnl().delRoute(action.dev, action.cidr, action.metric);
+      case "link-mtu":
+        return rtnl().setMtu(action.dev, action.mtu);
+      case "link-down":
+        return rtnl().setUp(action.dev, false);
+      case "resolved-revert": {
+        const argv = ["resolvectl", "revert", action.link];
+        const r = runner(argv);
+        if (r.exitCode !== 0 && !isGoneError(r.stderr)) throw new CommandError(argv, r.exitCode, r.stderr);
+        return;
+      }
+      case "file-restore": {
+        const now = readIfPresent(action.path);
+        // Someone else (NetworkManager, the admin) rewrote the file after us: theirs wins.
+        if (now !== null && now !== action.ours) return;
+        restoreFile(action.path, action.previous);
+        return;
+      }
+    }
+  } catch (e) {
+    if (!isGone(e)) throw e;
   }
 }
 
-function undoArgv(a: UndoAction): string[] | null {
-  switch (a.kind) {
-    case "addr-del":
-      return ["ip", "address", "del", a.cidr, "dev", a.dev];
-    case "route-del":
-      return ["ip", "route", "del", a.cidr, "dev", a.dev, ...(a.metric !== undefined ? ["metric", String(a.metric)] : [])];
-    case "link-mtu":
-      return ["ip", "link", "set", "dev", a.dev, "mtu", String(a.mtu)];
-    case "link-down":
-      return ["ip", "link", "set", "dev", a.dev, "down"];
-    case "resolved-revert":
-      return ["resolvectl", "revert", a.link];
-    case "file-restore":
-      return null;
-  }
-}
-
-function describe(a: UndoAction): string {
-  const argv = undoArgv(a);
-  return argv !== null ? argv.join(" ") : `restore ${a.kind === "file-restore" ? a.path : ""}`;
+/** One line for the undo report: RtnlError and CommandError name their operation already. */
+function failureLine(a: UndoAction, e: unknown): string {
+  if (e instanceof RtnlError || e instanceof CommandError) return e.message;
+  const what = a.kind === "file-restore" ? `restore ${a.path}` : a.kind;
+  return `${what}: ${e instanceof Error ? e.message : String(e)}`;
 }
 
 export class Journal {
@@ -85,11 +97,16 @@ export class Journal {
   /** `statePath` null keeps the journal in memory only; `entries` continues a loaded journal. */
   constructor(
     readonly statePath: string | null,
-    private readonly runner: Runner = spawnRunner,
+    private readonly tools: HostTools = {},
     private readonly pid: number = process.pid,
     entries: readonly UndoAction[] = [],
   ) {
     this.list = [...entries];
+  }
+
+  /** The rtnetlink socket changes and undo go through (LinuxNetConfig uses it too). */
+  get rtnl(): LinkOps {
+    return this.tools.rtnl ?? sharedRtnl();
   }
 
   get entries(): readonly UndoAction[] {
@@ -130,10 +147,10 @@ export class Journal {
     for (let i = this.list.length - 1; i >= 0; i--) {
       const action = this.list[i]!;
       try {
-        executeUndo(action, this.runner);
+        executeUndo(action, this.tools.runner ?? spawnRunner, () => this.rtnl);
         report.undone++;
       } catch (e) {
-        report.errors.push(`${describe(action)}: ${e instanceof Error ? e.message : String(e)}`);
+        report.errors.push(failureLine(action, e));
         kept.unshift(action);
       }
     }
@@ -229,7 +246,7 @@ function processAlive(pid: number): boolean {
  * A missing file means nothing to do. Refuses while the recorded process is still alive (unless
  * `force`), and throws JournalError for a file it cannot read or understand.
  */
-export function recoverFromStateFile(path: string, opts: { runner?: Runner; force?: boolean } = {}): UndoReport {
+export function recoverFromStateFile(path: string, opts: HostTools & { force?: boolean } = {}): UndoReport {
   if (!existsSync(path)) return { undone: 0, errors: [] };
   let text: string;
   try {
@@ -243,5 +260,5 @@ export function recoverFromStateFile(path: string, opts: { runner?: Runner; forc
   if (!opts.force && pid !== process.pid && processAlive(pid)) {
     throw new JournalError(`state file ${path} belongs to running process ${pid}; stop it first`);
   }
-  return new Journal(path, opts.runner ?? spawnRunner, pid, entries).undoAll();
+  return new Journal(path, { runner: opts.runner, rtnl: opts.rtnl }, pid, entries).undoAll();
 }

@@ -80,6 +80,9 @@ const lib = dlopen("libc.so.6", {
   getsockopt: { args: [FFIType.i32, FFIType.i32, FFIType.i32, FFIType.ptr, FFIType.ptr], returns: FFIType.i32 },
   recvmmsg: { args: [FFIType.i32, FFIType.ptr, FFIType.u32, FFIType.i32, FFIType.ptr], returns: FFIType.i32 },
   sendmmsg: { args: [FFIType.i32, FFIType.ptr, FFIType.u32, FFIType.i32], returns: FFIType.i32 },
+  send: { args: [FFIType.i32, FFIType.ptr, FFIType.u64, FFIType.i32], returns: FFIType.i64_fast },
+  recvfrom: { args: [FFIType.i32, FFIType.ptr, FFIType.u64, FFIType.i32, FFIType.ptr, FFIType.ptr], returns: FFIType.i64_fast },
+  setns: { args: [FFIType.i32, FFIType.i32], returns: FFIType.i32 },
   __errno_location: { args: [], returns: FFIType.ptr },
   strerror: { args: [FFIType.i32], returns: FFIType.cstring },
 });
@@ -171,6 +174,11 @@ export function setsockoptInt(fd: number, level: number, name: number, value: nu
   return c.setsockopt(fd, level, name, new Int32Array([value]), 4);
 }
 
+/** setsockopt(2) with a struct value (e.g. struct timeval for SO_RCVTIMEO). */
+export function setsockoptBytes(fd: number, level: number, name: number, value: Uint8Array): number {
+  return c.setsockopt(fd, level, name, value, value.length);
+}
+
 /** getsockopt(2) of an int value, or -1. */
 export function getsockoptInt(fd: number, level: number, name: number): number {
   const v = new Int32Array(1);
@@ -181,6 +189,21 @@ export function getsockoptInt(fd: number, level: number, name: number): number {
 /** recvmmsg(2) into `vlen` prepared struct mmsghdr at `msgvec` (no timeout). Returns messages or -1. */
 export function recvmmsg(fd: number, msgvec: Uint8Array, vlen: number, flags: number): number {
   return c.recvmmsg(fd, msgvec, vlen, flags, null);
+}
+
+/** send(2) of all of `buf`. Returns bytes sent or -1. */
+export function send(fd: number, buf: Uint8Array, flags: number): number {
+  return Number(c.send(fd, buf, buf.length, flags));
+}
+
+/** recvfrom(2) into `buf`, the sender's address into `addr` (its capacity in `addrLen[0]`). Returns the length or -1. */
+export function recvfrom(fd: number, buf: Uint8Array, flags: number, addr: Uint8Array, addrLen: Uint32Array): number {
+  return Number(c.recvfrom(fd, buf, buf.length, flags, addr, addrLen));
+}
+
+/** setns(2): moves the calling thread into the namespace `fd` refers to (nstype 0: any kind). */
+export function setns(fd: number, nstype: number): number {
+  return c.setns(fd, nstype);
 }
 
 /** sendmmsg(2) of `vlen` prepared struct mmsghdr at `msgvec`. Returns messages sent or -1. */

@@ -1,4 +1,4 @@
-// MTU, link state, virtual IP and split-tunnel routes of the TUN, through iproute2 (`ip`), every change
+// MTU, link state, virtual IP and split-tunnel routes of the TUN, through rtnetlink (rtnl.ts), every change
 // journaled (journal.ts) so that it can be reverted — by this process, or after a crash by another.
 //
 // The virtual IP comes from the configuration payload (INTERNAL_IP4_ADDRESS / INTERNAL_IP6_ADDRESS,
@@ -6,11 +6,15 @@
 // selectors TSr as CIDR subnets (RFC 7296 §2.9), each pointing into the TUN.
 
 import type { NetConfig } from "../types.ts";
-import { Journal } from "./journal.ts";
-import { CommandError, runChecked, type Runner, spawnRunner } from "./run.ts";
+import type { Journal } from "./journal.ts";
+import { type LinkOps, RtnlError } from "./rtnl.ts";
 
 export class NetConfigError extends Error {
-  constructor(message: string) {
+  /** `errno`: the kernel's refusal, when the kernel refused (see rtnl.ts); undefined for bad input. */
+  constructor(
+    message: string,
+    readonly errno?: number,
+  ) {
     super(message);
     this.name = "NetConfigError";
   }
@@ -56,52 +60,37 @@ export function parseCidr(cidr: string): { family: 4 | 6; address: string; prefi
   return null;
 }
 
-interface LinkInfo {
-  mtu: number;
-  up: boolean;
-}
-
 export class LinuxNetConfig implements NetConfig {
+  /** `rtnl` defaults to the journal's, so that changes and their undo act on the same namespace. */
   constructor(
     readonly journal: Journal,
-    private readonly runner: Runner = spawnRunner,
+    private readonly rtnl: LinkOps = journal.rtnl,
   ) {}
 
-  /** MTU and administrative state from `ip -j link show`. */
-  link(dev: string): LinkInfo {
+  /** MTU and administrative state (RTM_GETLINK). */
+  link(dev: string): { mtu: number; up: boolean } {
     checkDev(dev);
-    const out = this.ip(["-j", "link", "show", "dev", dev]);
-    let rows: unknown;
-    try {
-      rows = JSON.parse(out);
-    } catch {
-      throw new NetConfigError(`\`ip -j link show dev ${dev}\` printed no JSON: ${out.slice(0, 200)}`);
-    }
-    const row = Array.isArray(rows) ? (rows[0] as { mtu?: unknown; flags?: unknown } | undefined) : undefined;
-    if (row === undefined || typeof row.mtu !== "number" || !Array.isArray(row.flags)) {
-      throw new NetConfigError(`\`ip -j link show dev ${dev}\`: expected [{mtu, flags}], got ${out.slice(0, 200)}`);
-    }
-    return { mtu: row.mtu, up: row.flags.includes("UP") };
+    const { mtu, up } = this.nl(() => this.rtnl.link(dev));
+    return { mtu, up };
   }
 
   setMtu(dev: string, mtu: number): void {
     if (!Number.isInteger(mtu) || mtu < 68 || mtu > 65535) throw new NetConfigError(`MTU ${mtu}: expected an integer 68..65535`);
     const before = this.link(dev);
     if (before.mtu === mtu) return;
-    this.journal.guard({ kind: "link-mtu", dev, mtu: before.mtu }, () => this.ip(["link", "set", "dev", dev, "mtu", String(mtu)]));
+    this.journal.guard({ kind: "link-mtu", dev, mtu: before.mtu }, () => this.nl(() => this.rtnl.setMtu(dev, mtu)));
   }
 
   linkUp(dev: string): void {
     if (this.link(dev).up) return;
-    this.journal.guard({ kind: "link-down", dev }, () => this.ip(["link", "set", "dev", dev, "up"]));
+    this.journal.guard({ kind: "link-down", dev }, () => this.nl(() => this.rtnl.setUp(dev, true)));
   }
 
+  /** IPv6 addresses skip duplicate address detection (IFA_F_NODAD): usable at once, as with `nodad`. */
   addAddress(dev: string, cidr: string): void {
     checkDev(dev);
-    const c = parseCidr(cidr);
-    if (c === null) throw new NetConfigError(`address "${cidr}": expected an IPv4 or IPv6 address with /prefix`);
-    const args = c.family === 6 ? ["-6", "address", "add", cidr, "dev", dev, "nodad"] : ["address", "add", cidr, "dev", dev];
-    this.journal.guard({ kind: "addr-del", dev, cidr }, () => this.ip(args));
+    if (parseCidr(cidr) === null) throw new NetConfigError(`address "${cidr}": expected an IPv4 or IPv6 address with /prefix`);
+    this.journal.guard({ kind: "addr-del", dev, cidr }, () => this.nl(() => this.rtnl.addAddress(dev, cidr)));
   }
 
   addRoute(dev: string, cidr: string, opts: { metric?: number } = {}): void {
@@ -111,17 +100,17 @@ export class LinuxNetConfig implements NetConfig {
     if (metric !== undefined && (!Number.isInteger(metric) || metric < 0 || metric > 0xffffffff)) {
       throw new NetConfigError(`route metric ${metric}: expected an integer 0..4294967295`);
     }
-    const extra = metric !== undefined ? ["metric", String(metric)] : [];
     this.journal.guard({ kind: "route-del", dev, cidr, ...(metric !== undefined ? { metric } : {}) }, () =>
-      this.ip(["route", "add", cidr, "dev", dev, ...extra]),
+      this.nl(() => this.rtnl.addRoute(dev, cidr, metric)),
     );
   }
 
-  private ip(args: string[]): string {
+  /** Runs an rtnetlink call; the kernel's refusal becomes a NetConfigError with the same one-line message. */
+  private nl<T>(call: () => T): T {
     try {
-      return runChecked(this.runner, ["ip", ...args]);
+      return call();
     } catch (e) {
-      if (e instanceof CommandError) throw new NetConfigError(e.message);
+      if (e instanceof RtnlError) throw new NetConfigError(e.message, e.errno);
       throw e;
     }
   }

@@ -1,4 +1,4 @@
-// Running system tools (iproute2, resolvectl) with argument arrays — never a shell string — and typed
+// Running system tools (resolvectl; links, addresses and routes go through rtnetlink, rtnl.ts) with argument arrays — never a shell string — and typed
 // failures that name the command and quote its stderr.
 
 export interface RunResult {
@@ -45,8 +45,8 @@ export function runChecked(runner: Runner, argv: readonly string[]): string {
 }
 
 /**
- * Messages iproute2 and resolvectl print when the thing to remove is already gone (the TUN vanished and
- * took its routes and addresses with it, or an earlier undo already ran).
+ * Messages resolvectl (and iproute2, which roam no longer runs) print when the thing to remove is already
+ * gone (the TUN vanished, or an earlier undo already ran).
  */
 const GONE = [
   /Cannot find device/i,

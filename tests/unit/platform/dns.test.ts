@@ -110,7 +110,7 @@ test("resolv.conf change survives a crash: the state file restores it", () => {
 
 test("systemd-resolved: per-link servers and routing-only domains, reverted per link", () => {
   const { runner, calls } = recorder();
-  const journal = new Journal(null, runner);
+  const journal = new Journal(null, { runner });
   const dns = new LinuxDns(journal, { runner, backend: "resolved" });
   dns.apply("roam0", settings);
   expect(calls).toEqual(["resolvectl dns roam0 10.8.0.1 2001:db8::53", "resolvectl domain roam0 ~vpn.example ~internal.example"]);
@@ -120,7 +120,7 @@ test("systemd-resolved: per-link servers and routing-only domains, reverted per 
 
 test("systemd-resolved failure: typed error with the command, link reverted, nothing journaled", () => {
   const { runner, calls } = recorder((argv) => (argv[1] === "domain" ? { exitCode: 1, stderr: "Failed to set domain configuration: Access denied" } : {}));
-  const journal = new Journal(null, runner);
+  const journal = new Journal(null, { runner });
   const dns = new LinuxDns(journal, { runner, backend: "resolved" });
   expect(() => dns.apply("roam0", settings)).toThrow(/resolvectl domain roam0 ~vpn.example ~internal.example.*Access denied/);
   expect(calls.at(-1)).toBe("resolvectl revert roam0");

@@ -1,15 +1,27 @@
-// netcfg + journal against the real kernel, inside a private network namespace.
+// netcfg + journal against the real kernel, inside a private network namespace: the code under test
+// talks rtnetlink through a socket created inside the namespace (Rtnl.openIn), and runs any command
+// (resolvectl) there through `ip netns exec`.
 import { expect, test } from "bun:test";
-import { existsSync, mkdtempSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdtempSync, readlinkSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Journal, recoverFromStateFile } from "../../../platform/linux/journal.ts";
+import { type HostTools, Journal, recoverFromStateFile } from "../../../platform/linux/journal.ts";
 import { applyAddressing, LinuxNetConfig, NetConfigError } from "../../../platform/linux/netcfg.ts";
-import { type Runner, spawnRunner } from "../../../platform/linux/run.ts";
+import { Rtnl, RtnlError } from "../../../platform/linux/rtnl.ts";
+import { spawnRunner } from "../../../platform/linux/run.ts";
 import { fixture, inNs, isRoot, mustRun, withNetns } from "./netns.ts";
 
-/** Runs every command of the code under test inside namespace `ns`. */
-const nsRunner = (ns: string): Runner => (argv) => spawnRunner(inNs(ns, [...argv]));
+/** A fresh namespace with rtnetlink and commands of the code under test acting inside it. */
+async function withNsTools(fn: (ns: string, tools: Required<HostTools>) => void | Promise<void>): Promise<void> {
+  await withNetns(async (ns) => {
+    const rtnl = Rtnl.openIn(ns);
+    try {
+      await fn(ns, { rtnl, runner: (argv) => spawnRunner(inNs(ns, [...argv])) });
+    } finally {
+      rtnl.close();
+    }
+  });
+}
 
 /**
  * Everything netcfg may touch: routes of all tables (v4 and v6), addresses, link MTU and state. The
@@ -29,11 +41,11 @@ function snapshot(ns: string, dev: string): string {
 const config = { ip4: ["198.18.77.5"], ip6: ["2001:db8:77::5"], routes: ["198.19.0.0/16", "10.99.0.0/24", "2001:db8:1234::/48"] };
 
 test.skipIf(!isRoot)("addresses and routes applied, then undoAll leaves `ip route`/`ip addr` exactly as before", async () => {
-  await withNetns((ns) => {
+  await withNsTools((ns, tools) => {
     mustRun(["ip", "-n", ns, "tuntap", "add", "dev", "roamt1", "mode", "tun"]);
     const before = snapshot(ns, "roamt1");
-    const journal = new Journal(null, nsRunner(ns));
-    const net = new LinuxNetConfig(journal, nsRunner(ns));
+    const journal = new Journal(null, tools);
+    const net = new LinuxNetConfig(journal);
     applyAddressing(net, "roamt1", config, 1380);
     expect(journal.entries.map((e) => e.kind)).toEqual(["link-mtu", "link-down", "addr-del", "addr-del", "route-del", "route-del", "route-del"]);
     const routes4 = mustRun(["ip", "-n", ns, "-4", "route", "show", "dev", "roamt1"]);
@@ -55,20 +67,20 @@ test.skipIf(!isRoot)("addresses and routes applied, then undoAll leaves `ip rout
 });
 
 test.skipIf(!isRoot)("undo tolerates items that vanished with the device", async () => {
-  await withNetns((ns) => {
+  await withNsTools((ns, tools) => {
     mustRun(["ip", "-n", ns, "tuntap", "add", "dev", "roamt2", "mode", "tun"]);
-    const journal = new Journal(null, nsRunner(ns));
-    applyAddressing(new LinuxNetConfig(journal, nsRunner(ns)), "roamt2", config, 1300);
+    const journal = new Journal(null, tools);
+    applyAddressing(new LinuxNetConfig(journal), "roamt2", config, 1300);
     mustRun(["ip", "-n", ns, "tuntap", "del", "dev", "roamt2", "mode", "tun"]);
     expect(journal.undoAll()).toEqual({ undone: 7, errors: [] });
   });
 });
 
-test.skipIf(!isRoot)("a failing change is a typed error naming the command, and is not journaled", async () => {
-  await withNetns((ns) => {
+test.skipIf(!isRoot)("a failing change is a typed error naming the operation, and is not journaled", async () => {
+  await withNsTools((ns, tools) => {
     mustRun(["ip", "-n", ns, "tuntap", "add", "dev", "roamt3", "mode", "tun"]);
-    const journal = new Journal(null, nsRunner(ns));
-    const net = new LinuxNetConfig(journal, nsRunner(ns));
+    const journal = new Journal(null, tools);
+    const net = new LinuxNetConfig(journal);
     net.linkUp("roamt3");
     net.addRoute("roamt3", "198.19.0.0/16");
     let err: unknown;
@@ -78,8 +90,16 @@ test.skipIf(!isRoot)("a failing change is a typed error naming the command, and 
       err = e;
     }
     expect(err).toBeInstanceOf(NetConfigError);
-    expect((err as Error).message).toContain("ip route add 198.19.0.0/16 dev roamt3");
+    expect((err as Error).message).toContain("route add 198.19.0.0/16 dev roamt3");
     expect((err as Error).message).toContain("File exists");
+    expect((err as Error).message).toBe("route add 198.19.0.0/16 dev roamt3: File exists (EEXIST)");
+    expect((err as NetConfigError).errno).toBe(17);
+    expect(journal.entries.length).toBe(2);
+    // A device that is not there: one line, ENODEV, nothing journaled.
+    expect(() => net.addRoute("roamt9", "10.98.0.0/24")).toThrow("route add 10.98.0.0/24 dev roamt9: No such device (ENODEV)");
+    expect(() => net.setMtu("roamt9", 1400)).toThrow("link show dev roamt9: No such device (ENODEV)");
+    // The kernel's own explanation (extended ACK) is kept.
+    expect(() => net.addRoute("roamt3", "10.97.0.5/24")).toThrow("route add 10.97.0.5/24 dev roamt3: Invalid argument (EINVAL): Invalid prefix for given prefix length");
     expect(journal.entries.length).toBe(2);
     expect(() => net.addRoute("roamt3", "198.19.0.0/33")).toThrow(NetConfigError);
     expect(() => net.addAddress("-roamt3", "198.18.0.1/32")).toThrow(NetConfigError);
@@ -90,7 +110,7 @@ test.skipIf(!isRoot)("a failing change is a typed error naming the command, and 
 test.skipIf(!isRoot)("crash recovery: a SIGKILLed process's journal is undone from its state file", async () => {
   const dir = mkdtempSync(join(tmpdir(), "roam-journal-"));
   try {
-    await withNetns(async (ns) => {
+    await withNsTools(async (ns, tools) => {
       mustRun(["ip", "-n", ns, "tuntap", "add", "dev", "roamt4", "mode", "tun"]);
       const before = snapshot(ns, "roamt4");
       const statePath = join(dir, "run", "roam", "roamt4.json");
@@ -109,14 +129,99 @@ test.skipIf(!isRoot)("crash recovery: a SIGKILLed process's journal is undone fr
       expect(statSync(statePath).mode & 0o777).toBe(0o600);
       expect(statSync(join(dir, "run", "roam")).mode & 0o777).toBe(0o700);
 
-      const report = recoverFromStateFile(statePath, { runner: nsRunner(ns) });
+      const report = recoverFromStateFile(statePath, tools);
       expect(report).toEqual({ undone: 6, errors: [] }); // MTU, link, 2 addresses, 2 routes
       expect(existsSync(statePath)).toBe(false);
       expect(snapshot(ns, "roamt4")).toBe(before);
       // A second recovery finds nothing to do.
-      expect(recoverFromStateFile(statePath, { runner: nsRunner(ns) })).toEqual({ undone: 0, errors: [] });
+      expect(recoverFromStateFile(statePath, tools)).toEqual({ undone: 0, errors: [] });
     });
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test.skipIf(!isRoot)("routes and addresses look exactly as `ip route add` / `ip address add ... nodad` make them", async () => {
+  await withNsTools((ns, tools) => {
+    mustRun(["ip", "-n", ns, "tuntap", "add", "dev", "roamt5", "mode", "tun"]);
+    const net = new LinuxNetConfig(new Journal(null, tools));
+    net.linkUp("roamt5");
+    const ip = (...args: string[]): string => mustRun(["ip", "-n", ns, ...args]);
+    // Same command shapes, different prefixes: ours, then ip's.
+    net.addRoute("roamt5", "10.91.0.0/24");
+    ip("route", "add", "10.92.0.0/24", "dev", "roamt5");
+    net.addRoute("roamt5", "10.93.0.0/24", { metric: 50 });
+    ip("route", "add", "10.94.0.0/24", "dev", "roamt5", "metric", "50");
+    net.addRoute("roamt5", "2001:db8:91::/48");
+    ip("route", "add", "2001:db8:92::/48", "dev", "roamt5");
+    net.addAddress("roamt5", "198.18.91.1/32");
+    ip("address", "add", "198.18.92.1/32", "dev", "roamt5");
+    net.addAddress("roamt5", "2001:db8:91::1/128");
+    ip("-6", "address", "add", "2001:db8:92::1/128", "dev", "roamt5", "nodad");
+    /** The line of `text` naming `ours` equals the one naming `theirs`, prefixes aside. */
+    const pair = (text: string, ours: string, theirs: string): void => {
+      const line = (x: string): string | undefined =>
+        text
+          .split("\n")
+          .find((l) => l.includes(x))
+          ?.replaceAll(x, "P")
+          .trimEnd();
+      expect(line(ours)).toBeDefined();
+      expect(line(ours)).toBe(line(theirs));
+    };
+    const r4 = ip("-d", "-4", "route", "show", "table", "all", "dev", "roamt5");
+    pair(r4, "10.91.0.0/24", "10.92.0.0/24");
+    pair(r4, "10.93.0.0/24", "10.94.0.0/24");
+    expect(r4).toContain("unicast 10.93.0.0/24 table main proto boot scope link metric 50");
+    pair(ip("-d", "-6", "route", "show", "table", "all", "dev", "roamt5"), "2001:db8:91::/48", "2001:db8:92::/48");
+    pair(ip("-d", "-6", "route", "show", "table", "local"), "2001:db8:91::1", "2001:db8:92::1");
+    pair(ip("-d", "-4", "route", "show", "table", "local"), "198.18.91.1", "198.18.92.1");
+    const addrs = ip("-d", "address", "show", "dev", "roamt5");
+    const block = (a: string): string => {
+      const i = addrs.indexOf(a);
+      expect(i).toBeGreaterThan(0);
+      return addrs.slice(i, addrs.indexOf("\n", addrs.indexOf("\n", i) + 1)).replace(a, "A");
+    };
+    expect(block("198.18.91.1/32")).toBe(block("198.18.92.1/32"));
+    expect(block("2001:db8:91::1/128")).toBe(block("2001:db8:92::1/128"));
+    expect(block("2001:db8:91::1/128")).toContain("nodad");
+  });
+});
+
+test.skipIf(!isRoot)("undo counts a route or address removed behind our back as done (ESRCH, EADDRNOTAVAIL)", async () => {
+  await withNsTools((ns, tools) => {
+    mustRun(["ip", "-n", ns, "tuntap", "add", "dev", "roamt6", "mode", "tun"]);
+    const journal = new Journal(null, tools);
+    applyAddressing(new LinuxNetConfig(journal), "roamt6", config, 1300);
+    mustRun(["ip", "-n", ns, "route", "del", "10.99.0.0/24", "dev", "roamt6"]);
+    mustRun(["ip", "-n", ns, "address", "del", "198.18.77.5/32", "dev", "roamt6"]);
+    let gone: unknown;
+    try {
+      tools.rtnl.delRoute("roamt6", "10.99.0.0/24");
+    } catch (e) {
+      gone = e;
+    }
+    expect(gone).toBeInstanceOf(RtnlError);
+    expect((gone as RtnlError).errno).toBe(3);
+    expect(() => tools.rtnl.delAddress("roamt6", "198.18.77.5/32")).toThrow("(EADDRNOTAVAIL)");
+    expect(journal.undoAll()).toEqual({ undone: 7, errors: [] });
+    expect(tools.rtnl.link("roamt6")).toMatchObject({ mtu: 1500, up: false });
+  });
+});
+
+test.skipIf(!isRoot)("Rtnl.openIn returns this thread to its own namespace; the socket stays in the other", async () => {
+  const own = readlinkSync("/proc/thread-self/ns/net");
+  await withNsTools((ns, tools) => {
+    expect(readlinkSync("/proc/thread-self/ns/net")).toBe(own);
+    mustRun(["ip", "-n", ns, "tuntap", "add", "dev", "roamt7", "mode", "tun"]);
+    expect(tools.rtnl.link("roamt7").index).toBeGreaterThan(0);
+    const here = Rtnl.open();
+    try {
+      expect(() => here.link("roamt7")).toThrow("(ENODEV)");
+    } finally {
+      here.close();
+    }
+  });
+  expect(() => Rtnl.openIn("roam-t-no-such-ns")).toThrow("open /var/run/netns/roam-t-no-such-ns: No such file or directory (ENOENT)");
+  expect(readlinkSync("/proc/thread-self/ns/net")).toBe(own);
 });
