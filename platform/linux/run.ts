@@ -1,5 +1,5 @@
-// Running system tools (resolvectl; links, addresses and routes go through rtnetlink, rtnl.ts) with argument arrays — never a shell string — and typed
-// failures that name the command and quote its stderr.
+// Running system tools (resolvectl; links, addresses and routes go through rtnetlink, rtnl.ts) with
+// argument arrays — never a shell string — and typed failures that name the command and quote its stderr.
 
 export interface RunResult {
   exitCode: number;
