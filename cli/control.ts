@@ -3,7 +3,7 @@
 
 import { existsSync, unlinkSync } from "node:fs";
 import type { Socket } from "bun";
-import { STATE_DIR } from "./tunnel/runtime.ts";
+import { STATE_DIR } from "./state-dir.ts";
 
 export type ControlRequest = { command: "status" } | { command: "disconnect" };
 export type ControlReply = { ok: true; result: unknown } | { ok: false; error: string };

@@ -1,4 +1,6 @@
 // Exit codes are a contract with scripts: README.md "Exit codes" lists them, and a test keeps the two equal.
+import type { TunnelOutcome } from "./tunnel/runtime.ts";
+
 export const ExitCode = {
   OK: 0,
   /** A bug in roam: the message keeps its stack. */
@@ -27,5 +29,25 @@ export class UserError extends Error {
   ) {
     super(message);
     this.name = "UserError";
+  }
+}
+
+/** The exit code for how a tunnel ended (or failed to come up). */
+export function exitCodeFor(o: TunnelOutcome): number {
+  if (o.ok) return ExitCode.OK;
+  switch (o.failure.code) {
+    case "auth":
+    case "certificate":
+      return ExitCode.AUTH_FAILED;
+    case "unreachable":
+      return ExitCode.UNREACHABLE;
+    case "lost":
+      return ExitCode.TUNNEL_LOST;
+    case "config":
+      return ExitCode.USAGE;
+    case "host":
+      return ExitCode.HOST_SETUP_FAILED;
+    default:
+      return ExitCode.NEGOTIATION_FAILED;
   }
 }

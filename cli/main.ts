@@ -1,53 +1,30 @@
 #!/usr/bin/env bun
 // roam: the command line. The only place that talks to a person.
-import { Command, CommanderError } from "commander";
-import pkg from "../package.json" with { type: "json" };
-import { connectCommand } from "./commands/connect.ts";
-import { importCommand } from "./commands/import.ts";
-import { profilesCommand } from "./commands/profiles.ts";
-import { disconnectCommand, statusCommand } from "./commands/session.ts";
-import { ExitCode, UserError } from "./exit.ts";
+//
+// This entry loads as little as it can before it knows what to run: loading all of roam (commander, the
+// importers, the protocol, noble) takes ~25-40 ms of a start. The --background tunnel process loads only
+// the tunnel (cli/tunnel-process.ts), and a `connect --background` starts that process first thing, so that
+// both load at the same time (cli/background.ts).
 
-export function buildProgram(): Command {
-  const program = new Command("roam")
-    .description("Road-warrior IKEv2/IPsec VPN client")
-    .version(pkg.version, "-V, --version", "print the version and exit")
-    .helpOption("-h, --help", "show help")
-    .showHelpAfterError("(run roam --help for usage)")
-    .configureOutput({ writeErr: (s) => process.stderr.write(s) })
-    .exitOverride();
-  for (const c of [connectCommand(), disconnectCommand(), statusCommand(), importCommand(), profilesCommand()]) {
-    program.addCommand(c.exitOverride().configureOutput({ writeErr: (s) => process.stderr.write(s) }));
-  }
-  return program;
-}
+import { discardTunnelProcess, startTunnelProcessAhead } from "./background.ts";
+import { ExitCode } from "./exit.ts";
 
-export async function main(argv: string[]): Promise<number> {
-  const program = buildProgram();
-  try {
-    await program.parseAsync(argv, { from: "user" });
-    // Commands report their outcome through process.exitCode (0 when they set none).
-    return typeof process.exitCode === "number" ? process.exitCode : ExitCode.OK;
-  } catch (e: unknown) {
-    if (e instanceof CommanderError) {
-      // --help and --version end through here with code 0.
-      if (e.exitCode === 0) return ExitCode.OK;
-      return ExitCode.USAGE; // commander already printed the one-line reason
-    }
-    if (e instanceof UserError) {
-      process.stderr.write(`roam: ${e.message}\n`);
-      return e.exitCode;
-    }
-    throw e;
-  }
+function internalError(e: unknown): never {
+  process.stderr.write(`roam: internal error (a bug, please report it):\n${e instanceof Error ? e.stack : String(e)}\n`);
+  process.exit(ExitCode.INTERNAL);
 }
 
 if (import.meta.main) {
-  main(process.argv.slice(2)).then(
-    (code) => process.exit(code),
-    (e: unknown) => {
-      process.stderr.write(`roam: internal error (a bug, please report it):\n${e instanceof Error ? e.stack : String(e)}\n`);
-      process.exit(ExitCode.INTERNAL);
-    },
-  );
+  const argv = process.argv.slice(2);
+  if (argv.length === 2 && argv[0] === "connect" && argv[1] === "--internal-child") {
+    import("./tunnel-process.ts").then((m) => m.runChild()).then((code) => process.exit(code), internalError);
+  } else {
+    startTunnelProcessAhead(argv);
+    import("./program.ts")
+      .then((m) => m.main(argv))
+      .then((code) => {
+        discardTunnelProcess();
+        process.exit(code);
+      }, internalError);
+  }
 }

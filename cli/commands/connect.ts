@@ -5,22 +5,17 @@
 // reports progress as JSON lines on standard output until the tunnel is up or has failed; then the
 // parent exits with the outcome and the child carries on alone.
 
-import { spawn } from "node:child_process";
 import { Command, Option } from "commander";
-import { serveControl, ControlBusyError, type ControlServer } from "../control.ts";
+import { takeTunnelProcess } from "../background.ts";
 import { parseConnectFlags, parseTuning, type ConnectFlags, type ConnectRequest } from "../connect-options.ts";
-import { ExitCode, UserError } from "../exit.ts";
-import { appendFileSync, mkdirSync } from "node:fs";
-import { Tunnel, GatewayResolveError, STATE_DIR, type TunnelEvent, type TunnelOutcome } from "../tunnel/runtime.ts";
-import { onShutdown } from "../../platform/signals.ts";
+import { ExitCode, exitCodeFor, UserError } from "../exit.ts";
+import type { TunnelEvent } from "../tunnel/runtime.ts";
 import { Reporter } from "../output.ts";
-import { decodeRequest, encodeRequest } from "../request-codec.ts";
-import { lineReader, readFirstLine } from "../stdin.ts";
+import { encodeRequest } from "../request-codec.ts";
+import { lineReader } from "../stdin.ts";
 import { profileNeedsKeyPassphrase, profileToConnectRequest } from "../profiles/connect.ts";
 import { promptNoEcho, resolveSecrets } from "../profiles/secrets.ts";
 import { loadProfile, readSecrets } from "../profiles/store.ts";
-
-const TUNNEL_NAME = "roam";
 
 export function connectCommand(): Command {
   return new Command("connect")
@@ -62,7 +57,7 @@ export function connectCommand(): Command {
     .addOption(new Option("--internal-child").hideHelp())
     .action(async (profile: string | undefined, flags: ConnectFlags & { internalChild?: boolean }, cmd: Command) => {
       if (flags.internalChild) {
-        process.exitCode = await runChild();
+        process.exitCode = await (await import("../tunnel-process.ts")).runChild();
         return;
       }
       const fromCli = (k: string) => cmd.getOptionValueSource(k) === "cli";
@@ -71,150 +66,54 @@ export function connectCommand(): Command {
     });
 }
 
-export function exitCodeFor(o: TunnelOutcome): number {
-  if (o.ok) return ExitCode.OK;
-  switch (o.failure.code) {
-    case "auth":
-    case "certificate":
-      return ExitCode.AUTH_FAILED;
-    case "unreachable":
-      return ExitCode.UNREACHABLE;
-    case "lost":
-      return ExitCode.TUNNEL_LOST;
-    case "config":
-      return ExitCode.USAGE;
-    case "host":
-      return ExitCode.HOST_SETUP_FAILED;
-    default:
-      return ExitCode.NEGOTIATION_FAILED;
-  }
-}
-
-/** Runs the tunnel in this process; `onEvent` sees every event. Returns the exit code. */
-async function runTunnel(req: ConnectRequest, onEvent: (e: TunnelEvent) => void): Promise<number> {
-  let control: ControlServer | null = null;
-  // "down" is reported only once the host is clean and the control socket gone: whoever acts on it
-  // (a script, the --background parent) finds nothing of the tunnel left.
-  const tunnel = new Tunnel(
-    req,
-    (e) => {
-      if (e.kind === "down") control?.close();
-      onEvent(e);
-    },
-    TUNNEL_NAME,
-  );
-  const shutdown = onShutdown(async () => {
-    tunnel.stop();
-    await Promise.race([tunnel.done, Bun.sleep(5000)]);
-    control?.close();
-  });
-  try {
-    // /run is empty after a boot (systemd starts roam@NAME there first): the socket's root-only directory.
-    mkdirSync(STATE_DIR, { recursive: true, mode: 0o700 });
-    control = await serveControl(TUNNEL_NAME, {
-      status: () => tunnel.status(),
-      disconnect: async () => {
-        tunnel.stop();
-        const o = await tunnel.done;
-        return { disconnected: true, outcome: o.ok ? o.reason : o.failure.message };
-      },
-    });
-    await tunnel.start();
-  } catch (e) {
-    control?.close();
-    shutdown.dispose();
-    if (e instanceof ControlBusyError) throw new UserError(e.message);
-    if (e instanceof GatewayResolveError) throw new UserError(e.message, ExitCode.UNREACHABLE);
-    throw e;
-  }
-  const outcome = await tunnel.done;
-  // A disconnect request waiting for tunnel.done gets its answer on the next turn.
-  await Bun.sleep(20);
-  shutdown.dispose();
-  return exitCodeFor(outcome);
-}
-
 async function runForeground(req: ConnectRequest, out: Reporter): Promise<number> {
+  // Loaded here: the --background parent never runs the tunnel itself and need not load it.
+  const { runTunnel } = await import("../tunnel-process.ts");
   return await runTunnel(req, (e) => out.event(e));
 }
 
 async function runBackground(req: ConnectRequest): Promise<number> {
   const out = new Reporter(process.stderr);
-  const [exe, ...pre] = selfCommand();
-  const child = spawn(exe!, [...pre, "connect", "--internal-child"], { stdio: ["pipe", "pipe", "ignore"], detached: true });
-  child.stdin!.end(`${encodeRequest(req)}\n`);
-  return await new Promise<number>((resolve) => {
-    let buf = "";
-    let settled = false;
-    const settle = (code: number) => {
-      if (settled) return;
-      settled = true;
-      child.stdout!.destroy();
-      child.unref();
-      resolve(code);
-    };
-    child.stdout!.on("data", (chunk: Buffer) => {
-      buf += chunk.toString();
-      let nl: number;
-      while ((nl = buf.indexOf("\n")) >= 0) {
-        const line = buf.slice(0, nl);
-        buf = buf.slice(nl + 1);
-        let ev: TunnelEvent | { kind: "error"; message: string; exitCode: number };
-        try {
-          ev = JSON.parse(line);
-        } catch {
-          continue;
-        }
-        if (ev.kind === "error") {
-          out.error(ev.message);
-          settle(ev.exitCode);
-          return;
-        }
+  const child = takeTunnelProcess();
+  child.stdin.write(`${encodeRequest(req)}\n`);
+  await child.stdin.end();
+  const reader = child.stdout.getReader();
+  const decoder = new TextDecoder();
+  let buf = "";
+  for (;;) {
+    const chunk = await reader.read();
+    if (chunk.done) break;
+    buf += decoder.decode(chunk.value, { stream: true });
+    let nl: number;
+    while ((nl = buf.indexOf("\n")) >= 0) {
+      const line = buf.slice(0, nl);
+      buf = buf.slice(nl + 1);
+      let ev: TunnelEvent | { kind: "error"; message: string; exitCode: number };
+      try {
+        ev = JSON.parse(line);
+      } catch {
+        continue;
+      }
+      let code: number | undefined;
+      if (ev.kind === "error") {
+        out.error(ev.message);
+        code = ev.exitCode;
+      } else {
         out.event(ev);
-        if (ev.kind === "up") settle(ExitCode.OK);
-        if (ev.kind === "down") settle(exitCodeFor(ev.outcome));
+        if (ev.kind === "up") code = ExitCode.OK;
+        if (ev.kind === "down") code = exitCodeFor(ev.outcome);
       }
-    });
-    child.on("exit", (code) => {
-      if (!settled) {
-        out.error(`the tunnel process ended before the tunnel was up (exit ${code})`);
-        settle(code && code > 1 ? code : ExitCode.INTERNAL);
+      if (code !== undefined) {
+        // The tunnel process carries on alone (or has ended): we stop listening and leave.
+        void reader.cancel().catch(() => {});
+        child.unref();
+        return code;
       }
-    });
-  });
-}
-
-/** The detached child of --background: request on stdin, events on stdout until up or down. */
-async function runChild(): Promise<number> {
-  let req: ConnectRequest;
-  try {
-    req = decodeRequest(await readFirstLine(process.stdin));
-  } catch (e) {
-    process.stdout.write(`${JSON.stringify({ kind: "error", message: `bad request from the parent: ${String(e)}`, exitCode: ExitCode.INTERNAL })}\n`);
-    return ExitCode.INTERNAL;
-  }
-  let attached = true;
-  // Once the parent is gone, events go to a log file beside the control socket (root-only directory).
-  const logPath = `${STATE_DIR}/${TUNNEL_NAME}.log`;
-  const log = new Reporter({ write: (line: string) => appendFileSync(logPath, `${new Date().toISOString()} ${line}`, { mode: 0o600 }) });
-  const emit = (e: TunnelEvent) => {
-    log.event(e);
-    if (!attached) return;
-    try {
-      process.stdout.write(`${JSON.stringify(e)}\n`);
-    } catch {
-      attached = false;
     }
-    if (e.kind === "up" || e.kind === "down") attached = false; // the parent has gone after this
-  };
-  try {
-    return await runTunnel(req, emit);
-  } catch (e) {
-    const exitCode = e instanceof UserError ? e.exitCode : ExitCode.INTERNAL;
-    const message = e instanceof UserError ? e.message : `internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`;
-    if (attached) process.stdout.write(`${JSON.stringify({ kind: "error", message, exitCode })}\n`);
-    return exitCode;
   }
+  const code = await child.exited;
+  out.error(`the tunnel process ended before the tunnel was up (exit ${code})`);
+  return code > 1 ? code : ExitCode.INTERNAL;
 }
 
 /** `roam connect NAME`: the stored profile, its secrets (stdin, environment, secrets file or a prompt), warnings. */
@@ -255,11 +154,4 @@ async function requestFromProfile(name: string, flags: ConnectFlags, fromCli: (f
   if (fromCli("ikeMtu")) request.ikeMtu = cli.ikeMtu;
   request.profileName = name;
   return request;
-}
-
-/** How to run this same program again: the compiled executable, or bun with the script. */
-function selfCommand(): string[] {
-  const script = process.argv[1];
-  if (script && /\.(ts|js)$/.test(script) && !script.startsWith("/$bunfs/")) return [process.execPath, script];
-  return [process.execPath];
 }

@@ -5,7 +5,8 @@ import { Command } from "commander";
 import { recoverFromStateFile } from "../../platform/linux/journal.ts";
 import { callControl, controlPath, NotRunningError } from "../control.ts";
 import { ExitCode, UserError } from "../exit.ts";
-import { STATE_DIR, type TunnelStatus } from "../tunnel/runtime.ts";
+import { STATE_DIR } from "../state-dir.ts";
+import type { TunnelStatus } from "../tunnel/runtime.ts";
 
 const TUNNEL_NAME = "roam";
 

@@ -2,8 +2,11 @@
 // with the X.509 parser before it is accepted, and written out as PEM (RFC 7468 §2, 64-column lines).
 
 import { decodeBase64, decodePemCertificates } from "../../core/x509/pem.ts";
-import { parseCertificate } from "../../core/x509/cert.ts";
-import { readPkcs12 } from "../../core/x509/pkcs12.ts";
+
+// X.509 and PKCS#12 parsing (and noble behind them) load on first use: the profile store needs this file
+// for certificatesToPem, and `roam connect NAME` with a PSK or EAP profile should not pay for them.
+const x509 = (): typeof import("../../core/x509/cert.ts") => require("../../core/x509/cert.ts");
+const pkcs12 = (): typeof import("../../core/x509/pkcs12.ts") => require("../../core/x509/pkcs12.ts");
 import type { Result } from "./model.ts";
 
 export function encodeBase64(der: Uint8Array): string {
@@ -32,7 +35,7 @@ export function decodeCertificateText(text: string): Result<Uint8Array[]> {
 export function checkCertificates(ders: Uint8Array[]): Result<Uint8Array[]> {
   if (ders.length === 0) return { ok: false, error: "holds no certificate" };
   for (const der of ders) {
-    const c = parseCertificate(der);
+    const c = x509().parseCertificate(der);
     if (!c.ok) return { ok: false, error: `does not decode as an X.509 certificate (${c.error.reason} at offset ${c.error.offset})` };
   }
   return { ok: true, value: ders };
@@ -40,7 +43,7 @@ export function checkCertificates(ders: Uint8Array[]): Result<Uint8Array[]> {
 
 /** The subject CN of a DER certificate, or null. */
 export function subjectCommonName(der: Uint8Array): string | null {
-  const c = parseCertificate(der);
+  const c = x509().parseCertificate(der);
   if (!c.ok) return null;
   const m = /(?:^|,\s*)CN=([^,]+)/.exec(c.value.subjectText);
   return m ? m[1]!.trim() : null;
@@ -52,7 +55,7 @@ export function subjectCommonName(der: Uint8Array): string | null {
  * `warning`: readable, but roam cannot use it as it is (an unsupported mode, or the password does not open it).
  */
 export function checkPkcs12(der: Uint8Array, password?: string): { error?: string; warning?: string } {
-  const r = readPkcs12(der, password ?? "");
+  const r = pkcs12().readPkcs12(der, password ?? "");
   if (r.ok) return {};
   if (r.error.kind === "format") return { error: `is not a PKCS#12 file (${r.error.reason})` };
   if (r.error.kind === "password") return password === undefined ? {} : { warning: "the password given with it does not open it (wrong password or damaged file)" };

@@ -33,6 +33,7 @@ import { PathWatch } from "./path-watch.ts";
 import { SESSION_ENV, sessionConfigFor } from "./session-config.ts";
 import type { RedirectTarget } from "../../core/ike/redirect.ts";
 import { formatAddress } from "../../core/wire/addr.ts";
+import { STATE_DIR } from "../state-dir.ts";
 
 /**
  * Room for the ESP header and trailer around each packet read, and TUN offloads (platform/linux/tun-offload.ts):
@@ -43,8 +44,7 @@ const TUN_OPTIONS = { headroom: 64, tailroom: 64, offload: true } as const;
 
 export { GatewayResolveError } from "./gateway-link.ts";
 
-/** Control sockets and undo journals; tests point it elsewhere with ROAM_RUN_DIR. */
-export const STATE_DIR = process.env.ROAM_RUN_DIR || "/run/roam";
+export { STATE_DIR };
 
 export type TunnelEvent =
   | { kind: "progress"; message: string }

@@ -1,4 +1,5 @@
-// Data-path benchmark (issue 6), not a test: `bun tests/bench/datapath.ts [--quick] [--only pair,swan,roam]`.
+// Data-path benchmark (issue 6), not a test: `bun tests/bench/datapath.ts [--quick] [--only pair,swan,roam]
+// [--connect-only]` (--connect-only: of swan and roam, only the connect samples, no iperf3).
 // Needs root, iperf3 and strongSwan (tests/interop/install-deps.sh) and dist/roam (bun build.ts).
 //
 //  pair  (a) plain routing over one veth between two namespaces (iperf3 TCP both ways);
@@ -27,6 +28,7 @@ const args = process.argv.slice(2);
 const QUICK = args.includes("--quick");
 const onlyArg = args[args.indexOf("--only") + 1];
 const ONLY = args.includes("--only") && onlyArg ? new Set(onlyArg.split(",")) : new Set(["pair", "swan", "roam"]);
+const CONNECT_ONLY = args.includes("--connect-only");
 const SECONDS = QUICK ? 3 : 10;
 const CONNECT_SAMPLES = QUICK ? 3 : 10;
 const UDP_LENGTH = 1300;
@@ -127,15 +129,17 @@ async function benchSwan(stage: Stage): Promise<void> {
     const initiate = () => client.swanctl(["--initiate", "--ike", "psk", "--child", "corp"], 30_000).code === 0;
     const terminate = () => client.swanctl(["--terminate", "--ike", "psk"], 30_000);
     if (!initiate() || !pingCorp(stage)) throw new Error(`strongSwan client: no tunnel\n${client.log().slice(-2000)}`);
-    const pids = [client.pid, gateway.pid];
-    const fwd = await withCpu(pids, () => iperf(topo.exec, topo.names.client, NET.corpAServer, { seconds: SECONDS }));
-    const rev = await withCpu(pids, () => iperf(topo.exec, topo.names.client, NET.corpAServer, { seconds: SECONDS, reverse: true }));
-    res.swanFwd = fwd.result;
-    res.swanRev = rev.result;
-    res.swanCpuPerGb = cpuPerGb(fwd.cpu + rev.cpu, fwd.result.bytes + rev.result.bytes);
-    res.swanClientCpuPerGb = cpuPerGb(fwd.perPid[0]! + rev.perPid[0]!, fwd.result.bytes + rev.result.bytes);
-    res.swanClientPeakRssMb = memory(client.pid).peakMb;
-    log(`strongSwan libipsec pair TCP: ${fmt(fwd.result)} / ${fmt(rev.result)}, ${res.swanCpuPerGb.toFixed(1)} CPU s/GB`);
+    if (!CONNECT_ONLY) {
+      const pids = [client.pid, gateway.pid];
+      const fwd = await withCpu(pids, () => iperf(topo.exec, topo.names.client, NET.corpAServer, { seconds: SECONDS }));
+      const rev = await withCpu(pids, () => iperf(topo.exec, topo.names.client, NET.corpAServer, { seconds: SECONDS, reverse: true }));
+      res.swanFwd = fwd.result;
+      res.swanRev = rev.result;
+      res.swanCpuPerGb = cpuPerGb(fwd.cpu + rev.cpu, fwd.result.bytes + rev.result.bytes);
+      res.swanClientCpuPerGb = cpuPerGb(fwd.perPid[0]! + rev.perPid[0]!, fwd.result.bytes + rev.result.bytes);
+      res.swanClientPeakRssMb = memory(client.pid).peakMb;
+      log(`strongSwan libipsec pair TCP: ${fmt(fwd.result)} / ${fmt(rev.result)}, ${res.swanCpuPerGb.toFixed(1)} CPU s/GB`);
+    }
     res.swanConnectMs = [];
     for (let i = 0; i < CONNECT_SAMPLES; i++) {
       terminate();
@@ -160,17 +164,19 @@ async function benchRoam(stage: Stage): Promise<void> {
   const disconnect = () => roam(["disconnect"]);
   try {
     if (!connect() || !pingCorp(stage)) throw new Error("roam client: no tunnel");
-    const pid = Number(JSON.parse(roam(["status", "--json"]).stdout).pid);
-    if (!pidAlive(pid)) throw new Error(`roam status names pid ${pid}, which is not running`);
-    await Bun.sleep(1_000);
-    res.roamIdleRssMb = memory(pid).rssMb;
-    const fwd = await withCpu([pid], () => iperf(topo.exec, topo.names.client, NET.corpAServer, { seconds: SECONDS }));
-    const rev = await withCpu([pid], () => iperf(topo.exec, topo.names.client, NET.corpAServer, { seconds: SECONDS, reverse: true }));
-    res.roamClientFwd = fwd.result;
-    res.roamClientRev = rev.result;
-    res.roamClientCpuPerGb = cpuPerGb(fwd.cpu + rev.cpu, fwd.result.bytes + rev.result.bytes);
-    res.roamClientPeakRssMb = memory(pid).peakMb;
-    log(`roam client vs libipsec gateway TCP: ${fmt(fwd.result)} / ${fmt(rev.result)}`);
+    if (!CONNECT_ONLY) {
+      const pid = Number(JSON.parse(roam(["status", "--json"]).stdout).pid);
+      if (!pidAlive(pid)) throw new Error(`roam status names pid ${pid}, which is not running`);
+      await Bun.sleep(1_000);
+      res.roamIdleRssMb = memory(pid).rssMb;
+      const fwd = await withCpu([pid], () => iperf(topo.exec, topo.names.client, NET.corpAServer, { seconds: SECONDS }));
+      const rev = await withCpu([pid], () => iperf(topo.exec, topo.names.client, NET.corpAServer, { seconds: SECONDS, reverse: true }));
+      res.roamClientFwd = fwd.result;
+      res.roamClientRev = rev.result;
+      res.roamClientCpuPerGb = cpuPerGb(fwd.cpu + rev.cpu, fwd.result.bytes + rev.result.bytes);
+      res.roamClientPeakRssMb = memory(pid).peakMb;
+      log(`roam client vs libipsec gateway TCP: ${fmt(fwd.result)} / ${fmt(rev.result)}`);
+    }
     res.roamConnectMs = [];
     for (let i = 0; i < CONNECT_SAMPLES; i++) {
       disconnect();

@@ -1,0 +1,94 @@
+// The tunnel process: `roam connect` in the foreground, and the detached child of --background. Kept apart
+// from the command-line program (commander, profiles, importers) so that the child loads only this.
+
+import { appendFileSync, mkdirSync } from "node:fs";
+import { onShutdown } from "../platform/signals.ts";
+import { serveControl, ControlBusyError, type ControlServer } from "./control.ts";
+import type { ConnectRequest } from "./connect-options.ts";
+import { ExitCode, exitCodeFor, UserError } from "./exit.ts";
+import { Reporter } from "./output.ts";
+import { decodeRequest } from "./request-codec.ts";
+import { readFirstLine } from "./stdin.ts";
+import { Tunnel, GatewayResolveError, STATE_DIR, type TunnelEvent } from "./tunnel/runtime.ts";
+
+const TUNNEL_NAME = "roam";
+
+/** Runs the tunnel in this process; `onEvent` sees every event. Returns the exit code. */
+export async function runTunnel(req: ConnectRequest, onEvent: (e: TunnelEvent) => void): Promise<number> {
+  let control: ControlServer | null = null;
+  // "down" is reported only once the host is clean and the control socket gone: whoever acts on it
+  // (a script, the --background parent) finds nothing of the tunnel left.
+  const tunnel = new Tunnel(
+    req,
+    (e) => {
+      if (e.kind === "down") control?.close();
+      onEvent(e);
+    },
+    TUNNEL_NAME,
+  );
+  const shutdown = onShutdown(async () => {
+    tunnel.stop();
+    await Promise.race([tunnel.done, Bun.sleep(5000)]);
+    control?.close();
+  });
+  try {
+    // /run is empty after a boot (systemd starts roam@NAME there first): the socket's root-only directory.
+    mkdirSync(STATE_DIR, { recursive: true, mode: 0o700 });
+    control = await serveControl(TUNNEL_NAME, {
+      status: () => tunnel.status(),
+      disconnect: async () => {
+        tunnel.stop();
+        const o = await tunnel.done;
+        return { disconnected: true, outcome: o.ok ? o.reason : o.failure.message };
+      },
+    });
+    await tunnel.start();
+  } catch (e) {
+    control?.close();
+    shutdown.dispose();
+    if (e instanceof ControlBusyError) throw new UserError(e.message);
+    if (e instanceof GatewayResolveError) throw new UserError(e.message, ExitCode.UNREACHABLE);
+    throw e;
+  }
+  const outcome = await tunnel.done;
+  // A disconnect request waiting for tunnel.done gets its answer on the next turn.
+  await Bun.sleep(20);
+  shutdown.dispose();
+  return exitCodeFor(outcome);
+}
+
+/** The detached child of --background: request on stdin, events on stdout until up or down. */
+export async function runChild(): Promise<number> {
+  let req: ConnectRequest;
+  try {
+    const line = await readFirstLine(process.stdin);
+    // Started ahead by a parent that then did not need us (a usage error, --help): nothing to do.
+    if (line === "") return ExitCode.OK;
+    req = decodeRequest(line);
+  } catch (e) {
+    process.stdout.write(`${JSON.stringify({ kind: "error", message: `bad request from the parent: ${String(e)}`, exitCode: ExitCode.INTERNAL })}\n`);
+    return ExitCode.INTERNAL;
+  }
+  let attached = true;
+  // Once the parent is gone, events go to a log file beside the control socket (root-only directory).
+  const logPath = `${STATE_DIR}/${TUNNEL_NAME}.log`;
+  const log = new Reporter({ write: (line: string) => appendFileSync(logPath, `${new Date().toISOString()} ${line}`, { mode: 0o600 }) });
+  const emit = (e: TunnelEvent) => {
+    log.event(e);
+    if (!attached) return;
+    try {
+      process.stdout.write(`${JSON.stringify(e)}\n`);
+    } catch {
+      attached = false;
+    }
+    if (e.kind === "up" || e.kind === "down") attached = false; // the parent has gone after this
+  };
+  try {
+    return await runTunnel(req, emit);
+  } catch (e) {
+    const exitCode = e instanceof UserError ? e.exitCode : ExitCode.INTERNAL;
+    const message = e instanceof UserError ? e.message : `internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`;
+    if (attached) process.stdout.write(`${JSON.stringify({ kind: "error", message, exitCode })}\n`);
+    return exitCode;
+  }
+}
