@@ -2,7 +2,6 @@
 
 import { existsSync, rmSync } from "node:fs";
 import { Command } from "commander";
-import { recoverFromStateFile } from "../../platform/linux/journal.ts";
 import { callControl, controlPath, NotRunningError } from "../control.ts";
 import { ExitCode, UserError } from "../exit.ts";
 import { STATE_DIR } from "../state-dir.ts";
@@ -49,6 +48,8 @@ export function disconnectCommand(): Command {
           if (existsSync(state)) {
             let report;
             try {
+              // Loaded only here: the journal brings rtnetlink (bun:ffi), which no other path of this process needs.
+              const { recoverFromStateFile } = await import("../../platform/linux/journal.ts");
               report = recoverFromStateFile(state);
             } catch (err) {
               throw new UserError(`disconnect: ${err instanceof Error ? err.message : String(err)}`, ExitCode.HOST_SETUP_FAILED);
