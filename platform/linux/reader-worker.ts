@@ -1,6 +1,14 @@
 // Starting a batch reader worker (tun-reader.worker.ts, udp-reader.worker.ts): both answer a start message with
 // "ready", then report full ring buffers, errors and their stop; the owner says what each message means.
 
+/**
+ * Whether this process is the `bun build --compile` executable: its main module is then under the
+ * bundle root ("/$bunfs/root/..." here, "B:/~BUN/root/..." on Windows).
+ */
+export function isCompiledExecutable(main: string): boolean {
+  return main.startsWith("/$bunfs/") || main.includes("/~BUN/");
+}
+
 /** Spawns the reader worker at `specifier`, hands every message to `onMessage`, and posts `start`. `ready`
  *  resolves after the "ready" message has been handled; if the worker itself fails, `ready` rejects with
  *  `failure(message)`, which is then also given to `report`. */

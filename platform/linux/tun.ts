@@ -7,7 +7,7 @@
 import { readFileSync } from "node:fs";
 import type { PacketBatch, TunDevice } from "../types.ts";
 import * as libc from "./libc.ts";
-import { startReaderWorker } from "./reader-worker.ts";
+import { isCompiledExecutable, startReaderWorker } from "./reader-worker.ts";
 import { IFF_VNET_HDR, setOffload, TUN_OFFLOADS } from "./tun-offload.ts";
 import { VNET_HDR_LEN } from "../../core/net/vnet.ts";
 import { BatchView, batchRing, batchShape, FREE, READER_STATS, type BatchShape, type FromReader, type ToReader } from "../tun-batch.ts";
@@ -64,12 +64,12 @@ export interface LinuxTunDevice extends TunDevice {
  * Where the reader worker lives. Under `bun run`/`bun test` a URL next to this file; inside the
  * `bun build --compile` executable the worker is a separate entrypoint (build.ts lists
  * "platform/linux/tun-reader.worker.ts") stored under the bundle root, which a root-relative path
- * reaches — `import.meta.url` there names the main entry, not this file, so the URL form fails.
+ * reaches. Which of the two is told by `main` (Bun.main, under the bundle root when compiled), not by
+ * `import.meta.url`: with --bytecode that still names the source file on the build machine, so the URL
+ * form would load the worker from there (or fail on any other machine).
  */
-export function readerWorkerSpecifier(moduleUrl: string = import.meta.url): string {
-  if (moduleUrl.startsWith("file:///$bunfs/") || moduleUrl.includes("/~BUN/")) {
-    return "./platform/linux/tun-reader.worker.ts";
-  }
+export function readerWorkerSpecifier(moduleUrl: string = import.meta.url, main: string = Bun.main): string {
+  if (isCompiledExecutable(main)) return "./platform/linux/tun-reader.worker.ts";
   return new URL("./tun-reader.worker.ts", moduleUrl).href;
 }
 

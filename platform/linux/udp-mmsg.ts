@@ -10,7 +10,7 @@ import { ptr } from "bun:ffi";
 import { formatIPv4, formatIPv6, parseIPv4, parseIPv6 } from "../../core/wire/addr.ts";
 import { QueuedUdp, UdpError, type SendQueue, type UdpOptions } from "../udp-queue.ts";
 import * as libc from "./libc.ts";
-import { startReaderWorker } from "./reader-worker.ts";
+import { isCompiledExecutable, startReaderWorker } from "./reader-worker.ts";
 import { FREE, TRUNCATED, udpBatchShape, udpRing, type FromUdpReader, type ToUdpReader, type UdpBatchShape } from "./udp-batch.ts";
 
 /** Socket buffer size asked for each way. */
@@ -28,8 +28,8 @@ const SEND_BATCH = 256;
 const SEND_WAIT_MS = 5;
 
 /** See readerWorkerSpecifier in tun.ts: inside the compiled executable the worker sits under the bundle root. */
-export function udpWorkerSpecifier(moduleUrl: string = import.meta.url): string {
-  if (moduleUrl.startsWith("file:///$bunfs/") || moduleUrl.includes("/~BUN/")) return "./platform/linux/udp-reader.worker.ts";
+export function udpWorkerSpecifier(moduleUrl: string = import.meta.url, main: string = Bun.main): string {
+  if (isCompiledExecutable(main)) return "./platform/linux/udp-reader.worker.ts";
   return new URL("./udp-reader.worker.ts", moduleUrl).href;
 }
 

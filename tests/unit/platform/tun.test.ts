@@ -5,6 +5,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ifreqFor, readerWorkerSpecifier } from "../../../platform/linux/tun.ts";
+import { udpWorkerSpecifier } from "../../../platform/linux/udp-mmsg.ts";
 import { BatchView, batchShape, dataStart } from "../../../platform/tun-batch.ts";
 import { bunInNs, fixture, inNs, isRoot, repoRoot, run, withNetns } from "./netns.ts";
 
@@ -109,8 +110,12 @@ test("build.ts embeds the reader worker", () => {
 });
 
 test("worker specifier: next to the module under bun, bundle-root-relative when compiled", () => {
-  expect(readerWorkerSpecifier("file:///src/roam/platform/linux/tun.ts")).toBe("file:///src/roam/platform/linux/tun-reader.worker.ts");
-  expect(readerWorkerSpecifier("file:///$bunfs/root/roam")).toBe("./platform/linux/tun-reader.worker.ts");
+  expect(readerWorkerSpecifier("file:///src/roam/platform/linux/tun.ts", "/src/roam/cli/main.ts")).toBe("file:///src/roam/platform/linux/tun-reader.worker.ts");
+  expect(readerWorkerSpecifier("file:///$bunfs/root/roam", "/$bunfs/root/roam")).toBe("./platform/linux/tun-reader.worker.ts");
+  // --bytecode: import.meta.url names the source file on the build machine; Bun.main says compiled.
+  expect(readerWorkerSpecifier("file:///src/roam/platform/linux/tun.ts", "/$bunfs/root/roam")).toBe("./platform/linux/tun-reader.worker.ts");
+  expect(udpWorkerSpecifier("file:///src/roam/platform/linux/udp-mmsg.ts", "/$bunfs/root/roam")).toBe("./platform/linux/udp-reader.worker.ts");
+  expect(udpWorkerSpecifier("file:///src/roam/platform/linux/udp-mmsg.ts", "/src/roam/cli/main.ts")).toBe("file:///src/roam/platform/linux/udp-reader.worker.ts");
 });
 
 test("struct ifreq for TUNSETIFF: name, NUL, flags at byte 16 (little endian)", () => {
