@@ -4,7 +4,8 @@
 // This entry loads as little as it can before it knows what to run: loading all of roam (commander, the
 // importers, the protocol, noble) takes ~25-40 ms of a start. The --background tunnel process loads only
 // the tunnel (cli/tunnel-process.ts), and a `connect --background` starts that process first thing, so that
-// both load at the same time (cli/background.ts).
+// both load at the same time (cli/background.ts). The process that runs the tunnel starts its reader
+// workers first of all (platform/workers.ts).
 
 import { discardTunnelProcess, startTunnelProcessAhead } from "./background.ts";
 import { ExitCode } from "./exit.ts";
@@ -16,6 +17,9 @@ function internalError(e: unknown): never {
 
 if (import.meta.main) {
   const argv = process.argv.slice(2);
+  // The process that will run the tunnel (foreground, or the --background child): its reader workers
+  // start loading now, on the other core, while this thread loads the rest.
+  if (argv[0] === "connect" && !argv.includes("--background")) void import("../platform/workers.ts").then((m) => m.prestartTunnelWorkers());
   if (argv.length === 2 && argv[0] === "connect" && argv[1] === "--internal-child") {
     import("./tunnel-process.ts").then((m) => m.runChild()).then((code) => process.exit(code), internalError);
   } else {

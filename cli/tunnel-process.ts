@@ -8,7 +8,7 @@ import type { ConnectRequest } from "./connect-options.ts";
 import { ExitCode, exitCodeFor, UserError } from "./exit.ts";
 import { Reporter } from "./output.ts";
 import { decodeRequest } from "./request-codec.ts";
-import { readFirstLine } from "./stdin.ts";
+import { readFirstLineSync } from "./stdin.ts";
 import { Tunnel, GatewayResolveError, STATE_DIR, type TunnelEvent } from "./tunnel/runtime.ts";
 
 const TUNNEL_NAME = "roam";
@@ -61,7 +61,7 @@ export async function runTunnel(req: ConnectRequest, onEvent: (e: TunnelEvent) =
 export async function runChild(): Promise<number> {
   let req: ConnectRequest;
   try {
-    const line = await readFirstLine(process.stdin);
+    const line = readFirstLineSync(0);
     // Started ahead by a parent that then did not need us (a usage error, --help): nothing to do.
     if (line === "") return ExitCode.OK;
     req = decodeRequest(line);

@@ -1,6 +1,7 @@
 // The IKE session's configuration for one attempt: the user's request (flags or profile) with where we
 // connect from and to this time.
 
+import { nativePrimitives } from "../../platform/crypto/ike-native.ts";
 import type { SessionConfig } from "../../core/ike/config.ts";
 import type { SessionEnv } from "../../core/ike/types.ts";
 import { parseIdentity } from "../../core/ike/identity.ts";
@@ -33,6 +34,7 @@ export const SESSION_ENV: SessionEnv = {
   random: systemRandom,
   wallTime: () => systemClock.wallMs(),
   keyExchanges: nativeKeyExchangeFactory,
+  primitives: nativePrimitives,
 };
 
 export function sessionConfigFor(req: ConnectRequest, at: Attempt): SessionConfig {

@@ -22,7 +22,7 @@ import { cbc } from "@noble/ciphers/aes.js";
 import { chacha20poly1305 } from "@noble/ciphers/chacha.js";
 import { EncrId, IntegId } from "../wire/constants.ts";
 import { concatBytes, wipe } from "../util/bytes.ts";
-import { gcmOpen, gcmSeal } from "./gcm.ts";
+import { noblePrimitives, type SymmetricPrimitives } from "./primitives.ts";
 import { integById } from "./integ.ts";
 import type { Integ } from "./integ.ts";
 
@@ -90,8 +90,8 @@ export interface SkSuite {
 
 export type SkSuiteResult = { ok: true; suite: SkSuite } | { ok: false; reason: string };
 
-/** Builds the SK payload protection for the negotiated transforms. */
-export function createSkSuite(encrId: number, keyLengthAttrBits: number | undefined, integId: number): SkSuiteResult {
+/** Builds the SK payload protection for the negotiated transforms; AES-GCM from `primitives`. */
+export function createSkSuite(encrId: number, keyLengthAttrBits: number | undefined, integId: number, primitives: SymmetricPrimitives = noblePrimitives): SkSuiteResult {
   const encrLen = encrKeyLength(encrId, keyLengthAttrBits);
   if (encrLen === undefined) {
     return { ok: false, reason: `encryption transform ${encrId} with key length ${keyLengthAttrBits ?? "(none)"} is not supported` };
@@ -104,8 +104,8 @@ export function createSkSuite(encrId: number, keyLengthAttrBits: number | undefi
   // RFC 5282, RFC 7634 §4: an AEAD suite has no integrity transform (or INTEG NONE).
   if (integId !== IntegId.NONE) return { ok: false, reason: `AEAD transform ${encrId} must not be combined with integrity ${integId}` };
   const gcmIcv = GCM_ICV.get(encrId);
-  if (gcmIcv !== undefined) return { ok: true, suite: aeadSuite(encrId, encrLen, gcmIcv, "gcm") };
-  return { ok: true, suite: aeadSuite(encrId, encrLen, 16, "chacha") };
+  if (gcmIcv !== undefined) return { ok: true, suite: aeadSuite(encrId, encrLen, gcmIcv, "gcm", primitives) };
+  return { ok: true, suite: aeadSuite(encrId, encrLen, 16, "chacha", primitives) };
 }
 
 function cbcSuite(keyLength: number, integ: Integ): SkSuite {
@@ -155,7 +155,7 @@ function cbcSuite(keyLength: number, integ: Integ): SkSuite {
   };
 }
 
-function aeadSuite(encrId: number, keyLength: number, icvLength: number, kind: "gcm" | "chacha"): SkSuite {
+function aeadSuite(encrId: number, keyLength: number, icvLength: number, kind: "gcm" | "chacha", primitives: SymmetricPrimitives): SkSuite {
   const ivLength = 8; // RFC 5282 §3 (GCM), RFC 7634 §3 (ChaCha20-Poly1305)
   const cipherKeyLength = keyLength - AEAD_SALT_LENGTH;
   // RFC 4106 §4 / RFC 7634 §2: nonce = salt (last 4 octets of the keying material) | IV
@@ -180,7 +180,7 @@ function aeadSuite(encrId: number, keyLength: number, icvLength: number, kind: "
       const nonce = nonceOf(keys.encr, iv);
       // RFC 5282 §5.1, RFC 7634 §3: the AAD is the IKE header and the SK payload header.
       const sealed =
-        kind === "gcm" ? gcmSeal(key, nonce, aad, padded, icvLength) : chacha20poly1305(key, nonce, aad).encrypt(padded);
+        kind === "gcm" ? primitives.gcmSeal(key, nonce, aad, padded, icvLength) : chacha20poly1305(key, nonce, aad).encrypt(padded);
       wipe(padded);
       return concatBytes(iv, sealed);
     },
@@ -196,7 +196,7 @@ function aeadSuite(encrId: number, keyLength: number, icvLength: number, kind: "
       const tag = body.subarray(ivLength + encLen);
       let padded: Uint8Array | undefined;
       if (kind === "gcm") {
-        padded = gcmOpen(key, nonce, aad, ciphertext, tag);
+        padded = primitives.gcmOpen(key, nonce, aad, ciphertext, tag);
       } else {
         try {
           // noble computes and compares the Poly1305 tag before it decrypts (RFC 8439 §2.8).

@@ -2,10 +2,8 @@
 // Only HMAC-based PRFs: PRF_HMAC_SHA2_256/384/512 (RFC 4868 §2.1) and PRF_HMAC_SHA1 (RFC 2104),
 // the last only for gateways that insist on it.
 
-import { hmac } from "@noble/hashes/hmac.js";
-import { sha1 } from "@noble/hashes/legacy.js";
-import { sha256, sha384, sha512 } from "@noble/hashes/sha2.js";
 import { PrfId } from "../wire/constants.ts";
+import { noblePrimitives, type HashName, type SymmetricPrimitives } from "./primitives.ts";
 import { wipe } from "../util/bytes.ts";
 
 export interface Prf {
@@ -20,29 +18,41 @@ export interface Prf {
   compute(key: Uint8Array, data: Uint8Array): Uint8Array;
 }
 
-type Hash = Parameters<typeof hmac>[0];
-
-function hmacPrf(id: number, name: string, hash: Hash, outputLength: number): Prf {
+function hmacPrf(id: number, name: string, hash: HashName, outputLength: number, primitives: SymmetricPrimitives): Prf {
   return {
     id,
     name,
     outputLength,
     preferredKeyLength: outputLength,
-    compute: (key, data) => hmac(hash, key, data),
+    compute: (key, data) => primitives.hmac(hash, key, data),
   };
 }
 
 /** RFC 4868 §2.1: PRF-HMAC-SHA-256/384/512; RFC 7296 §3.3.2: PRF_HMAC_SHA1. */
-const PRFS: ReadonlyMap<number, Prf> = new Map<number, Prf>([
-  [PrfId.HMAC_SHA2_256, hmacPrf(PrfId.HMAC_SHA2_256, "PRF_HMAC_SHA2_256", sha256, 32)],
-  [PrfId.HMAC_SHA2_384, hmacPrf(PrfId.HMAC_SHA2_384, "PRF_HMAC_SHA2_384", sha384, 48)],
-  [PrfId.HMAC_SHA2_512, hmacPrf(PrfId.HMAC_SHA2_512, "PRF_HMAC_SHA2_512", sha512, 64)],
-  [PrfId.HMAC_SHA1, hmacPrf(PrfId.HMAC_SHA1, "PRF_HMAC_SHA1", sha1, 20)],
+const PRF_HASHES: ReadonlyMap<number, [string, HashName, number]> = new Map([
+  [PrfId.HMAC_SHA2_256, ["PRF_HMAC_SHA2_256", "sha256", 32]],
+  [PrfId.HMAC_SHA2_384, ["PRF_HMAC_SHA2_384", "sha384", 48]],
+  [PrfId.HMAC_SHA2_512, ["PRF_HMAC_SHA2_512", "sha512", 64]],
+  [PrfId.HMAC_SHA1, ["PRF_HMAC_SHA1", "sha1", 20]],
 ]);
 
-/** The PRF for a transform ID, or undefined when roam does not implement it (MD5, XCBC, CMAC). */
-export function prfById(id: number): Prf | undefined {
-  return PRFS.get(id);
+const made = new WeakMap<SymmetricPrimitives, Map<number, Prf>>();
+
+/**
+ * The PRF for a transform ID, or undefined when roam does not implement it (MD5, XCBC, CMAC). Its HMAC
+ * comes from `primitives` (noble's unless the platform injected others).
+ */
+export function prfById(id: number, primitives: SymmetricPrimitives = noblePrimitives): Prf | undefined {
+  let prfs = made.get(primitives);
+  if (!prfs) made.set(primitives, (prfs = new Map()));
+  let prf = prfs.get(id);
+  if (!prf) {
+    const h = PRF_HASHES.get(id);
+    if (!h) return undefined;
+    prf = hmacPrf(id, h[0], h[1], h[2], primitives);
+    prfs.set(id, prf);
+  }
+  return prf;
 }
 
 /** RFC 7296 §2.13: prf+ produces at most 255 blocks (the counter is one octet). */

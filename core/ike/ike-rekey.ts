@@ -67,6 +67,7 @@ export class IkeRekeyResponder {
       nr,
       sharedSecret: shared.secret,
       random: this.env.random,
+      primitives: this.env.primitives,
       weInitiated: false,
     });
     shared.secret.fill(0);
@@ -160,6 +161,7 @@ export class IkeRekeyInitiator {
       nr,
       sharedSecret: shared.secret,
       random: this.env.random,
+      primitives: this.env.primitives,
       weInitiated: true,
     });
     shared.secret.fill(0);

@@ -3,6 +3,7 @@
 import { computeRekeySkeyseed, computeSkeyseed, deriveIkeSaKeys, wipeIkeSaKeys, type IkeSaKeys as IkeKeyMaterial } from "../crypto/keys.ts";
 import { createSkSuite, type SkSuite } from "../crypto/encr.ts";
 import { prfById, type Prf } from "../crypto/prf.ts";
+import type { SymmetricPrimitives } from "../crypto/primitives.ts";
 import { equalBytes, wipe } from "../util/bytes.ts";
 import type { Random } from "../types.ts";
 import { FragmentReassembler, fragmentMessage } from "./fragment.ts";
@@ -18,6 +19,8 @@ export interface DeriveInput {
   nr: Uint8Array;
   sharedSecret: Uint8Array;
   random: Random;
+  /** HMAC and AES-GCM for the PRF and SK payloads (SessionEnv.primitives); noble's when absent. */
+  primitives?: SymmetricPrimitives;
 }
 
 export class IkeSaKeys {
@@ -49,9 +52,9 @@ export class IkeSaKeys {
    * initiated the rekey, who is the new SA's original initiator.
    */
   static rekeyed(old: IkeSaKeys, d: DeriveInput & { weInitiated: boolean }): IkeSaKeys {
-    const prf = prfById(d.suite.prf);
+    const prf = prfById(d.suite.prf, d.primitives);
     if (!prf) throw new Error(`PRF ${d.suite.prf} was negotiated but is not implemented`);
-    const sk = createSkSuite(d.suite.encr.id, d.suite.encr.keyBits || undefined, d.suite.integ);
+    const sk = createSkSuite(d.suite.encr.id, d.suite.encr.keyBits || undefined, d.suite.integ, d.primitives);
     if (!sk.ok) throw new Error(`negotiated SK suite is not implemented: ${sk.reason}`);
     const skeyseed = computeRekeySkeyseed(old.prf, old.material.SK_d, d.sharedSecret, d.ni, d.nr);
     const material = deriveIkeSaKeys(prf, skeyseed, d.ni, d.nr, d.spiI, d.spiR, { encr: sk.suite.encrKeyLength, integ: sk.suite.integKeyLength });
@@ -61,9 +64,9 @@ export class IkeSaKeys {
 
   /** Fails only for transforms acceptsChoice() let through but crypto/ cannot do: a bug, not bad input. */
   static derive(d: DeriveInput): IkeSaKeys {
-    const prf = prfById(d.suite.prf);
+    const prf = prfById(d.suite.prf, d.primitives);
     if (!prf) throw new Error(`PRF ${d.suite.prf} was negotiated but is not implemented`);
-    const sk = createSkSuite(d.suite.encr.id, d.suite.encr.keyBits || undefined, d.suite.integ);
+    const sk = createSkSuite(d.suite.encr.id, d.suite.encr.keyBits || undefined, d.suite.integ, d.primitives);
     if (!sk.ok) throw new Error(`negotiated SK suite is not implemented: ${sk.reason}`);
     const skeyseed = computeSkeyseed(prf, d.ni, d.nr, d.sharedSecret);
     const material = deriveIkeSaKeys(prf, skeyseed, d.ni, d.nr, d.spiI, d.spiR, { encr: sk.suite.encrKeyLength, integ: sk.suite.integKeyLength });

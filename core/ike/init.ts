@@ -169,6 +169,7 @@ export class IkeInit {
       nr,
       sharedSecret: shared.secret,
       random: this.env.random,
+      primitives: this.env.primitives,
     });
     shared.secret.fill(0);
     this.ke.dispose();

@@ -1,6 +1,7 @@
 // The IKE session's contract with the world: events in, actions out (boringtun style).
 // The session never does I/O and never reads a clock; `now` arrives with every event.
 
+import type { SymmetricPrimitives } from "../crypto/primitives.ts";
 import type { KeyExchangeFactory } from "../crypto/dh.ts";
 import type { Random } from "../types.ts";
 import type { RedirectTarget } from "./redirect.ts";
@@ -108,4 +109,6 @@ export interface SessionEnv {
   wallTime(): number;
   /** Where key exchanges (KE payloads) come from; noble's reference when absent. */
   keyExchanges?: KeyExchangeFactory;
+  /** HMAC and AES-GCM under the PRFs and SK payloads; noble's reference when absent. */
+  primitives?: SymmetricPrimitives;
 }

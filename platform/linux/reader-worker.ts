@@ -9,6 +9,42 @@ export function isCompiledExecutable(main: string): boolean {
   return main.startsWith("/$bunfs/") || main.includes("/~BUN/");
 }
 
+const prestarted = new Map<string, { worker: Worker; error: string | null }>();
+
+/**
+ * Starts the worker at `specifier` now, for the next startReaderWorker of it to take. A Worker's start (a
+ * new JavaScript VM that loads its module, ~10 ms here) then overlaps with what the process does meanwhile
+ * (the --background tunnel process: waiting for its request; the IKE exchanges). Until taken, it waits
+ * for its start message and does not keep the process alive.
+ */
+export function prestartReaderWorker(specifier: string): void {
+  if (prestarted.has(specifier)) return;
+  let worker: Worker;
+  try {
+    worker = new Worker(specifier);
+  } catch {
+    return; // startReaderWorker tries again and reports it
+  }
+  const entry = { worker, error: null as string | null };
+  worker.onerror = (ev: ErrorEvent) => {
+    entry.error = ev.message;
+  };
+  worker.unref();
+  prestarted.set(specifier, entry);
+}
+
+/** A prestarted worker for `specifier` that has not failed, or a new one. */
+function takeWorker(specifier: string): Worker {
+  const pre = prestarted.get(specifier);
+  prestarted.delete(specifier);
+  if (pre !== undefined && pre.error === null) {
+    pre.worker.ref();
+    return pre.worker;
+  }
+  pre?.worker.terminate();
+  return new Worker(specifier);
+}
+
 /** Spawns the reader worker at `specifier`, hands every message to `onMessage`, and posts `start`. `ready`
  *  resolves after the "ready" message has been handled; if the worker itself fails, `ready` rejects with
  *  `failure(message)`, which is then also given to `report`. */
@@ -22,7 +58,7 @@ export function startReaderWorker<M extends { type: string }>(
   let worker: Worker | null = null;
   // Inside the executor, as each owner had it: a Worker that cannot be made rejects `ready` (worker stays null).
   const ready = new Promise<void>((resolve, reject) => {
-    const w = new Worker(specifier);
+    const w = takeWorker(specifier);
     worker = w;
     w.onmessage = (ev: MessageEvent<M>) => {
       onMessage(ev.data);

@@ -7,7 +7,7 @@
 import { readFileSync } from "node:fs";
 import type { PacketBatch, TunDevice } from "../types.ts";
 import * as libc from "./libc.ts";
-import { isCompiledExecutable, startReaderWorker } from "./reader-worker.ts";
+import { isCompiledExecutable, prestartReaderWorker, startReaderWorker } from "./reader-worker.ts";
 import { IFF_VNET_HDR, setOffload, TUN_OFFLOADS } from "./tun-offload.ts";
 import { VNET_HDR_LEN } from "../../core/net/vnet.ts";
 import { BatchView, batchRing, batchShape, FREE, READER_STATS, type BatchShape, type FromReader, type ToReader } from "../tun-batch.ts";
@@ -71,6 +71,11 @@ export interface LinuxTunDevice extends TunDevice {
 export function readerWorkerSpecifier(moduleUrl: string = import.meta.url, main: string = Bun.main): string {
   if (isCompiledExecutable(main)) return "./platform/linux/tun-reader.worker.ts";
   return new URL("./tun-reader.worker.ts", moduleUrl).href;
+}
+
+/** Starts the reader worker of the next openTun ahead of time (see prestartReaderWorker). */
+export function prestartTunReader(): void {
+  prestartReaderWorker(readerWorkerSpecifier());
 }
 
 /** Builds the struct ifreq for TUNSETIFF. Names longer than IFNAMSIZ-1 bytes are rejected. */

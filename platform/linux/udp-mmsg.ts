@@ -10,7 +10,7 @@ import { ptr } from "bun:ffi";
 import { formatIPv4, formatIPv6, parseIPv4, parseIPv6 } from "../../core/wire/addr.ts";
 import { QueuedUdp, UdpError, type SendQueue, type UdpOptions } from "../udp-queue.ts";
 import * as libc from "./libc.ts";
-import { isCompiledExecutable, startReaderWorker } from "./reader-worker.ts";
+import { isCompiledExecutable, prestartReaderWorker, startReaderWorker } from "./reader-worker.ts";
 import { FREE, TRUNCATED, udpBatchShape, udpRing, type FromUdpReader, type ToUdpReader, type UdpBatchShape } from "./udp-batch.ts";
 
 /** Socket buffer size asked for each way. */
@@ -31,6 +31,11 @@ const SEND_WAIT_MS = 5;
 export function udpWorkerSpecifier(moduleUrl: string = import.meta.url, main: string = Bun.main): string {
   if (isCompiledExecutable(main)) return "./platform/linux/udp-reader.worker.ts";
   return new URL("./udp-reader.worker.ts", moduleUrl).href;
+}
+
+/** Starts the reader worker of the next openMmsgUdp ahead of time (see prestartReaderWorker). */
+export function prestartUdpReader(): void {
+  prestartReaderWorker(udpWorkerSpecifier());
 }
 
 /** struct sockaddr_in / sockaddr_in6 for `address`:`port` into `out` (28 octets); its length, or 0 if unparsable. */
