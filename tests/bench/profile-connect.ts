@@ -1,8 +1,8 @@
 // Profiling helper for connect time (not a benchmark, not a test): `bun tests/bench/profile-connect.ts
 // [--samples N] [--cpu-prof DIR]` (root; dist/roam built). On the interop stage, runs `roam connect` in the
 // foreground N times and prints, per sample, the milliseconds from process start at which each progress
-// line appeared and the first ping through the tunnel answered. The pings are spawned synchronously, so a
-// line can show up to ~10 ms late. --cpu-prof DIR runs the sources under Bun's profiler instead.
+// line appeared and the first ping through the tunnel answered (each ping is one `ip netns exec ping`
+// process, so the first reply is stamped up to a few ms late). --cpu-prof DIR runs the sources under Bun's profiler instead.
 
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -34,8 +34,9 @@ try {
     let pinged = false;
     const pinger = (async () => {
       for (let i = 0; i < 400 && !pinged; i++) {
-        const p = Bun.spawnSync(["ip", "netns", "exec", topo.names.client, "ping", "-n", "-c", "1", "-W", "0.05", NET.corpAServer], { stdout: "ignore", stderr: "ignore" });
-        if (p.exitCode === 0) {
+        // Spawned asynchronously so that the stderr reader keeps stamping progress lines meanwhile.
+        const p = Bun.spawn(["ip", "netns", "exec", topo.names.client, "ping", "-n", "-c", "1", "-W", "0.05", NET.corpAServer], { stdout: "ignore", stderr: "ignore" });
+        if ((await p.exited) === 0) {
           pinged = true;
           lines.push(`${at()} ms  first ping reply`);
         }
