@@ -345,7 +345,7 @@ export const PASSPHRASE_SOURCES = "give it with --password-stdin, the ROAM_KEY_P
  * sooner without it (measured 2026-11-23, compiled binary). `require` keeps these functions synchronous;
  * in the bundle it evaluates the module on first use.
  */
-function certificates(): typeof import("./certificates.ts") {
+export function certificates(): typeof import("./certificates.ts") {
   return require("./certificates.ts");
 }
 

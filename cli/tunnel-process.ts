@@ -9,7 +9,8 @@ import { ExitCode, exitCodeFor, UserError } from "./exit.ts";
 import { Reporter } from "./output.ts";
 import { decodeRequest } from "./request-codec.ts";
 import { readFirstLineSync } from "./stdin.ts";
-import { Tunnel, GatewayResolveError, STATE_DIR, type TunnelEvent } from "./tunnel/runtime.ts";
+import { STATE_DIR } from "./state-dir.ts";
+import { Tunnel, GatewayResolveError, type TunnelEvent } from "./tunnel/runtime.ts";
 
 const TUNNEL_NAME = "roam";
 

@@ -8,7 +8,7 @@ import { defaultProposals, parseProposals } from "../../core/ike/proposal.ts";
 import { selectorFromCidr } from "../../core/ike/selectors.ts";
 import { parseAddress } from "../../core/wire/addr.ts";
 import { decodePemCertificates } from "../../core/x509/pem.ts";
-import { certPlusEap, clientCertificate, CONNECT_DEFAULTS, keyFileIsEncrypted, pkcs12Certificate, subnets, type ConnectRequest } from "../connect-options.ts";
+import { certificates, certPlusEap, clientCertificate, CONNECT_DEFAULTS, keyFileIsEncrypted, pkcs12Certificate, subnets, type ConnectRequest } from "../connect-options.ts";
 import type { Identity } from "../../core/ike/config.ts";
 import { UserError } from "../exit.ts";
 import type { Profile } from "./model.ts";
@@ -63,7 +63,7 @@ function modeOf(path: string): number | null {
  */
 function withRsaPss(p: Profile, c: Credentials, note: (field: string, what: string) => void): Credentials {
   if (p.rsaPss !== true || c.kind !== "cert") return c;
-  const ee = (require("../certificates.ts") as typeof import("../certificates.ts")).parseCertificate(c.certChain[0]!);
+  const ee = certificates().parseCertificate(c.certChain[0]!);
   const kind = ee.ok ? ee.value.publicKey.kind : "unknown";
   if (kind === "rsa") return { ...c, rsaPss: true };
   note("rsa_pss", `is not used: the client key is ${kind}, RSA-PSS needs an RSA key`);

@@ -44,8 +44,6 @@ const TUN_OPTIONS = { headroom: 64, tailroom: 64, offload: true } as const;
 
 export { GatewayResolveError } from "./gateway-link.ts";
 
-export { STATE_DIR };
-
 export type TunnelEvent =
   | { kind: "progress"; message: string }
   | { kind: "up"; status: TunnelStatus }

@@ -9,7 +9,7 @@ import { concatBytes, equalBytes, wipe, writeU32 } from "../util/bytes.ts";
 export const GCM_NONCE_LENGTH = 12;
 const BLOCK = 16;
 /** RFC 4106 §6 / RFC 5282: the ICV is 8, 12 or 16 octets. */
-const TAG_LENGTHS = new Set([8, 12, 16]);
+export const GCM_TAG_LENGTHS: ReadonlySet<number> = new Set([8, 12, 16]);
 
 /** SP 800-38D §7.1 steps 1-6: T = GCTR_K(J0, GHASH_H(A || 0^v || C || 0^u || [len(A)]64 || [len(C)]64)). */
 export function gcmTag(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, ciphertext: Uint8Array): Uint8Array {
@@ -30,8 +30,8 @@ export function gcmTag(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, ciph
 
 /** Returns ciphertext | tag[0..tagLength). */
 export function gcmSeal(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, plaintext: Uint8Array, tagLength: number): Uint8Array {
-  checkNonce(nonce);
-  if (!TAG_LENGTHS.has(tagLength)) throw new RangeError(`AES-GCM: tag length must be 8, 12 or 16, got ${tagLength}`);
+  checkGcmNonce(nonce);
+  if (!GCM_TAG_LENGTHS.has(tagLength)) throw new RangeError(`AES-GCM: tag length must be 8, 12 or 16, got ${tagLength}`);
   const full = gcm(key, nonce, aad).encrypt(plaintext); // ciphertext | 16-octet tag
   if (tagLength === BLOCK) return full;
   const out = full.slice(0, plaintext.length + tagLength); // SP 800-38D §5.2.1.2: MSB_t(T)
@@ -47,8 +47,8 @@ export function gcmOpen(
   ciphertext: Uint8Array,
   tag: Uint8Array,
 ): Uint8Array | undefined {
-  checkNonce(nonce);
-  if (!TAG_LENGTHS.has(tag.length)) return undefined; // an empty "tag" must never verify
+  checkGcmNonce(nonce);
+  if (!GCM_TAG_LENGTHS.has(tag.length)) return undefined; // an empty "tag" must never verify
   const expected = gcmTag(key, nonce, aad, ciphertext);
   const ok = equalBytes(expected.subarray(0, tag.length), tag);
   wipe(expected);
@@ -71,6 +71,6 @@ function writeBitLength(b: Uint8Array, o: number, bytes: number): void {
   writeU32(b, o + 4, bits >>> 0);
 }
 
-function checkNonce(nonce: Uint8Array): void {
+export function checkGcmNonce(nonce: Uint8Array): void {
   if (nonce.length !== GCM_NONCE_LENGTH) throw new RangeError(`AES-GCM: nonce must be 12 bytes, got ${nonce.length}`);
 }

@@ -3,21 +3,15 @@
 // compiled binary a connect's few prf+ and SK seals cost ~1-4 ms each with noble, microseconds here.
 
 import { createCipheriv, createDecipheriv, createHmac } from "node:crypto";
+import { checkGcmNonce, GCM_TAG_LENGTHS } from "../../core/crypto/gcm.ts";
 import type { SymmetricPrimitives } from "../../core/crypto/primitives.ts";
 import { concatBytes, wipe } from "../../core/util/bytes.ts";
-
-const NONCE_LENGTH = 12;
-const TAG_LENGTHS = new Set([8, 12, 16]);
 
 function gcmName(key: Uint8Array): "aes-128-gcm" | "aes-192-gcm" | "aes-256-gcm" {
   if (key.length === 16) return "aes-128-gcm";
   if (key.length === 24) return "aes-192-gcm";
   if (key.length === 32) return "aes-256-gcm";
   throw new RangeError(`AES-GCM: key must be 16, 24 or 32 bytes, got ${key.length}`);
-}
-
-function checkNonce(nonce: Uint8Array): void {
-  if (nonce.length !== NONCE_LENGTH) throw new RangeError(`AES-GCM: nonce must be 12 bytes, got ${nonce.length}`);
 }
 
 export const nativePrimitives: SymmetricPrimitives = {
@@ -27,8 +21,8 @@ export const nativePrimitives: SymmetricPrimitives = {
   },
 
   gcmSeal(key, nonce, aad, plaintext, tagLength) {
-    checkNonce(nonce);
-    if (!TAG_LENGTHS.has(tagLength)) throw new RangeError(`AES-GCM: tag length must be 8, 12 or 16, got ${tagLength}`);
+    checkGcmNonce(nonce);
+    if (!GCM_TAG_LENGTHS.has(tagLength)) throw new RangeError(`AES-GCM: tag length must be 8, 12 or 16, got ${tagLength}`);
     const c = createCipheriv(gcmName(key), key, nonce, { authTagLength: tagLength });
     c.setAAD(aad);
     const body = c.update(plaintext);
@@ -37,8 +31,8 @@ export const nativePrimitives: SymmetricPrimitives = {
   },
 
   gcmOpen(key, nonce, aad, ciphertext, tag) {
-    checkNonce(nonce);
-    if (!TAG_LENGTHS.has(tag.length)) return undefined; // an empty "tag" must never verify
+    checkGcmNonce(nonce);
+    if (!GCM_TAG_LENGTHS.has(tag.length)) return undefined; // an empty "tag" must never verify
     const d = createDecipheriv(gcmName(key), key, nonce, { authTagLength: tag.length });
     d.setAAD(aad);
     d.setAuthTag(tag);
