@@ -11,6 +11,8 @@ import { decodeRequest } from "./request-codec.ts";
 import { readFirstLineSync } from "./stdin.ts";
 import { STATE_DIR } from "./state-dir.ts";
 import { Tunnel, GatewayResolveError, type TunnelEvent } from "./tunnel/runtime.ts";
+import { warmUp } from "./tunnel/warm-up.ts";
+import { readableNow } from "../platform/linux/libc.ts";
 
 const TUNNEL_NAME = "roam";
 
@@ -62,6 +64,8 @@ export async function runTunnel(req: ConnectRequest, onEvent: (e: TunnelEvent) =
 export async function runChild(): Promise<number> {
   let req: ConnectRequest;
   try {
+    // The parent may still be checking the options: if so, do now what the connect would pay for later.
+    if (process.platform === "linux" && !readableNow(0)) warmUp();
     const line = readFirstLineSync(0);
     // Started ahead by a parent that then did not need us (a usage error, --help): nothing to do.
     if (line === "") return ExitCode.OK;

@@ -67,6 +67,12 @@ export abstract class QueuedUdp implements UdpEndpoint {
 
   abstract get localPort(): number;
   abstract get localAddress(): string;
+  /**
+   * Resolves once datagrams are being received. A socket is usable from the moment it is open: what
+   * arrives before this waits in the kernel's receive buffer. Rejects if receiving cannot start (the
+   * error also goes to onError).
+   */
+  ready: Promise<void> = Promise.resolve();
   /** Hands the whole queue to the kernel; returns how many datagrams it took. */
   protected abstract sendBatch(q: SendQueue): number;
   /** Releases the socket (after the last flush). */

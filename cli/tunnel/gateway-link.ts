@@ -17,6 +17,8 @@ export interface GatewayLinkHandlers {
   onEsp(data: Uint8Array): void;
   /** A send failed (ENETUNREACH and friends): the path may have changed under us. */
   onError(): void;
+  /** The socket cannot receive (its reader did not start): the tunnel cannot work. */
+  onFailed(err: Error): void;
 }
 
 export class GatewayLink {
@@ -57,10 +59,15 @@ export class GatewayLink {
     const family = parseAddress(address)!.length === 4 ? "0.0.0.0" : "::";
     if (this.udp && this.udp.localAddress === family) return;
     this.udp?.close();
-    this.udp = await openUdp({
+    const udp = await openUdp({
       address: family,
       onDatagram: (data, port, from) => this.onDatagram(data, port, from),
       onError: () => this.handlers.onError(),
+    });
+    this.udp = udp;
+    // Sending starts now; what the gateway answers waits in the socket until the reader runs.
+    udp.ready.catch((e: unknown) => {
+      if (this.udp === udp) this.handlers.onFailed(e instanceof Error ? e : new Error(String(e)));
     });
   }
 

@@ -34,6 +34,7 @@ import { SESSION_ENV, sessionConfigFor } from "./session-config.ts";
 import type { RedirectTarget } from "../../core/ike/redirect.ts";
 import { formatAddress } from "../../core/wire/addr.ts";
 import { STATE_DIR } from "../state-dir.ts";
+import { warmUp } from "./warm-up.ts";
 
 /**
  * Room for the ESP header and trailer around each packet read, and TUN offloads (platform/linux/tun-offload.ts):
@@ -104,6 +105,7 @@ export class Tunnel {
       onEsp: (data) => this.datapath?.inbound(data),
       // ENETUNREACH and friends: the path may have changed under us; look again at the next tick.
       onError: () => this.pathWatch.wantCheck(),
+      onFailed: (e) => void this.teardown({ ok: false, failure: { code: "host", message: `UDP socket failed: ${e.message}` } }),
     });
     this.pathWatch = new PathWatch({
       gatewayAddress: () => this.gatewayAddress,
@@ -156,6 +158,8 @@ export class Tunnel {
     }
     this.progress(`connecting to ${this.sessionConfig.gatewayName} port ${this.req.gatewayPort} from ${this.localAddress}:${this.link.localPort}`);
     this.startSession();
+    // While IKE_SA_INIT is in flight (a no-op in the --background child, which did it before its request).
+    setTimeout(warmUp, 0);
   }
 
   private sessionConfig!: SessionConfig;

@@ -131,4 +131,14 @@ export function createLibcryptoEspCipher(p: EspCipherParams): EspCipher | undefi
   return new LibcryptoAead(lib, cipher, p.encrKey, p.esn);
 }
 
+/**
+ * Opens libcrypto and has OpenSSL fetch and key an AES-256-GCM context once (~4 ms on first use, see
+ * cli/tunnel/warm-up.ts), so that the first CHILD_SA does not pay for it. The zero key is thrown away.
+ */
+export function warmUpLibcrypto(): void {
+  const lib = libcrypto();
+  const cipher = lib && aeadCipher(lib, "aes-256-gcm");
+  if (lib && cipher) new LibcryptoAead(lib, cipher, new Uint8Array(36), false).dispose();
+}
+
 export const libcryptoEspFactory: EspCipherFactory = { name: "libcrypto", create: createLibcryptoEspCipher };

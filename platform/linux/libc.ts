@@ -140,6 +140,14 @@ export function poll(fds: Uint8Array, count: number, timeoutMs: number): number 
   return c.poll(fds, count, timeoutMs);
 }
 
+/** Whether `fd` has something to read (or end of file) right now, without waiting. */
+export function readableNow(fd: number): boolean {
+  const p = new Uint8Array(8);
+  new DataView(p.buffer).setInt32(0, fd, true);
+  p[4] = POLLIN;
+  return c.poll(p, 1, 0) > 0;
+}
+
 export function eventfd(initval: number, flags: number): number {
   return c.eventfd(initval, flags);
 }

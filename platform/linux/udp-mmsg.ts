@@ -98,7 +98,10 @@ export async function openMmsgUdp(opts: UdpOptions): Promise<MmsgUdpEndpoint> {
     stopFd = libc.eventfd(0, libc.EFD_NONBLOCK | libc.EFD_CLOEXEC);
     if (stopFd < 0) throw new UdpError(libc.describeErrno("eventfd", libc.errno()));
     const endpoint = new MmsgUdpEndpoint(opts, fd, stopFd, family, (local[2]! << 8) | local[3]!, sockaddrAddress(local, 0));
-    await endpoint.start(udpBatchShape(RECV_BATCH));
+    // Not awaited: the socket sends at once and the kernel keeps what arrives until the reader runs, so a
+    // connect's first IKE message need not wait for the reader worker to start (~5 ms of a connect).
+    endpoint.ready = endpoint.start(udpBatchShape(RECV_BATCH));
+    endpoint.ready.catch(() => {}); // reported through onError; owners that care await `ready`
     return endpoint;
   } catch (e) {
     if (stopFd >= 0) libc.close(stopFd);

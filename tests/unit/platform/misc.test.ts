@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { ManualClock, systemClock } from "../../../platform/clock.ts";
 import { systemRandom } from "../../../platform/random.ts";
 import { fixture } from "./netns.ts";
+import * as libc from "../../../platform/linux/libc.ts";
 
 test("random: exact lengths, beyond getRandomValues' 65536-byte limit, and not constant", () => {
   expect(systemRandom.bytes(0).length).toBe(0);
@@ -92,5 +93,18 @@ test("signals: an uncaught exception and an unhandled rejection run the cleanup 
     expect(ran(out)).toEqual([reason]);
     const stderr = await new Response(child.stderr).text();
     expect(stderr).toContain("internal error");
+  }
+});
+
+test("readableNow: an eventfd is readable only once its counter is non-zero, and the call never waits", () => {
+  const empty = libc.eventfd(0, libc.EFD_NONBLOCK | libc.EFD_CLOEXEC);
+  const full = libc.eventfd(1, libc.EFD_NONBLOCK | libc.EFD_CLOEXEC);
+  try {
+    expect(empty).toBeGreaterThanOrEqual(0);
+    expect(libc.readableNow(empty)).toBe(false);
+    expect(libc.readableNow(full)).toBe(true);
+  } finally {
+    libc.close(empty);
+    libc.close(full);
   }
 });

@@ -35,6 +35,23 @@ describe(`${backend} backend`, () => {
     }
   });
 
+  test("usable as soon as it is open: what arrives before its reader runs is delivered, then `ready` resolves", async () => {
+    const got: string[] = [];
+    const rx = await openUdp({ address: "127.0.0.1", onDatagram: (d) => got.push(new TextDecoder().decode(d)) });
+    const tx = await openUdp({ address: "127.0.0.1", onDatagram: () => {} });
+    try {
+      // Sent before anything awaited rx.ready: the kernel holds it until the reader starts.
+      tx.send(new TextEncoder().encode("early"), rx.localPort, "127.0.0.1");
+      tx.flush();
+      await deadline(rx.ready, 3000, "reader ready");
+      for (let i = 0; i < 300 && got.length === 0; i++) await Bun.sleep(10);
+      expect(got).toEqual(["early"]);
+    } finally {
+      rx.close();
+      tx.close();
+    }
+  });
+
   test("echo from inside the receive callback to our own process: timers keep firing", async () => {
     const ROUNDS = 200;
     let rounds = 0;
