@@ -10,7 +10,8 @@ const root = join(import.meta.dir, "../../..");
 // The modules whose evaluation noble() defers (~17 ms of a start in the compiled binary).
 const HEAVY = ["@noble/ciphers/aes.js", "@noble/ciphers/chacha.js", "@noble/ciphers/_polyval.js", "@noble/curves/ed25519.js", "@noble/curves/nist.js"];
 
-// Everything that used them statically, and the tunnel process that a `roam connect` loads.
+// Everything that used them statically, the tunnel process that a `roam connect` loads, and the
+// command-line program (every other command, and the parent of `connect --background`).
 const IMPORTERS = [
   "core/ike/session.ts",
   "core/esp/noble.ts",
@@ -25,6 +26,7 @@ const IMPORTERS = [
   "platform/crypto/ike-native.ts",
   "cli/tunnel/runtime.ts",
   "cli/tunnel-process.ts",
+  "cli/program.ts",
 ];
 
 // A fresh process (no bun test preload, so no loader): imports IMPORTERS, reports which HEAVY modules
@@ -45,7 +47,7 @@ console.log(JSON.stringify({ afterImports, error, afterNoble: evaluated(), gcm }
 
 afterEach(() => setNobleLoader(() => NOBLE)); // the preload's loader (tests/lib/noble-eager.ts)
 
-test("importing the protocol and the tunnel process evaluates none of noble's ciphers and curves", () => {
+test("importing the protocol, the tunnel process and the command line evaluates none of noble's ciphers and curves", () => {
   const r = Bun.spawnSync([process.execPath, "-e", PROBE], { cwd: root, stdout: "pipe", stderr: "pipe" });
   expect(r.stderr.toString()).toBe("");
   expect(r.exitCode).toBe(0);
