@@ -5,8 +5,10 @@
 // importers, the protocol, noble) takes ~25-40 ms of a start. The --background tunnel process loads only
 // the tunnel (cli/tunnel-process.ts), and a `connect --background` starts that process first thing, so that
 // both load at the same time (cli/background.ts). The process that runs the tunnel starts its reader
-// workers first of all (platform/workers.ts).
+// workers first of all (platform/workers.ts). noble's ciphers and curves load on first use
+// (platform/noble.ts, imported first: it sets core's loader before anything can call it).
 
+import "../platform/noble.ts";
 import { discardTunnelProcess, startTunnelProcessAhead } from "./background.ts";
 import { ExitCode } from "./exit.ts";
 

@@ -1,15 +1,12 @@
 // Key exchange (Transform Type 4): MODP groups 14/15/16 (RFC 3526), ECP groups 19/20/21 (RFC 5903)
 // and Curve25519 (RFC 8031). Each party's public value is the KE payload's Key Exchange Data.
 
-import { x25519 } from "@noble/curves/ed25519.js";
-import { p256, p384, p521 } from "@noble/curves/nist.js";
 import type { Random } from "../types.ts";
 import { KeId } from "../wire/constants.ts";
 import { concatBytes, wipe } from "../util/bytes.ts";
 import { bigIntToBytes, bytesToBigInt, MODP_GROUPS, modPow } from "./modp.ts";
 import type { ModpGroup } from "./modp.ts";
-
-type Weierstrass = typeof p256;
+import { noble, type NobleEcdsa } from "./noble.ts";
 
 export type SharedResult = { ok: true; secret: Uint8Array } | { ok: false; reason: string };
 
@@ -35,10 +32,11 @@ export interface KeyExchangeFactory {
   create(group: number, random: Random): KeyExchange;
 }
 
-const ECP = new Map<number, { curve: Weierstrass; coordLength: number }>([
-  [KeId.ECP_256, { curve: p256, coordLength: 32 }],
-  [KeId.ECP_384, { curve: p384, coordLength: 48 }],
-  [KeId.ECP_521, { curve: p521, coordLength: 66 }],
+// The curve is named, not referenced: noble's curves load on first use (./noble.ts).
+const ECP = new Map<number, { curve: "p256" | "p384" | "p521"; coordLength: number }>([
+  [KeId.ECP_256, { curve: "p256", coordLength: 32 }],
+  [KeId.ECP_384, { curve: "p384", coordLength: 48 }],
+  [KeId.ECP_521, { curve: "p521", coordLength: 66 }],
 ]);
 
 /** The groups createKeyExchange() accepts, strongest-preference order is the caller's business. */
@@ -75,10 +73,11 @@ export function createKeyExchange(group: number, random: Random): KeyExchange {
   }
   const ecp = ECP.get(group);
   if (ecp) {
-    const seed = random.bytes(ecp.curve.lengths.seed!);
-    const secret = ecp.curve.utils.randomSecretKey(seed); // reduced into [1, n-1] without bias
+    const curve = noble()[ecp.curve];
+    const seed = random.bytes(curve.lengths.seed!);
+    const secret = curve.utils.randomSecretKey(seed); // reduced into [1, n-1] without bias
     wipe(seed);
-    return ecpExchange(group, ecp.curve, ecp.coordLength, secret);
+    return ecpExchange(group, curve, ecp.coordLength, secret);
   }
   if (group === KeId.CURVE25519) return x25519Exchange(random.bytes(32));
   throw new RangeError(`key exchange group ${group} is not supported`);
@@ -95,8 +94,9 @@ export function keyExchangeFromPrivate(group: number, privateKey: Uint8Array): K
   if (modp) return modpExchange(modp, privateKey.slice());
   const ecp = ECP.get(group);
   if (ecp) {
-    if (!ecp.curve.utils.isValidSecretKey(privateKey)) throw new RangeError(`not a valid private key for group ${group}`);
-    return ecpExchange(group, ecp.curve, ecp.coordLength, privateKey.slice());
+    const curve = noble()[ecp.curve];
+    if (!curve.utils.isValidSecretKey(privateKey)) throw new RangeError(`not a valid private key for group ${group}`);
+    return ecpExchange(group, curve, ecp.coordLength, privateKey.slice());
   }
   if (group === KeId.CURVE25519) {
     if (privateKey.length !== 32) throw new RangeError("X25519 private key must be 32 bytes");
@@ -131,7 +131,7 @@ function modpExchange(grp: ModpGroup, privateBytes: Uint8Array): KeyExchange {
   };
 }
 
-function ecpExchange(group: number, curve: Weierstrass, coordLength: number, secret: Uint8Array): KeyExchange {
+function ecpExchange(group: number, curve: NobleEcdsa, coordLength: number, secret: Uint8Array): KeyExchange {
   // RFC 5903 §7: the public value is x | y, each coordinate padded to the field length, no 0x04 prefix.
   const publicKey = curve.getPublicKey(secret, false).slice(1);
   let disposed = false;
@@ -163,6 +163,7 @@ function ecpExchange(group: number, curve: Weierstrass, coordLength: number, sec
 }
 
 function x25519Exchange(secret: Uint8Array): KeyExchange {
+  const { x25519 } = noble();
   const publicKey = x25519.getPublicKey(secret); // RFC 8031 §2: 32 octets, u-coordinate little-endian
   let disposed = false;
   return {

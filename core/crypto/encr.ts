@@ -18,10 +18,9 @@
 //   ~                    Integrity Checksum Data                    ~
 //   +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
 
-import { cbc } from "@noble/ciphers/aes.js";
-import { chacha20poly1305 } from "@noble/ciphers/chacha.js";
 import { EncrId, IntegId } from "../wire/constants.ts";
 import { concatBytes, wipe } from "../util/bytes.ts";
+import { noble } from "./noble.ts";
 import { noblePrimitives, type SymmetricPrimitives } from "./primitives.ts";
 import { integById } from "./integ.ts";
 import type { Integ } from "./integ.ts";
@@ -131,7 +130,7 @@ function cbcSuite(keyLength: number, integ: Integ): SkSuite {
       padded[encLen - 1] = encLen - plaintext.length - 1; // Pad Length
       const body = new Uint8Array(ivLength + encLen + icvLength);
       body.set(iv, 0);
-      cbc(keys.encr, iv, { disablePadding: true }).encrypt(padded, body.subarray(ivLength, ivLength + encLen));
+      noble().cbc(keys.encr, iv, { disablePadding: true }).encrypt(padded, body.subarray(ivLength, ivLength + encLen));
       wipe(padded);
       // RFC 7296 §3.14: the checksum covers the message from the IKE header through the encrypted data.
       const icv = integ.compute(keys.integ!, concatBytes(aad, body.subarray(0, ivLength + encLen)));
@@ -149,7 +148,7 @@ function cbcSuite(keyLength: number, integ: Integ): SkSuite {
         return { ok: false, reason: "icv", message: "integrity checksum mismatch" };
       }
       const iv = body.subarray(0, ivLength);
-      const padded = cbc(keys.encr, iv, { disablePadding: true }).decrypt(body.subarray(ivLength, ivLength + encLen));
+      const padded = noble().cbc(keys.encr, iv, { disablePadding: true }).decrypt(body.subarray(ivLength, ivLength + encLen));
       return unpad(padded);
     },
   };
@@ -180,7 +179,7 @@ function aeadSuite(encrId: number, keyLength: number, icvLength: number, kind: "
       const nonce = nonceOf(keys.encr, iv);
       // RFC 5282 §5.1, RFC 7634 §3: the AAD is the IKE header and the SK payload header.
       const sealed =
-        kind === "gcm" ? primitives.gcmSeal(key, nonce, aad, padded, icvLength) : chacha20poly1305(key, nonce, aad).encrypt(padded);
+        kind === "gcm" ? primitives.gcmSeal(key, nonce, aad, padded, icvLength) : noble().chacha20poly1305(key, nonce, aad).encrypt(padded);
       wipe(padded);
       return concatBytes(iv, sealed);
     },
@@ -200,7 +199,7 @@ function aeadSuite(encrId: number, keyLength: number, icvLength: number, kind: "
       } else {
         try {
           // noble computes and compares the Poly1305 tag before it decrypts (RFC 8439 §2.8).
-          padded = chacha20poly1305(key, nonce, aad).decrypt(body.subarray(ivLength));
+          padded = noble().chacha20poly1305(key, nonce, aad).decrypt(body.subarray(ivLength));
         } catch {
           padded = undefined;
         }

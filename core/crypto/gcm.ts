@@ -2,9 +2,8 @@
 // RFC 4106 and RFC 5282). noble's gcm() only knows 16-octet tags and checks them itself, so the tag is
 // computed here from GHASH, which lets open() verify a truncated ICV before anything is decrypted.
 
-import { GHASH } from "@noble/ciphers/_polyval.js";
-import { ctr, ecb, gcm } from "@noble/ciphers/aes.js";
 import { concatBytes, equalBytes, wipe, writeU32 } from "../util/bytes.ts";
+import { noble } from "./noble.ts";
 
 export const GCM_NONCE_LENGTH = 12;
 const BLOCK = 16;
@@ -15,6 +14,7 @@ export const GCM_TAG_LENGTHS: ReadonlySet<number> = new Set([8, 12, 16]);
 export function gcmTag(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, ciphertext: Uint8Array): Uint8Array {
   // One ECB call (noble ciphers are single-use) on 0^128 | J0 gives H = CIPH_K(0^128) and CIPH_K(J0),
   // with J0 = IV || 0^31 || 1 for a 96-bit IV.
+  const { ecb, GHASH } = noble();
   const blocks = ecb(key, { disablePadding: true }).encrypt(concatBytes(new Uint8Array(BLOCK), counterBlock(nonce, 1)));
   const h = blocks.subarray(0, BLOCK);
   const ekj0 = blocks.subarray(BLOCK);
@@ -32,7 +32,7 @@ export function gcmTag(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, ciph
 export function gcmSeal(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, plaintext: Uint8Array, tagLength: number): Uint8Array {
   checkGcmNonce(nonce);
   if (!GCM_TAG_LENGTHS.has(tagLength)) throw new RangeError(`AES-GCM: tag length must be 8, 12 or 16, got ${tagLength}`);
-  const full = gcm(key, nonce, aad).encrypt(plaintext); // ciphertext | 16-octet tag
+  const full = noble().gcm(key, nonce, aad).encrypt(plaintext); // ciphertext | 16-octet tag
   if (tagLength === BLOCK) return full;
   const out = full.slice(0, plaintext.length + tagLength); // SP 800-38D §5.2.1.2: MSB_t(T)
   wipe(full);
@@ -55,7 +55,7 @@ export function gcmOpen(
   if (!ok) return undefined;
   // SP 800-38D §7.2 step 3: P = GCTR_K(inc32(J0), C). inc32 never wraps for IKE-sized messages,
   // so noble's 128-bit counter gives the same keystream.
-  return ctr(key, counterBlock(nonce, 2)).decrypt(ciphertext);
+  return noble().ctr(key, counterBlock(nonce, 2)).decrypt(ciphertext);
 }
 
 function counterBlock(nonce: Uint8Array, counter: number): Uint8Array {

@@ -6,16 +6,15 @@
 // single-use, so one is made per packet. HMAC keeps a keyed template and clones it into a reused
 // instance. This path is the yardstick the native one is compared against, not the fast path.
 
-import { cbc, gcm } from "@noble/ciphers/aes.js";
-import { chacha20poly1305 } from "@noble/ciphers/chacha.js";
 import { hmac } from "@noble/hashes/hmac.js";
 import type { _HMAC } from "@noble/hashes/hmac.js";
 import { sha256, sha384, sha512 } from "@noble/hashes/sha2.js";
+import { noble, type NobleModules } from "../crypto/noble.ts";
 import { wipe } from "../util/bytes.ts";
 import { AEAD_SALT_LENGTH, checkedSuite, ESP_HEADER_LENGTH, writeAeadAad, writeAeadNonce } from "./cipher.ts";
 import type { EspCipher, EspCipherFactory, EspCipherParams, EspSuite } from "./cipher.ts";
 
-type Aead = typeof gcm | typeof chacha20poly1305;
+type Aead = NobleModules["gcm"] | NobleModules["chacha20poly1305"];
 
 /** AES-GCM-16 and ChaCha20-Poly1305: nonce = salt | IV, AAD = SPI | [Seq hi |] Seq lo. */
 class NobleAead implements EspCipher {
@@ -48,7 +47,7 @@ class NobleAead implements EspCipher {
     const c = this.aead(this.key, this.nonce, this.aad);
     const pt = buf.subarray(dataOff, dataOff + dataLen);
     if (this.withOutput) {
-      (c as ReturnType<typeof chacha20poly1305>).encrypt(pt, buf.subarray(dataOff, dataOff + dataLen + 16));
+      (c as ReturnType<NobleModules["chacha20poly1305"]>).encrypt(pt, buf.subarray(dataOff, dataOff + dataLen + 16));
     } else {
       const out = c.encrypt(pt); // ciphertext | tag
       buf.set(out, dataOff);
@@ -65,7 +64,7 @@ class NobleAead implements EspCipher {
     const sealed = buf.subarray(dataOff, dataOff + dataLen + 16);
     try {
       // Both noble AEADs compute and compare the tag before any keystream touches the data.
-      if (this.withOutput) (c as ReturnType<typeof chacha20poly1305>).decrypt(sealed, buf.subarray(dataOff, dataOff + dataLen));
+      if (this.withOutput) (c as ReturnType<NobleModules["chacha20poly1305"]>).decrypt(sealed, buf.subarray(dataOff, dataOff + dataLen));
       else {
         const pt = c.decrypt(sealed);
         buf.set(pt, dataOff);
@@ -94,6 +93,7 @@ class NobleCbcHmac implements EspCipher {
   readonly ivKind = "unpredictable";
   readonly icvLength: number;
   private readonly key: Uint8Array;
+  private readonly cbc = noble().cbc;
   private readonly iv = new Uint8Array(16);
   private readonly macTemplate: _HMAC<any>;
   private readonly mac: _HMAC<any>;
@@ -119,7 +119,7 @@ class NobleCbcHmac implements EspCipher {
     const dataOff = ivOff + 16;
     this.iv.set(buf.subarray(ivOff, dataOff));
     const data = buf.subarray(dataOff, dataOff + dataLen);
-    cbc(this.key, this.iv, { disablePadding: true }).encrypt(data, data); // RFC 3602 §2.4: we padded
+    this.cbc(this.key, this.iv, { disablePadding: true }).encrypt(data, data); // RFC 3602 §2.4: we padded
     this.computeIcv(buf, espOff, dataOff + dataLen, seqHi);
     buf.set(this.digest.subarray(0, this.icvLength), dataOff + dataLen);
   }
@@ -134,7 +134,7 @@ class NobleCbcHmac implements EspCipher {
     if (d !== 0) return false;
     this.iv.set(buf.subarray(ivOff, dataOff));
     const data = buf.subarray(dataOff, icvOff);
-    cbc(this.key, this.iv, { disablePadding: true }).decrypt(data, data);
+    this.cbc(this.key, this.iv, { disablePadding: true }).decrypt(data, data);
     return true;
   }
 
@@ -163,6 +163,7 @@ class NobleCbcHmac implements EspCipher {
 export function createNobleEspCipher(p: EspCipherParams): EspCipher | undefined {
   const suite = checkedSuite(p);
   if (!suite) return undefined;
+  const { gcm, chacha20poly1305 } = noble();
   switch (suite.kind) {
     case "aes-gcm":
       return new NobleAead(gcm, false, suite, p.encrKey, p.esn);

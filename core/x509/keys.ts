@@ -1,8 +1,6 @@
 // Public keys (SubjectPublicKeyInfo, RFC 5280 §4.1.2.7) and private keys (PKCS#8 RFC 5958, PKCS#1
 // RFC 8017 App. A.1.2, SEC1 RFC 5915) for RSA, ECDSA P-256/P-384/P-521 and Ed25519.
 
-import { ed25519 } from "@noble/curves/ed25519.js";
-import { p256, p384, p521 } from "@noble/curves/nist.js";
 import {
   DerReader,
   enterOne,
@@ -22,15 +20,21 @@ import {
 import { OID } from "./oids.ts";
 import { decodePem } from "./pem.ts";
 import { bitLength, type RsaPrivateKey } from "./rsa.ts";
+import { noble, type NobleEcdsa } from "../crypto/noble.ts";
 import { equalBytes, wipe } from "../util/bytes.ts";
 
 export type CurveName = "P-256" | "P-384" | "P-521";
 
 export const CURVES = {
-  "P-256": { oid: OID.secp256r1, ecdsa: p256, size: 32 },
-  "P-384": { oid: OID.secp384r1, ecdsa: p384, size: 48 },
-  "P-521": { oid: OID.secp521r1, ecdsa: p521, size: 66 },
+  "P-256": { oid: OID.secp256r1, noble: "p256", size: 32 },
+  "P-384": { oid: OID.secp384r1, noble: "p384", size: 48 },
+  "P-521": { oid: OID.secp521r1, noble: "p521", size: 66 },
 } as const;
+
+/** noble's ECDSA for a curve, loaded on first use (core/crypto/noble.ts). */
+export function ecdsaOf(curve: CurveName): NobleEcdsa {
+  return noble()[CURVES[curve].noble];
+}
 
 function curveByOid(oid: string): CurveName | undefined {
   for (const [name, c] of Object.entries(CURVES)) if (c.oid === oid) return name as CurveName;
@@ -73,7 +77,7 @@ function rsaPublicKey(der: Uint8Array, base: number): PublicKey {
 
 function ecPoint(curve: CurveName, point: Uint8Array, offset: number): PublicKey {
   try {
-    CURVES[curve].ecdsa.Point.fromBytes(point).assertValidity();
+    ecdsaOf(curve).Point.fromBytes(point).assertValidity();
   } catch {
     fail(offset, `EC public key is not a point on ${curve}`);
   }
@@ -152,7 +156,7 @@ function ecPrivateKey(der: Uint8Array, base: number, curveFromAlg: CurveName | u
   if (scalarTlv.value.length > size) fail(scalarTlv.offset, "EC private key is longer than the curve order");
   const scalar = new Uint8Array(size);
   scalar.set(scalarTlv.value, size - scalarTlv.value.length);
-  if (!CURVES[curve].ecdsa.utils.isValidSecretKey(scalar)) fail(scalarTlv.offset, `EC private key is not a valid ${curve} scalar`);
+  if (!ecdsaOf(curve).utils.isValidSecretKey(scalar)) fail(scalarTlv.offset, `EC private key is not a valid ${curve} scalar`);
   return { kind: "ec", curve, scalar };
 }
 
@@ -216,9 +220,9 @@ export function publicKeyOf(key: PrivateKey): PublicKey {
     case "rsa":
       return { kind: "rsa", n: key.n, e: key.e, bits: key.bits };
     case "ec":
-      return { kind: "ec", curve: key.curve, point: CURVES[key.curve].ecdsa.getPublicKey(key.scalar, false) };
+      return { kind: "ec", curve: key.curve, point: ecdsaOf(key.curve).getPublicKey(key.scalar, false) };
     case "ed25519":
-      return { kind: "ed25519", key: ed25519.getPublicKey(key.seed) };
+      return { kind: "ed25519", key: noble().ed25519.getPublicKey(key.seed) };
   }
 }
 
@@ -232,7 +236,7 @@ export function wipePrivateKey(key: PrivateKey): void {
 export function samePublicKey(a: PublicKey, b: PublicKey): boolean {
   if (a.kind === "rsa" && b.kind === "rsa") return a.n === b.n && a.e === b.e;
   if (a.kind === "ec" && b.kind === "ec") {
-    const point = (k: { curve: CurveName; point: Uint8Array }) => CURVES[k.curve].ecdsa.Point.fromBytes(k.point).toBytes(false);
+    const point = (k: { curve: CurveName; point: Uint8Array }) => ecdsaOf(k.curve).Point.fromBytes(k.point).toBytes(false);
     return a.curve === b.curve && equalBytes(point(a), point(b));
   }
   if (a.kind === "ed25519" && b.kind === "ed25519") return equalBytes(a.key, b.key);

@@ -5,12 +5,12 @@
 //     2-key) and RC2 (128-bit, 40-bit): what macOS Keychain, Windows and OpenSSL 1.x (-legacy) write.
 // RC4 and PBES1 (RFC 8018 §6.1: MD5/SHA-1 with single DES or RC2) are refused by name.
 
-import { cbc } from "@noble/ciphers/aes.js";
 import { hmac } from "@noble/hashes/hmac.js";
 import { sha1 } from "@noble/hashes/legacy.js";
 import { pbkdf2 } from "@noble/hashes/pbkdf2.js";
 import { sha224, sha256, sha384, sha512 } from "@noble/hashes/sha2.js";
 import type { CHash } from "@noble/hashes/utils.js";
+import { noble } from "../crypto/noble.ts";
 import { utf8 } from "../util/bytes.ts";
 import { decode, DerReader, fail, readOne, smallIntOf, Tag, type Tlv } from "./der.ts";
 import { readAlgorithmIdentifier } from "./keys.ts";
@@ -243,7 +243,7 @@ function pbes2Plan(params: Tlv | undefined, at: number): Plan {
       try {
         if (!aesLen) return tdesCbcDecrypt(key, iv, ct);
         try {
-          return cbc(key, iv).decrypt(ct);
+          return noble().cbc(key, iv).decrypt(ct);
         } catch {
           return null; // @noble/ciphers refuses bad padding or a length that is not whole blocks
         }

@@ -1,12 +1,12 @@
 // Signature verification and creation over a message, for certificate signatures and IKE AUTH:
 // RSA PKCS#1 v1.5 and PSS (rsa.ts), ECDSA P-256/P-384/P-521 (noble, RFC 6979 nonces), Ed25519 (RFC 8032).
 
-import { ed25519 } from "@noble/curves/ed25519.js";
 import type { Random } from "../types.ts";
+import { noble } from "../crypto/noble.ts";
 import { concatBytes } from "../util/bytes.ts";
 import { DerReader, enterOne, Tag, decode, encSeq, encUint, readOne, unsignedOf } from "./der.ts";
 import { HASHES } from "./hash.ts";
-import { CURVES, type CurveName, type PrivateKey, type PublicKey } from "./keys.ts";
+import { CURVES, ecdsaOf, type CurveName, type PrivateKey, type PublicKey } from "./keys.ts";
 import { i2osp, os2ip, signPkcs1, signPss, verifyPkcs1, verifyPss } from "./rsa.ts";
 import { describeScheme, type SignatureScheme } from "./sigalg.ts";
 
@@ -56,7 +56,7 @@ function verifyEcdsa(curve: CurveName, point: Uint8Array, digest: Uint8Array, ra
   try {
     // The digest is ours (prehash: false); noble truncates it to the order's bit length (SEC1 §4.1.4
     // step 5). lowS: false because other implementations do not normalize s.
-    return CURVES[curve].ecdsa.verify(raw, digest, point, { prehash: false, lowS: false, format: "compact" });
+    return ecdsaOf(curve).verify(raw, digest, point, { prehash: false, lowS: false, format: "compact" });
   } catch {
     return false; // r or s zero or not below the order
   }
@@ -84,7 +84,7 @@ export function verifySignature(
     good = verifyEcdsa(key.curve, key.point, HASHES[scheme.hash].digest(message), raw);
   } else if (key.kind === "ed25519" && scheme.kind === "ed25519") {
     try {
-      good = signature.length === 64 && ed25519.verify(signature, message, key.key);
+      good = signature.length === 64 && noble().ed25519.verify(signature, message, key.key);
     } catch {
       good = false;
     }
@@ -109,14 +109,14 @@ export function signMessage(
     sig = signPss(key, { hash: HASHES[scheme.hash], mgfHash: HASHES[scheme.mgfHash], saltLength: scheme.saltLength }, message, random);
   } else if (key.kind === "ec" && scheme.kind === "ecdsa") {
     // RFC 6979 deterministic k, hedged with fresh randomness (RFC 6979 §3.6).
-    const raw = CURVES[key.curve].ecdsa.sign(HASHES[scheme.hash].digest(message), key.scalar, {
+    const raw = ecdsaOf(key.curve).sign(HASHES[scheme.hash].digest(message), key.scalar, {
       prehash: false,
       format: "compact",
       extraEntropy: random.bytes(32),
     });
     sig = ecdsaEncoding === "der" ? ecdsaRawToDer(raw) : raw;
   } else if (key.kind === "ed25519" && scheme.kind === "ed25519") {
-    sig = ed25519.sign(message, key.seed);
+    sig = noble().ed25519.sign(message, key.seed);
   }
   if (!sig) return { ok: false, reason: `the key is too short for ${describeScheme(scheme)}` };
   return { ok: true, signature: sig };

@@ -16,6 +16,7 @@
 //
 // Prints "ready <tun name> <pid>" on stdout once the TUN is up, and the traffic counters on SIGTERM.
 
+import "../../platform/noble.ts";
 import { DataPath } from "../../cli/tunnel/datapath.ts";
 import type { Selector } from "../../core/ike/selectors.ts";
 import type { ChildSaParams } from "../../core/ike/types.ts";

@@ -18,6 +18,7 @@
 
 import { createCipheriv, createDecipheriv, createSecretKey } from "node:crypto";
 import { cpus, totalmem } from "node:os";
+import "../../platform/noble.ts";
 import type { EspCipherFactory, EspCipherParams } from "../../core/esp/cipher.ts";
 import { espSuite } from "../../core/esp/cipher.ts";
 import { EspEngine, ESP_HEADROOM, ESP_TAILROOM } from "../../core/esp/engine.ts";

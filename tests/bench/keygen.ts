@@ -5,12 +5,13 @@
 // 2. Cold cost, the one a `roam connect` pays: this file compiled like dist/roam (`--compile`, bytecode),
 //    run as a fresh process per sample, times its first key generation and its first g^ir computation.
 //    The noble reference is measured in the same run. Module loading happens before either timer starts
-//    (both implementations load core/crypto/dh.ts and so @noble/curves).
+//    (both implementations load core/crypto/dh.ts, and noble's curves load up front: noble-eager.ts).
 // 3. Warm cost: the median of many key generations plus g^ir in one process, for both.
 
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import "../lib/noble-eager.ts";
 import { createKeyExchange, nobleKeyExchangeFactory } from "../../core/crypto/dh.ts";
 import type { KeyExchange, KeyExchangeFactory } from "../../core/crypto/dh.ts";
 import { toHex } from "../../core/util/bytes.ts";

@@ -85,3 +85,27 @@ test("the purity check catches each kind of violation", () => {
   ];
   for (const src of good) expect(violations("x.ts", src)).toEqual([]);
 });
+
+// noble's ciphers and curves load on first use through noble() (core/crypto/noble.ts); a value import
+// anywhere else in core/ would evaluate them at start-up again. Types are free.
+const HEAVY_NOBLE = /^@noble\/(ciphers|curves)\//;
+
+export function eagerNobleImports(file: string, src: string): string[] {
+  const found: string[] = [];
+  for (const m of src.matchAll(/^\s*import\s+(type\s+)?(?:[^;"']*?\bfrom\s*)?(["'])([^"']+)\2/gm)) {
+    if (!m[1] && HEAVY_NOBLE.test(m[3]!)) found.push(`${file}: imports "${m[3]}" as a value (use noble() from core/crypto/noble.ts)`);
+  }
+  return found;
+}
+
+test("core/ imports noble's ciphers and curves only as types, except core/crypto/noble-modules.ts", () => {
+  const files = tsFiles(join(root, "core")).filter((f) => relative(root, f) !== "core/crypto/noble-modules.ts");
+  const all = files.flatMap((f) => eagerNobleImports(relative(root, f), readFileSync(f, "utf8")));
+  expect(all).toEqual([]);
+  expect(eagerNobleImports("x.ts", `import { gcm } from "@noble/ciphers/aes.js";`)).toHaveLength(1);
+  expect(eagerNobleImports("x.ts", `import {\n  p256,\n  p384,\n} from "@noble/curves/nist.js";`)).toHaveLength(1);
+  expect(eagerNobleImports("x.ts", `import "@noble/curves/ed25519.js";`)).toHaveLength(1);
+  expect(eagerNobleImports("x.ts", `import { type gcm } from "@noble/ciphers/aes.js";`)).toHaveLength(1); // kept by verbatimModuleSyntax
+  expect(eagerNobleImports("x.ts", `import type { gcm } from "@noble/ciphers/aes.js";`)).toEqual([]);
+  expect(eagerNobleImports("x.ts", `import { sha256 } from "@noble/hashes/sha2.js";`)).toEqual([]);
+});

@@ -1,4 +1,5 @@
 // Runs `roam profiles …` / `roam import …` in a child process (the lead wires them into cli/main.ts).
+import "../../../platform/noble.ts";
 import { Command, CommanderError } from "commander";
 import { importCommand } from "../../../cli/commands/import.ts";
 import { profilesCommand } from "../../../cli/commands/profiles.ts";
