@@ -14,6 +14,11 @@ mkdirSync("dist", { recursive: true });
 const result = await Bun.build({
   entrypoints,
   compile: { outfile: "dist/roam" },
+  // ESM chunks, one per dynamic import: a start loads (and reads the bytecode of) only the chunks of what
+  // it runs, not the whole program (~6 ms less from `roam connect --background` to the first ping,
+  // interleaved runs of 2026-11-23; `roam status` ~2 ms less).
+  format: "esm",
+  splitting: true,
   minify: false,
   bytecode: true,
   sourcemap: "linked",
