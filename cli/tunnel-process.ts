@@ -6,6 +6,7 @@ import { onShutdown } from "../platform/signals.ts";
 import { serveControl, ControlBusyError, type ControlServer } from "./control.ts";
 import type { ConnectRequest } from "./connect-options.ts";
 import { ExitCode, exitCodeFor, UserError } from "./exit.ts";
+import { fdWriter } from "./fd-writer.ts";
 import { Reporter } from "./output.ts";
 import { decodeRequest } from "./request-codec.ts";
 import { readFirstLineSync } from "./stdin.ts";
@@ -62,6 +63,15 @@ export async function runTunnel(req: ConnectRequest, onEvent: (e: TunnelEvent) =
 
 /** The detached child of --background: request on stdin, events on stdout until up or down. */
 export async function runChild(): Promise<number> {
+  const toParent = fdWriter(1);
+  /** The parent may be gone (killed): then there is nobody to tell. */
+  const tell = (msg: object) => {
+    try {
+      toParent.write(`${JSON.stringify(msg)}\n`);
+    } catch {
+      // no parent
+    }
+  };
   let req: ConnectRequest;
   try {
     // The parent may still be checking the options: if so, do now what the connect would pay for later.
@@ -71,7 +81,7 @@ export async function runChild(): Promise<number> {
     if (line === "") return ExitCode.OK;
     req = decodeRequest(line);
   } catch (e) {
-    process.stdout.write(`${JSON.stringify({ kind: "error", message: `bad request from the parent: ${String(e)}`, exitCode: ExitCode.INTERNAL })}\n`);
+    tell({ kind: "error", message: `bad request from the parent: ${String(e)}`, exitCode: ExitCode.INTERNAL });
     return ExitCode.INTERNAL;
   }
   let attached = true;
@@ -82,7 +92,7 @@ export async function runChild(): Promise<number> {
     log.event(e);
     if (!attached) return;
     try {
-      process.stdout.write(`${JSON.stringify(e)}\n`);
+      toParent.write(`${JSON.stringify(e)}\n`);
     } catch {
       attached = false;
     }
@@ -93,7 +103,7 @@ export async function runChild(): Promise<number> {
   } catch (e) {
     const exitCode = e instanceof UserError ? e.exitCode : ExitCode.INTERNAL;
     const message = e instanceof UserError ? e.message : `internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`;
-    if (attached) process.stdout.write(`${JSON.stringify({ kind: "error", message, exitCode })}\n`);
+    if (attached) tell({ kind: "error", message, exitCode });
     return exitCode;
   }
 }

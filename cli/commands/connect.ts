@@ -10,6 +10,7 @@ import { takeTunnelProcess } from "../background.ts";
 import { parseConnectFlags, parseTuning, type ConnectFlags, type ConnectRequest } from "../connect-options.ts";
 import { ExitCode, exitCodeFor, UserError } from "../exit.ts";
 import type { TunnelEvent } from "../tunnel/runtime.ts";
+import { lineWriterIgnoringErrors } from "../fd-writer.ts";
 import { Reporter } from "../output.ts";
 import { encodeRequest } from "../request-codec.ts";
 import { lineReader } from "../stdin.ts";
@@ -62,7 +63,7 @@ export function connectCommand(): Command {
       }
       const fromCli = (k: string) => cmd.getOptionValueSource(k) === "cli";
       const req = profile === undefined ? await parseConnectFlags(flags, lineReader(process.stdin), { env: process.env, prompt: process.stdin.isTTY ? promptNoEcho : undefined }) : await requestFromProfile(profile, flags, fromCli);
-      process.exitCode = req.background ? await runBackground(req) : await runForeground(req, new Reporter(process.stderr));
+      process.exitCode = req.background ? await runBackground(req) : await runForeground(req, new Reporter(lineWriterIgnoringErrors(2)));
     });
 }
 
@@ -73,7 +74,7 @@ async function runForeground(req: ConnectRequest, out: Reporter): Promise<number
 }
 
 async function runBackground(req: ConnectRequest): Promise<number> {
-  const out = new Reporter(process.stderr);
+  const out = new Reporter(lineWriterIgnoringErrors(2));
   const child = takeTunnelProcess();
   child.stdin.write(`${encodeRequest(req)}\n`);
   await child.stdin.end();
@@ -122,7 +123,7 @@ async function requestFromProfile(name: string, flags: ConnectFlags, fromCli: (f
   if (given.length > 0) {
     throw new UserError(`connect: a profile and --${given.map((k) => k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)).join(", --")} do not go together: edit the profile instead`);
   }
-  const out = new Reporter(process.stderr);
+  const out = new Reporter(lineWriterIgnoringErrors(2));
   const loaded = loadProfile(name);
   for (const w of loaded.warnings) out.line(`warning: ${w}`);
   const secrets = await resolveSecrets(

@@ -34,7 +34,7 @@ import { SESSION_ENV, sessionConfigFor } from "./session-config.ts";
 import type { RedirectTarget } from "../../core/ike/redirect.ts";
 import { formatAddress } from "../../core/wire/addr.ts";
 import { STATE_DIR } from "../state-dir.ts";
-import { warmUp } from "./warm-up.ts";
+import { warmUpPending, warmUpStep } from "./warm-up.ts";
 
 /**
  * Room for the ESP header and trailer around each packet read, and TUN offloads (platform/linux/tun-offload.ts):
@@ -158,8 +158,6 @@ export class Tunnel {
     }
     this.progress(`connecting to ${this.sessionConfig.gatewayName} port ${this.req.gatewayPort} from ${this.localAddress}:${this.link.localPort}`);
     this.startSession();
-    // While IKE_SA_INIT is in flight (a no-op in the --background child, which did it before its request).
-    setTimeout(warmUp, 0);
   }
 
   private sessionConfig!: SessionConfig;
@@ -329,6 +327,8 @@ export class Tunnel {
     switch (a.kind) {
       case "send":
         this.link.sendIke(a.data, a.port);
+        // One step of start-up work while the gateway answers (see warm-up.ts).
+        if (warmUpPending()) setTimeout(warmUpStep, 0);
         break;
       case "arm-timer": {
         clearTimeout(this.timers.get(a.timer));
