@@ -1,0 +1,50 @@
+// Connect-time A/B (issue 6), not a test: `bun tests/bench/connect-ab.ts [--samples N] BIN_A BIN_B ...`
+// (root). On the interop stage, runs `BIN connect ... --background` then one ping through the tunnel,
+// alternating the executables sample by sample so that each sees the same machine load, and prints each
+// one's median and spread of milliseconds from spawning `ip netns exec` to the ping's reply. For comparing
+// two builds of roam (e.g. `git stash; bun build.ts; cp dist/roam /tmp/roam-a; git stash pop; bun build.ts`),
+// which the full benchmark's separate runs cannot do on a machine whose speed drifts by 20-30% in minutes.
+
+import { mkdirSync, writeFileSync } from "node:fs";
+import { createStage } from "../interop/lib/stage.ts";
+import { NET } from "../interop/lib/topology.ts";
+import { median } from "./lib/measure.ts";
+
+const args = process.argv.slice(2);
+const at = args.indexOf("--samples");
+const samples = at >= 0 ? Number(args[at + 1]) : 12;
+const bins = args.filter((_, i) => at < 0 || (i !== at && i !== at + 1));
+if (bins.length < 1 || !Number.isInteger(samples) || samples < 1) {
+  console.error("usage: bun tests/bench/connect-ab.ts [--samples N] ROAM_EXECUTABLE...");
+  process.exit(2);
+}
+
+const stage = await createStage();
+try {
+  const { topo } = stage;
+  const runDir = `${stage.dir}/roam-run`;
+  mkdirSync(runDir, { recursive: true, mode: 0o700 });
+  const pskFile = `${stage.dir}/client.psk`;
+  writeFileSync(pskFile, `${stage.creds.psk}\n`, { mode: 0o600 });
+  const roam = (bin: string, a: string[]) => topo.exec(topo.names.client, ["env", `ROAM_RUN_DIR=${runDir}`, bin, ...a], { timeoutMs: 60_000 });
+  const ping = () => topo.exec(topo.names.client, ["ping", "-n", "-c", "1", "-W", "1", NET.corpAServer], { timeoutMs: 5_000 }).code === 0;
+  const connectArgs = ["connect", "--gateway", NET.gateway, "--remote-id", stage.creds.gatewayId, "--id", stage.creds.pskClientId, "--psk-file", pskFile, "--background"];
+  const ms = new Map<string, number[]>(bins.map((b) => [b, []]));
+  for (let i = 0; i < samples; i++) {
+    for (const bin of bins) {
+      roam(bin, ["disconnect"]);
+      await Bun.sleep(250);
+      const t0 = performance.now();
+      const r = roam(bin, connectArgs);
+      if (r.code !== 0 || !ping()) throw new Error(`${bin}: no tunnel (exit ${r.code}): ${r.stderr.slice(-500)}`);
+      ms.get(bin)!.push(performance.now() - t0);
+    }
+  }
+  for (const [bin, v] of ms) {
+    const sorted = [...v].sort((a, b) => a - b);
+    console.log(`${bin}: median ${median(v).toFixed(1)} ms (${sorted[0]!.toFixed(0)}–${sorted.at(-1)!.toFixed(0)}), ${samples} samples`);
+  }
+  roam(bins[0]!, ["disconnect"]);
+} finally {
+  await stage.destroy();
+}
