@@ -9,8 +9,9 @@
 //  swan  (c) strongSwan's libipsec client ↔ libipsec gateway on the interop stage (client, NAT, gateway,
 //            corporate host; PSK, aes256gcm16-prfsha256-x25519 / aes256gcm16): TCP both ways, CPU s/GB;
 //        (e) connect time of `swanctl --initiate` → first ping reply through the tunnel.
-//  roam  (d) dist/roam connect against the same gateway: TCP both ways, RSS;
-//        (e) connect time of `roam connect` process start → first ping reply.
+//  roam  (d) dist/roam connect against the same gateway, in the foreground (as the strongSwan client runs, see
+//            benchRoam): TCP both ways, RSS;
+//        (e) connect time of `roam connect --background` process start → first ping reply.
 // Everything made is removed at the end, on failure and on SIGINT/SIGTERM.
 
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -163,20 +164,34 @@ async function benchRoam(stage: Stage): Promise<void> {
   const connect = () => roam(["connect", "--gateway", NET.gateway, "--remote-id", stage.creds.gatewayId, "--id", stage.creds.pskClientId, "--psk-file", pskFile, "--background"]).code === 0;
   const disconnect = () => roam(["disconnect"]);
   try {
-    if (!connect() || !pingCorp(stage)) throw new Error("roam client: no tunnel");
     if (!CONNECT_ONLY) {
-      const pid = Number(JSON.parse(roam(["status", "--json"]).stdout).pid);
-      if (!pidAlive(pid)) throw new Error(`roam status names pid ${pid}, which is not running`);
-      await Bun.sleep(1_000);
-      res.roamIdleRssMb = memory(pid).rssMb;
-      const fwd = await withCpu([pid], () => iperf(topo.exec, topo.names.client, NET.corpAServer, { seconds: SECONDS }));
-      const rev = await withCpu([pid], () => iperf(topo.exec, topo.names.client, NET.corpAServer, { seconds: SECONDS, reverse: true }));
-      res.roamClientFwd = fwd.result;
-      res.roamClientRev = rev.result;
-      res.roamClientCpuPerGb = cpuPerGb(fwd.cpu + rev.cpu, fwd.result.bytes + rev.result.bytes);
-      res.roamClientPeakRssMb = memory(pid).peakMb;
-      log(`roam client vs libipsec gateway TCP: ${fmt(fwd.result)} / ${fmt(rev.result)}`);
+      // Throughput with roam in the foreground, a child of this process like the strongSwan client's charon:
+      // `--background` puts the tunnel process in a session of its own (setsid), and with the kernel's
+      // autogroup scheduling (CONFIG_SCHED_AUTOGROUP, on here) a session is a scheduling group of its own,
+      // which changed how the two cores were shared with the gateway and iperf3 and cost roam 15-25% of its
+      // client throughput (2026-11-23: foreground 289 Mbit/s against --background 224-243 in the same run,
+      // strongSwan's client 266-278; with strongSwan's client in a session of its own too, 191-195 against
+      // roam's 268-276). Same scheduling for both clients: neither gets a session of its own.
+      const fg = topo.spawn(topo.names.client, ["env", `ROAM_RUN_DIR=${runDir}`, ROAM, "connect", "--gateway", NET.gateway, "--remote-id", stage.creds.gatewayId, "--id", stage.creds.pskClientId, "--psk-file", pskFile]);
+      // `ip netns exec` and env exec roam: the same pid. Killed by pid on any exit, SIGINT included.
+      const stopFg = onCleanup(() => {
+        if (pidAlive(fg.pid)) fg.kill("SIGKILL");
+      });
+      try {
+        let up = false;
+        for (let i = 0; i < 100 && !up && fg.exitCode === null; i++) {
+          up = pingCorp(stage);
+          if (!up) await Bun.sleep(100);
+        }
+        if (!up) throw new Error(`roam client (foreground): no tunnel (exit ${fg.exitCode})`);
+        await roamThroughput(stage, roam);
+      } finally {
+        disconnect();
+        await Promise.race([fg.exited, Bun.sleep(10_000)]);
+        stopFg();
+      }
     }
+    if (!connect() || !pingCorp(stage)) throw new Error("roam client: no tunnel");
     res.roamConnectMs = [];
     for (let i = 0; i < CONNECT_SAMPLES; i++) {
       disconnect();
@@ -187,6 +202,22 @@ async function benchRoam(stage: Stage): Promise<void> {
   } finally {
     disconnect();
   }
+}
+
+/** TCP both ways through the roam client that is up, its CPU per GB and its memory. */
+async function roamThroughput(stage: Stage, roam: (a: string[]) => { stdout: string }): Promise<void> {
+  const { topo } = stage;
+  const pid = Number(JSON.parse(roam(["status", "--json"]).stdout).pid);
+  if (!pidAlive(pid)) throw new Error(`roam status names pid ${pid}, which is not running`);
+  await Bun.sleep(1_000);
+  res.roamIdleRssMb = memory(pid).rssMb;
+  const fwd = await withCpu([pid], () => iperf(topo.exec, topo.names.client, NET.corpAServer, { seconds: SECONDS }));
+  const rev = await withCpu([pid], () => iperf(topo.exec, topo.names.client, NET.corpAServer, { seconds: SECONDS, reverse: true }));
+  res.roamClientFwd = fwd.result;
+  res.roamClientRev = rev.result;
+  res.roamClientCpuPerGb = cpuPerGb(fwd.cpu + rev.cpu, fwd.result.bytes + rev.result.bytes);
+  res.roamClientPeakRssMb = memory(pid).peakMb;
+  log(`roam client vs libipsec gateway TCP: ${fmt(fwd.result)} / ${fmt(rev.result)}`);
 }
 
 try {
