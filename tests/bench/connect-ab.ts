@@ -5,10 +5,9 @@
 // two builds of roam (e.g. `git stash; bun build.ts; cp dist/roam /tmp/roam-a; git stash pop; bun build.ts`),
 // which the full benchmark's separate runs cannot do on a machine whose speed drifts by 20-30% in minutes.
 
-import { mkdirSync, writeFileSync } from "node:fs";
 import { createStage } from "../interop/lib/stage.ts";
-import { NET } from "../interop/lib/topology.ts";
 import { median } from "./lib/measure.ts";
+import { pingCorp, roamClientSetup } from "./lib/roam-client.ts";
 
 const args = process.argv.slice(2);
 const at = args.indexOf("--samples");
@@ -22,21 +21,16 @@ if (bins.length < 1 || !Number.isInteger(samples) || samples < 1) {
 const stage = await createStage();
 try {
   const { topo } = stage;
-  const runDir = `${stage.dir}/roam-run`;
-  mkdirSync(runDir, { recursive: true, mode: 0o700 });
-  const pskFile = `${stage.dir}/client.psk`;
-  writeFileSync(pskFile, `${stage.creds.psk}\n`, { mode: 0o600 });
+  const { runDir, connectArgs } = roamClientSetup(stage);
   const roam = (bin: string, a: string[]) => topo.exec(topo.names.client, ["env", `ROAM_RUN_DIR=${runDir}`, bin, ...a], { timeoutMs: 60_000 });
-  const ping = () => topo.exec(topo.names.client, ["ping", "-n", "-c", "1", "-W", "1", NET.corpAServer], { timeoutMs: 5_000 }).code === 0;
-  const connectArgs = ["connect", "--gateway", NET.gateway, "--remote-id", stage.creds.gatewayId, "--id", stage.creds.pskClientId, "--psk-file", pskFile, "--background"];
   const ms = new Map<string, number[]>(bins.map((b) => [b, []]));
   for (let i = 0; i < samples; i++) {
     for (const bin of bins) {
       roam(bin, ["disconnect"]);
       await Bun.sleep(250);
       const t0 = performance.now();
-      const r = roam(bin, connectArgs);
-      if (r.code !== 0 || !ping()) throw new Error(`${bin}: no tunnel (exit ${r.code}): ${r.stderr.slice(-500)}`);
+      const r = roam(bin, [...connectArgs, "--background"]);
+      if (r.code !== 0 || !pingCorp(stage)) throw new Error(`${bin}: no tunnel (exit ${r.code}): ${r.stderr.slice(-500)}`);
       ms.get(bin)!.push(performance.now() - t0);
     }
   }

@@ -14,7 +14,7 @@
 //        (e) connect time of `roam connect --background` process start → first ping reply.
 // Everything made is removed at the end, on failure and on SIGINT/SIGTERM.
 
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { onCleanup, pidAlive, run } from "../interop/lib/proc.ts";
@@ -23,6 +23,7 @@ import { NET } from "../interop/lib/topology.ts";
 import { cpuPerGb, iperf, machine, median, memory, withCpu, type IperfResult } from "./lib/measure.ts";
 import { createPair, PAIR, type Pair } from "./lib/pair.ts";
 import { startRoamPair } from "./lib/roam-pair.ts";
+import { pingCorp, roamClientSetup } from "./lib/roam-client.ts";
 import { printReport, type Results } from "./lib/report.ts";
 
 const args = process.argv.slice(2);
@@ -112,8 +113,6 @@ async function benchPair(): Promise<void> {
   }
 }
 
-const pingCorp = (stage: Stage): boolean =>
-  stage.topo.exec(stage.topo.names.client, ["ping", "-n", "-c", "1", "-W", "1", NET.corpAServer], { timeoutMs: 5_000 }).code === 0;
 
 /** Milliseconds from `start()` to the first ping reply from the corporate server through the tunnel. */
 async function connectTime(stage: Stage, start: () => boolean): Promise<number> {
@@ -156,12 +155,9 @@ async function benchSwan(stage: Stage): Promise<void> {
 
 async function benchRoam(stage: Stage): Promise<void> {
   const { topo } = stage;
-  const runDir = `${stage.dir}/roam-run`;
-  mkdirSync(runDir, { recursive: true, mode: 0o700 });
-  const pskFile = `${stage.dir}/client.psk`;
-  writeFileSync(pskFile, `${stage.creds.psk}\n`, { mode: 0o600 });
+  const { runDir, connectArgs } = roamClientSetup(stage);
   const roam = (a: string[]) => topo.exec(topo.names.client, ["env", `ROAM_RUN_DIR=${runDir}`, ROAM, ...a], { timeoutMs: 60_000 });
-  const connect = () => roam(["connect", "--gateway", NET.gateway, "--remote-id", stage.creds.gatewayId, "--id", stage.creds.pskClientId, "--psk-file", pskFile, "--background"]).code === 0;
+  const connect = () => roam([...connectArgs, "--background"]).code === 0;
   const disconnect = () => roam(["disconnect"]);
   try {
     if (!CONNECT_ONLY) {
@@ -172,7 +168,7 @@ async function benchRoam(stage: Stage): Promise<void> {
       // client throughput (2026-11-23: foreground 289 Mbit/s against --background 224-243 in the same run,
       // strongSwan's client 266-278; with strongSwan's client in a session of its own too, 191-195 against
       // roam's 268-276). Same scheduling for both clients: neither gets a session of its own.
-      const fg = topo.spawn(topo.names.client, ["env", `ROAM_RUN_DIR=${runDir}`, ROAM, "connect", "--gateway", NET.gateway, "--remote-id", stage.creds.gatewayId, "--id", stage.creds.pskClientId, "--psk-file", pskFile]);
+      const fg = topo.spawn(topo.names.client, ["env", `ROAM_RUN_DIR=${runDir}`, ROAM, ...connectArgs]);
       // `ip netns exec` and env exec roam: the same pid. Killed by pid on any exit, SIGINT included.
       const stopFg = onCleanup(() => {
         if (pidAlive(fg.pid)) fg.kill("SIGKILL");

@@ -4,10 +4,10 @@
 // line appeared and the first ping through the tunnel answered (each ping is one `ip netns exec ping`
 // process, so the first reply is stamped up to a few ms late). --cpu-prof DIR runs the sources under Bun's profiler instead.
 
-import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createStage } from "../interop/lib/stage.ts";
 import { NET } from "../interop/lib/topology.ts";
+import { roamClientSetup } from "./lib/roam-client.ts";
 
 const args = process.argv.slice(2);
 const samples = Number(args[args.indexOf("--samples") + 1] ?? 3) || 3;
@@ -18,12 +18,9 @@ const profDir = args.includes("--cpu-prof") ? args[args.indexOf("--cpu-prof") + 
 const stage = await createStage();
 try {
   const { topo } = stage;
-  const runDir = `${stage.dir}/roam-run`;
-  mkdirSync(runDir, { recursive: true, mode: 0o700 });
-  const pskFile = `${stage.dir}/client.psk`;
-  writeFileSync(pskFile, `${stage.creds.psk}\n`, { mode: 0o600 });
+  const { runDir, connectArgs } = roamClientSetup(stage);
   const roamArgv = profDir ? [process.execPath, "--cpu-prof-md", `--cpu-prof-dir=${profDir}`, "--cpu-prof-interval=200", join(import.meta.dir, "../../cli/main.ts")] : [ROAM];
-  const connectArgv = [...roamArgv, "connect", "--gateway", NET.gateway, "--remote-id", stage.creds.gatewayId, "--id", stage.creds.pskClientId, "--psk-file", pskFile];
+  const connectArgv = [...roamArgv, ...connectArgs];
   const once = async (wrap: string[]): Promise<string[]> => {
     const lines: string[] = [];
     const t0 = performance.now();
