@@ -31,6 +31,11 @@ export function lineWriterIgnoringErrors(fd: number): LineWriter {
   };
 }
 
+/** Blocks this thread for `ms` (a non-blocking descriptor that is not ready yet: wait rather than spin). */
+export function pauseSync(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
 /** A pipe may take the string in parts, or say EAGAIN while it is full (a non-blocking descriptor). */
 function writeAll(fd: number, s: string): void {
   const data = Buffer.from(s, "utf8");
@@ -41,7 +46,7 @@ function writeAll(fd: number, s: string): void {
       off += writeSync(fd, data, off, data.length - off);
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== "EAGAIN" || waitedMs >= STALL_LIMIT_MS) throw e;
-      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1);
+      pauseSync(1);
       waitedMs++;
     }
   }

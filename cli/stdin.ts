@@ -1,5 +1,6 @@
 // Lines of standard input: the secrets of --password-stdin, the --background tunnel process's request.
 import { readSync } from "node:fs";
+import { pauseSync } from "./fd-writer.ts";
 
 /**
  * Successive lines of a stream, one per call (--password-stdin with several secrets). Reads lazily: a
@@ -46,7 +47,7 @@ export function readFirstLineSync(fd: number, maxBytes = 1 << 20): string {
     } catch (e) {
       // A non-blocking pipe with nothing in it yet: wait a millisecond rather than spin.
       if ((e as NodeJS.ErrnoException).code === "EAGAIN") {
-        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1);
+        pauseSync(1);
         continue;
       }
       throw e;

@@ -64,12 +64,13 @@ export async function runTunnel(req: ConnectRequest, onEvent: (e: TunnelEvent) =
 /** The detached child of --background: request on stdin, events on stdout until up or down. */
 export async function runChild(): Promise<number> {
   const toParent = fdWriter(1);
-  /** The parent may be gone (killed): then there is nobody to tell. */
-  const tell = (msg: object) => {
+  /** One line to the parent; false when it is gone (killed): then there is nobody to tell. */
+  const tell = (msg: object): boolean => {
     try {
       toParent.write(`${JSON.stringify(msg)}\n`);
+      return true;
     } catch {
-      // no parent
+      return false;
     }
   };
   let req: ConnectRequest;
@@ -91,11 +92,7 @@ export async function runChild(): Promise<number> {
   const emit = (e: TunnelEvent) => {
     log.event(e);
     if (!attached) return;
-    try {
-      toParent.write(`${JSON.stringify(e)}\n`);
-    } catch {
-      attached = false;
-    }
+    attached = tell(e);
     if (e.kind === "up" || e.kind === "down") attached = false; // the parent has gone after this
   };
   try {
