@@ -14,6 +14,7 @@ const COMMANDS: Record<string, () => Promise<Command[]>> = {
   status: async () => [(await import("./commands/session.ts")).statusCommand()],
   import: async () => [(await import("./commands/import.ts")).importCommand()],
   profiles: async () => [(await import("./commands/profiles.ts")).profilesCommand()],
+  service: async () => [(await import("./commands/service.ts")).serviceCommand()],
 };
 
 /** The program with the command `argv` names, or with every command when it names none of them. */

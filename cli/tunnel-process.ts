@@ -17,8 +17,18 @@ import { readableNow } from "../platform/linux/libc.ts";
 
 const TUNNEL_NAME = "roam";
 
+export interface RunOptions {
+  /**
+   * Take the tunnel down on SIGINT/SIGTERM/SIGHUP or a crash, then exit (default). The roam service
+   * has handlers of its own and says false: it stops the tunnel through `onStop`'s function.
+   */
+  signals?: boolean;
+  /** Receives a function that takes this tunnel down and resolves once the host is clean. */
+  onStop?: (stop: () => Promise<void>) => void;
+}
+
 /** Runs the tunnel in this process; `onEvent` sees every event. Returns the exit code. */
-export async function runTunnel(req: ConnectRequest, onEvent: (e: TunnelEvent) => void): Promise<number> {
+export async function runTunnel(req: ConnectRequest, onEvent: (e: TunnelEvent) => void, opts: RunOptions = {}): Promise<number> {
   let control: ControlServer | null = null;
   // "down" is reported only once the host is clean and the control socket gone: whoever acts on it
   // (a script, the --background parent) finds nothing of the tunnel left.
@@ -30,11 +40,13 @@ export async function runTunnel(req: ConnectRequest, onEvent: (e: TunnelEvent) =
     },
     TUNNEL_NAME,
   );
-  const shutdown = onShutdown(async () => {
+  const stop = async (): Promise<void> => {
     tunnel.stop();
     await Promise.race([tunnel.done, Bun.sleep(5000)]);
     control?.close();
-  });
+  };
+  opts.onStop?.(stop);
+  const shutdown = opts.signals === false ? { dispose() {} } : onShutdown(stop);
   try {
     // /run is empty after a boot (systemd starts roam@NAME there first): the socket's root-only directory.
     mkdirSync(STATE_DIR, { recursive: true, mode: 0o700 });
@@ -85,18 +97,27 @@ export async function runChild(): Promise<number> {
     tell({ kind: "error", message: `bad request from the parent: ${String(e)}`, exitCode: ExitCode.INTERNAL });
     return ExitCode.INTERNAL;
   }
+  return await runForRequester(req, tell);
+}
+
+/**
+ * Runs the tunnel for a `connect --background` that waits for the outcome (this process's parent, or a
+ * client of the roam service): `tell` gets each event as a JSON line until the tunnel is up or down, or an
+ * {kind: "error", message, exitCode} line when it could not start; it returns false once the requester is
+ * gone. Every event also goes to the log file beside the control socket (root-only directory).
+ */
+export async function runForRequester(req: ConnectRequest, tell: (msg: object) => boolean, opts: RunOptions = {}): Promise<number> {
   let attached = true;
-  // Once the parent is gone, events go to a log file beside the control socket (root-only directory).
   const logPath = `${STATE_DIR}/${TUNNEL_NAME}.log`;
   const log = new Reporter({ write: (line: string) => appendFileSync(logPath, `${new Date().toISOString()} ${line}`, { mode: 0o600 }) });
   const emit = (e: TunnelEvent) => {
     log.event(e);
     if (!attached) return;
     attached = tell(e);
-    if (e.kind === "up" || e.kind === "down") attached = false; // the parent has gone after this
+    if (e.kind === "up" || e.kind === "down") attached = false; // the requester has gone after this
   };
   try {
-    return await runTunnel(req, emit);
+    return await runTunnel(req, emit, opts);
   } catch (e) {
     const exitCode = e instanceof UserError ? e.exitCode : ExitCode.INTERNAL;
     const message = e instanceof UserError ? e.message : `internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`;

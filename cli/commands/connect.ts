@@ -1,18 +1,22 @@
 // `roam connect`: runs a tunnel in the foreground, or with --background returns once it is up.
 //
-// Background mode re-runs this executable as a detached child. The child receives the checked request
-// (secrets included) on its standard input — never on its command line or in its environment — and
-// reports progress as JSON lines on standard output until the tunnel is up or has failed; then the
-// parent exits with the outcome and the child carries on alone.
+// Background mode hands the tunnel to the roam service when one listens (cli/service.ts), and otherwise
+// re-runs this executable as a detached child. The child receives the checked request (secrets included)
+// on its standard input — never on its command line or in its environment — and reports progress as JSON
+// lines on standard output until the tunnel is up or has failed; then the parent exits with the outcome
+// and the child carries on alone. The service speaks the same lines on its root-only socket.
 
 import { Command, Option } from "commander";
-import { takeTunnelProcess } from "../background.ts";
+import { existsSync, rmSync } from "node:fs";
+import type { Socket } from "bun";
+import { discardTunnelProcess, takeTunnelProcess } from "../background.ts";
 import { parseConnectFlags, parseTuning, type ConnectFlags, type ConnectRequest } from "../connect-options.ts";
 import { ExitCode, exitCodeFor, UserError } from "../exit.ts";
 import type { TunnelEvent } from "../tunnel/runtime.ts";
 import { lineWriterIgnoringErrors } from "../fd-writer.ts";
 import { Reporter } from "../output.ts";
 import { encodeRequest } from "../request-codec.ts";
+import { SERVICE_SOCKET } from "../state-dir.ts";
 import { lineReader } from "../stdin.ts";
 import { profileNeedsKeyPassphrase, profileToConnectRequest } from "../profiles/connect.ts";
 import { promptNoEcho, resolveSecrets } from "../profiles/secrets.ts";
@@ -75,16 +79,16 @@ async function runForeground(req: ConnectRequest, out: Reporter): Promise<number
 
 async function runBackground(req: ConnectRequest): Promise<number> {
   const out = new Reporter(lineWriterIgnoringErrors(2));
-  const child = takeTunnelProcess();
-  child.stdin.write(`${encodeRequest(req)}\n`);
-  await child.stdin.end();
-  const reader = child.stdout.getReader();
+  const request = `${encodeRequest(req)}\n`;
+  // A roam service that listens takes the tunnel; otherwise this executable's child runs it.
+  const host = (await serviceHost(request)) ?? (await childHost(request));
+  if (host.kind === "service") discardTunnelProcess();
   const decoder = new TextDecoder();
   let buf = "";
   for (;;) {
-    const chunk = await reader.read();
-    if (chunk.done) break;
-    buf += decoder.decode(chunk.value, { stream: true });
+    const chunk = await host.next();
+    if (chunk === null) break;
+    buf += decoder.decode(chunk, { stream: true });
     let nl: number;
     while ((nl = buf.indexOf("\n")) >= 0) {
       const line = buf.slice(0, nl);
@@ -105,16 +109,100 @@ async function runBackground(req: ConnectRequest): Promise<number> {
         if (ev.kind === "down") code = exitCodeFor(ev.outcome);
       }
       if (code !== undefined) {
-        // The tunnel process carries on alone (or has ended): we stop listening and leave.
-        void reader.cancel().catch(() => {});
-        child.unref();
+        // The tunnel carries on alone (or has ended): we stop listening and leave.
+        host.release();
         return code;
       }
     }
   }
-  const code = await child.exited;
-  out.error(`the tunnel process ended before the tunnel was up (exit ${code})`);
-  return code > 1 ? code : ExitCode.INTERNAL;
+  const ended = await host.ended();
+  out.error(ended.message);
+  return ended.code;
+}
+
+/** Where a --background tunnel runs: its event lines, and what to say when they end before up/down. */
+interface TunnelHost {
+  kind: "service" | "child";
+  /** The next bytes of event lines, or null at their end. */
+  next(): Promise<Uint8Array | null>;
+  /** Stops listening; the tunnel carries on. */
+  release(): void;
+  /** The events ended without an outcome: why, and the exit code. */
+  ended(): Promise<{ message: string; code: number }>;
+}
+
+/** The request sent to the roam service (SERVICE_SOCKET), or null when none listens there. */
+async function serviceHost(request: string): Promise<TunnelHost | null> {
+  if (!existsSync(SERVICE_SOCKET)) return null;
+  const chunks: Uint8Array[] = [];
+  let closed = false;
+  let wake: (() => void) | null = null;
+  const notify = () => {
+    wake?.();
+    wake = null;
+  };
+  let sock: Socket<undefined>;
+  try {
+    sock = await Bun.connect<undefined>({
+      unix: SERVICE_SOCKET,
+      socket: {
+        data(_s, chunk) {
+          chunks.push(new Uint8Array(chunk));
+          notify();
+        },
+        close() {
+          closed = true;
+          notify();
+        },
+        error() {
+          closed = true;
+          notify();
+        },
+      },
+    });
+  } catch (e) {
+    // Nothing listens (a service that was killed left its socket): run the tunnel in a child instead,
+    // and remove the socket so that the next connect starts its child ahead again.
+    if ((e as { code?: string }).code === "ECONNREFUSED") rmSync(SERVICE_SOCKET, { force: true });
+    return null;
+  }
+  // A request line is small next to the socket's buffer; a short write means the service is in trouble.
+  if (sock.write(request) !== request.length) {
+    sock.end();
+    return null;
+  }
+  return {
+    kind: "service",
+    async next() {
+      while (chunks.length === 0 && !closed) await new Promise<void>((r) => (wake = r));
+      return chunks.shift() ?? null;
+    },
+    release: () => sock.end(),
+    ended: async () => ({ message: `the roam service (${SERVICE_SOCKET}) closed the connection before the tunnel was up`, code: ExitCode.INTERNAL }),
+  };
+}
+
+/** The request written to this executable's detached child (cli/background.ts). */
+async function childHost(request: string): Promise<TunnelHost> {
+  const child = takeTunnelProcess();
+  child.stdin.write(request);
+  await child.stdin.end();
+  const reader = child.stdout.getReader();
+  return {
+    kind: "child",
+    async next() {
+      const r = await reader.read();
+      return r.done ? null : r.value;
+    },
+    release() {
+      void reader.cancel().catch(() => {});
+      child.unref();
+    },
+    async ended() {
+      const code = await child.exited;
+      return { message: `the tunnel process ended before the tunnel was up (exit ${code})`, code: code > 1 ? code : ExitCode.INTERNAL };
+    },
+  };
 }
 
 /** `roam connect NAME`: the stored profile, its secrets (stdin, environment, secrets file or a prompt), warnings. */

@@ -11,10 +11,12 @@
 //        (e) connect time of `swanctl --initiate` → first ping reply through the tunnel.
 //  roam  (d) dist/roam connect against the same gateway, in the foreground (as the strongSwan client runs, see
 //            benchRoam): TCP both ways, RSS;
-//        (e) connect time of `roam connect --background` process start → first ping reply.
+//        (e) connect time of `roam connect --background` process start → first ping reply, without and with
+//            `roam service` running (the like of swanctl and its resident charon). roam and swanctl both start
+//            through `ip netns exec` into the client namespace.
 // Everything made is removed at the end, on failure and on SIGINT/SIGTERM.
 
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { onCleanup, pidAlive, run } from "../interop/lib/proc.ts";
@@ -140,11 +142,15 @@ async function benchSwan(stage: Stage): Promise<void> {
       res.swanClientPeakRssMb = memory(client.pid).peakMb;
       log(`strongSwan libipsec pair TCP: ${fmt(fwd.result)} / ${fmt(rev.result)}, ${res.swanCpuPerGb.toFixed(1)} CPU s/GB`);
     }
+    // The connect samples start swanctl the way roam's are started, through `ip netns exec` into the client
+    // namespace (swanctl itself needs only the vici socket, so client.swanctl() runs it without).
+    const env = { STRONGSWAN_CONF: client.strongswanConf, SWANCTL_DIR: client.swanctlDir };
+    const initiateInNs = () => topo.exec(topo.names.client, ["swanctl", "--initiate", "--ike", "psk", "--child", "corp", "--uri", client.viciUri], { env, timeoutMs: 30_000 }).code === 0;
     res.swanConnectMs = [];
     for (let i = 0; i < CONNECT_SAMPLES; i++) {
       terminate();
       await Bun.sleep(200);
-      res.swanConnectMs.push(await connectTime(stage, initiate));
+      res.swanConnectMs.push(await connectTime(stage, initiateInNs));
     }
     log(`swanctl --initiate → first ping: ${res.swanConnectMs.map((v) => v.toFixed(0)).join(", ")} ms`);
     terminate();
@@ -156,7 +162,9 @@ async function benchSwan(stage: Stage): Promise<void> {
 async function benchRoam(stage: Stage): Promise<void> {
   const { topo } = stage;
   const { runDir, connectArgs } = roamClientSetup(stage);
-  const roam = (a: string[]) => topo.exec(topo.names.client, ["env", `ROAM_RUN_DIR=${runDir}`, ROAM, ...a], { timeoutMs: 60_000 });
+  // ROAM_RUN_DIR through the environment `ip netns exec` passes on (no `env` process in front of roam).
+  const env = { ROAM_RUN_DIR: runDir };
+  const roam = (a: string[]) => topo.exec(topo.names.client, [ROAM, ...a], { env, timeoutMs: 60_000 });
   const connect = () => roam([...connectArgs, "--background"]).code === 0;
   const disconnect = () => roam(["disconnect"]);
   try {
@@ -195,8 +203,41 @@ async function benchRoam(stage: Stage): Promise<void> {
       res.roamConnectMs.push(await connectTime(stage, connect));
     }
     log(`roam connect → first ping: ${res.roamConnectMs.map((v) => v.toFixed(0)).join(", ")} ms`);
+    disconnect();
+    await benchService(stage, env, connect, disconnect);
   } finally {
     disconnect();
+  }
+}
+
+/**
+ * Connect time with `roam service` running in the client namespace (cli/service.ts): `connect --background`
+ * hands its tunnel to it, as swanctl hands its connection to the client charon. One connect before the
+ * samples, as for swanctl (the charon had brought its tunnel up once before its samples too).
+ */
+async function benchService(stage: Stage, env: Record<string, string>, connect: () => boolean, disconnect: () => unknown): Promise<void> {
+  const { topo } = stage;
+  const svc = topo.spawn(topo.names.client, [ROAM, "service"], { env });
+  const stop = onCleanup(() => {
+    if (pidAlive(svc.pid)) svc.kill("SIGKILL");
+  });
+  try {
+    for (let i = 0; i < 100 && !existsSync(`${env.ROAM_RUN_DIR}/service.sock`); i++) await Bun.sleep(50);
+    if (!connect() || !pingCorp(stage)) throw new Error("roam service: no tunnel");
+    res.roamServiceConnectMs = [];
+    for (let i = 0; i < CONNECT_SAMPLES; i++) {
+      disconnect();
+      await Bun.sleep(200);
+      res.roamServiceConnectMs.push(await connectTime(stage, connect));
+    }
+    log(`roam connect through roam service → first ping: ${res.roamServiceConnectMs.map((v) => v.toFixed(0)).join(", ")} ms`);
+    disconnect();
+    await Bun.sleep(500);
+    res.roamServiceIdleRssMb = memory(svc.pid).rssMb;
+  } finally {
+    svc.kill("SIGTERM");
+    await Promise.race([svc.exited, Bun.sleep(10_000)]);
+    stop();
   }
 }
 

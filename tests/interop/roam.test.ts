@@ -12,7 +12,8 @@ import { waitFor } from "./lib/proc.ts";
 import { transferFromCorp, transferToCorp } from "./lib/transfer.ts";
 import { listSas } from "./lib/sas.ts";
 import { clientRunFiles, createStage, interopUnavailable, type Stage } from "./lib/stage.ts";
-import { IFACE, NET, type Topology } from "./lib/topology.ts";
+import { hostState, type HostState } from "./lib/host-state.ts";
+import { IFACE, NET } from "./lib/topology.ts";
 
 const root = join(import.meta.dir, "../..");
 const ROAM = join(root, "dist/roam");
@@ -20,27 +21,6 @@ const unavailable = interopUnavailable() ?? (existsSync(ROAM) ? undefined : "dis
 if (unavailable !== undefined) console.warn(`SKIP tests/interop/roam.test.ts: ${unavailable}`);
 
 const CORP_ROUTES = [NET.corpB, NET.corpA].sort();
-
-interface HostState {
-  links: string;
-  routes4: string;
-  routes6: string;
-  resolv: string;
-}
-
-function hostState(topo: Topology): HostState {
-  const ns = topo.names.client;
-  const links = topo.mustExec(ns, ["ip", "-o", "link", "show"]).replace(/\s+link\/.*$/gm, "");
-  return {
-    links: links
-      .split("\n")
-      .map((l) => l.replace(/^\d+: /, "").split(":")[0])
-      .join(","),
-    routes4: topo.mustExec(ns, ["ip", "-4", "route", "show", "table", "all"]),
-    routes6: topo.mustExec(ns, ["ip", "-6", "route", "show", "table", "all"]),
-    resolv: topo.mustExec(ns, ["cat", "/etc/resolv.conf"]),
-  };
-}
 
 /** Everything on the internet link must be ARP, or UDP to or from the gateway's IKE ports 500/4500 (roam's own port is ephemeral). */
 function notIkeOrArp(packets: readonly CapturedPacket[]): CapturedPacket[] {

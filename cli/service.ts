@@ -1,0 +1,146 @@
+// `roam service`: a resident roam that `roam connect --background` hands its tunnel to, as swanctl hands
+// its connections to a running charon. Without it, every background connect starts a second roam process
+// and runs the protocol code cold (~20-25 ms of process start and loading, ~15-25 ms of first-run code on
+// the 2-core machine); the service has done both already, and starts the next tunnel's reader workers
+// while it waits. It runs one tunnel at a time, like roam without it.
+//
+// Protocol on the socket (root-only directory, the socket itself 0600): the client sends the checked
+// request as one line (cli/request-codec.ts, secrets included: the same line the --background child reads
+// on its standard input), and reads JSON event lines until "up", "down" or {"kind":"error"}, exactly what
+// the child writes to its parent. Then the connection closes and the tunnel carries on in the service;
+// `roam status` and `roam disconnect` reach it through its control socket as they reach a child.
+
+import { chmodSync, existsSync, mkdirSync, unlinkSync } from "node:fs";
+import type { Socket } from "bun";
+import { onShutdown } from "../platform/signals.ts";
+import { prestartTunnelWorkers } from "../platform/workers.ts";
+import { controlPath } from "./control.ts";
+import { ExitCode, UserError } from "./exit.ts";
+import type { Reporter } from "./output.ts";
+import { decodeRequest } from "./request-codec.ts";
+import { SERVICE_SOCKET, STATE_DIR } from "./state-dir.ts";
+import { runForRequester } from "./tunnel-process.ts";
+import { warmUp } from "./tunnel/warm-up.ts";
+
+/** A request line longer than this is not a connect request (a full one with a certificate chain is ~10-40 kB). */
+const MAX_REQUEST_BYTES = 1 << 20;
+
+export interface ServiceHandle {
+  /** Resolves when the service has stopped (its tunnel down and the host clean, the socket removed). */
+  readonly stopped: Promise<void>;
+  /** Takes the tunnel down, stops listening, removes the socket. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Listens on SERVICE_SOCKET until stopped. With `signals` (the command), SIGINT/SIGTERM/SIGHUP and a crash
+ * take the tunnel down and end the process, as they do for `roam connect`.
+ */
+export async function startService(out: Reporter, opts: { signals: boolean } = { signals: true }): Promise<ServiceHandle> {
+  mkdirSync(STATE_DIR, { recursive: true, mode: 0o700 });
+  if (existsSync(SERVICE_SOCKET)) {
+    if (await listening(SERVICE_SOCKET)) throw new UserError(`service: a roam service already listens on ${SERVICE_SOCKET}`);
+    unlinkSync(SERVICE_SOCKET);
+  }
+  // What the first connect would otherwise pay for: libcrypto, rtnetlink, OpenSSL's first keying, workers.
+  if (process.platform === "linux") warmUp();
+  prestartTunnelWorkers();
+
+  /** The tunnel's stop function while a tunnel runs (from its request until it is down). */
+  let stopTunnel: (() => Promise<void>) | null = null;
+  let running: Promise<number> | null = null;
+  const pending = new WeakMap<Socket<undefined>, string>();
+  const attached = new WeakSet<Socket<undefined>>();
+
+  const serve = (sock: Socket<undefined>, line: string): void => {
+    attached.add(sock);
+    const tell = (msg: object): boolean => {
+      if (!attached.has(sock)) return false;
+      const text = `${JSON.stringify(msg)}\n`;
+      const ok = sock.write(text) === text.length;
+      const last = (msg as { kind?: string }).kind;
+      if (!ok || last === "up" || last === "down" || last === "error") {
+        attached.delete(sock);
+        sock.end();
+      }
+      return ok;
+    };
+    if (running !== null) {
+      tell({ kind: "error", message: `a tunnel named "roam" is already running in the roam service (control socket ${controlPath("roam")}); run roam disconnect first`, exitCode: ExitCode.USAGE });
+      return;
+    }
+    let req;
+    try {
+      req = decodeRequest(line);
+    } catch (e) {
+      tell({ kind: "error", message: `bad request from roam connect: ${String(e)}`, exitCode: ExitCode.INTERNAL });
+      return;
+    }
+    const run = runForRequester(req, tell, { signals: false, onStop: (s) => (stopTunnel = s) });
+    running = run;
+    void run.then((code) => {
+      out.line(`tunnel ended (exit ${code}); waiting for the next connect`);
+      running = null;
+      stopTunnel = null;
+      // The next tunnel's reader workers, started while nobody waits for them.
+      prestartTunnelWorkers();
+    });
+  };
+
+  const server = Bun.listen<undefined>({
+    unix: SERVICE_SOCKET,
+    socket: {
+      data(sock, chunk) {
+        if (attached.has(sock)) return; // one request per connection
+        const text = (pending.get(sock) ?? "") + chunk.toString();
+        const nl = text.indexOf("\n");
+        if (nl < 0) {
+          if (text.length > MAX_REQUEST_BYTES) sock.end();
+          else pending.set(sock, text);
+          return;
+        }
+        pending.delete(sock);
+        serve(sock, text.slice(0, nl));
+      },
+      close(sock) {
+        // The client went away (it was killed, or has its answer): the tunnel carries on, unwatched.
+        attached.delete(sock);
+      },
+    },
+  });
+  chmodSync(SERVICE_SOCKET, 0o600);
+
+  let stopping: Promise<void> | null = null;
+  let resolveStopped!: () => void;
+  const stopped = new Promise<void>((r) => (resolveStopped = r));
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      server.stop(true);
+      try {
+        unlinkSync(SERVICE_SOCKET);
+      } catch {
+        // already gone
+      }
+      const s = stopTunnel;
+      if (s !== null) await s();
+      if (running !== null) await Promise.race([running, Bun.sleep(5000)]);
+      shutdown?.dispose();
+      resolveStopped();
+    })();
+    return stopping;
+  };
+  const shutdown = opts.signals ? onShutdown(stop) : null;
+  out.line(`service listening on ${SERVICE_SOCKET}`);
+  return { stopped, stop };
+}
+
+/** Whether something accepts connections on the unix socket at `path`. */
+async function listening(path: string): Promise<boolean> {
+  try {
+    const sock = await Bun.connect<undefined>({ unix: path, socket: { data() {} } });
+    sock.end();
+    return true;
+  } catch {
+    return false;
+  }
+}
