@@ -17,10 +17,8 @@ import { lineWriterIgnoringErrors } from "../fd-writer.ts";
 import { Reporter } from "../output.ts";
 import { encodeRequest } from "../request-codec.ts";
 import { SERVICE_SOCKET } from "../state-dir.ts";
-import { lineReader } from "../stdin.ts";
-import { profileNeedsKeyPassphrase, profileToConnectRequest } from "../profiles/connect.ts";
+import { lineReader, stdinIsTerminal } from "../stdin.ts";
 import { promptNoEcho, resolveSecrets } from "../profiles/secrets.ts";
-import { loadProfile, readSecrets } from "../profiles/store.ts";
 
 export function connectCommand(): Command {
   return new Command("connect")
@@ -66,7 +64,7 @@ export function connectCommand(): Command {
         return;
       }
       const fromCli = (k: string) => cmd.getOptionValueSource(k) === "cli";
-      const req = profile === undefined ? await parseConnectFlags(flags, lineReader(process.stdin), { env: process.env, prompt: process.stdin.isTTY ? promptNoEcho : undefined }) : await requestFromProfile(profile, flags, fromCli);
+      const req = profile === undefined ? await parseConnectFlags(flags, lineReader(() => process.stdin), { env: process.env, prompt: stdinIsTerminal() ? promptNoEcho : undefined }) : await requestFromProfile(profile, flags, fromCli);
       process.exitCode = req.background ? await runBackground(req) : await runForeground(req, new Reporter(lineWriterIgnoringErrors(2)));
     });
 }
@@ -211,6 +209,9 @@ async function requestFromProfile(name: string, flags: ConnectFlags, fromCli: (f
   if (given.length > 0) {
     throw new UserError(`connect: a profile and --${given.map((k) => k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)).join(", --")} do not go together: edit the profile instead`);
   }
+  // Loaded only for a profile (the store's TOML parser and the profile mapping): a connect with flags
+  // starts without them.
+  const [{ loadProfile, readSecrets }, { profileNeedsKeyPassphrase, profileToConnectRequest }] = await Promise.all([import("../profiles/store.ts"), import("../profiles/connect.ts")]);
   const out = new Reporter(lineWriterIgnoringErrors(2));
   const loaded = loadProfile(name);
   for (const w of loaded.warnings) out.line(`warning: ${w}`);
@@ -218,10 +219,10 @@ async function requestFromProfile(name: string, flags: ConnectFlags, fromCli: (f
     loaded.profile,
     {
       passwordStdin: flags.passwordStdin ?? false,
-      readStdinLine: lineReader(process.stdin),
+      readStdinLine: lineReader(() => process.stdin),
       env: process.env,
       stored: () => readSecrets(loaded.dir, name),
-      prompt: process.stdin.isTTY ? promptNoEcho : undefined,
+      prompt: stdinIsTerminal() ? promptNoEcho : undefined,
     },
     profileNeedsKeyPassphrase(loaded.profile, loaded.dir),
   );

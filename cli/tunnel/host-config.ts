@@ -20,7 +20,8 @@ export class HostConfig {
 
   constructor(statePath: string) {
     this.journal = new Journal(statePath);
-    this.net = new LinuxNetConfig(this.journal);
+    // Only our TUN is configured here: the kernel takes its settings away with it (no state-file writes).
+    this.net = new LinuxNetConfig(this.journal, { ownTunOnly: true });
     this.dns = new LinuxDns(this.journal);
   }
 

@@ -35,6 +35,7 @@ function tempBeside(path: string): string {
  * If `path` is a symlink, the link itself is replaced (its target is left untouched).
  */
 export function writeFileAtomic(path: string, content: string, mode: number): void {
+  if (bindMounted.has(path)) return rewriteInPlace(path, content);
   const tmp = tempBeside(path);
   const fd = openSync(tmp, "w", mode);
   try {
@@ -55,14 +56,23 @@ export function writeFileAtomic(path: string, content: string, mode: number): vo
     // A bind-mounted file (`ip netns exec` mounts /etc/netns/NAME/resolv.conf over /etc/resolv.conf,
     // containers mount theirs) cannot be replaced by rename(2): EBUSY. Rewrite it in place instead.
     if (!isErrno(e, "EBUSY")) throw e;
-    const fd = openSync(path, "r+");
-    try {
-      ftruncateSync(fd, 0);
-      writeSync(fd, content, 0);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
+    // Remembered, so that a process that writes it again (the roam service, a reconnect) goes straight there.
+    bindMounted.add(path);
+    rewriteInPlace(path, content);
+  }
+}
+
+/** Paths where rename(2) failed with EBUSY: a file mounted over (see writeFileAtomic). */
+const bindMounted = new Set<string>();
+
+function rewriteInPlace(path: string, content: string): void {
+  const fd = openSync(path, "r+");
+  try {
+    ftruncateSync(fd, 0);
+    writeSync(fd, content, 0);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
   }
 }
 

@@ -91,8 +91,22 @@ function failureLine(a: UndoAction, e: unknown): string {
   return `${what}: ${e instanceof Error ? e.message : String(e)}`;
 }
 
+export interface RecordOptions {
+  /**
+   * The change ends with this process anyway: a setting of our own TUN device (its MTU, link state,
+   * addresses, routes through it), which the kernel removes with the device when the process's descriptor
+   * closes, however it ends. Kept for the orderly undo, not written to the state file (a write costs
+   * ~0.2 ms, and a connect makes five or more such changes).
+   */
+  volatile?: boolean;
+}
+
 export class Journal {
   private readonly list: UndoAction[];
+  /** Entries recorded as volatile (see RecordOptions): never in the state file. */
+  private readonly volatile = new WeakSet<UndoAction>();
+  /** What the state file holds as far as this journal knows (null: no file); undefined until it writes. */
+  private written: string | null | undefined = undefined;
 
   /** `statePath` null keeps the journal in memory only; `entries` continues a loaded journal. */
   constructor(
@@ -114,7 +128,8 @@ export class Journal {
   }
 
   /** Appends an undo action and persists the journal before the caller makes the change. */
-  record(action: UndoAction): void {
+  record(action: UndoAction, opts: RecordOptions = {}): void {
+    if (opts.volatile) this.volatile.add(action);
     this.list.push(action);
     this.persist();
   }
@@ -127,8 +142,8 @@ export class Journal {
   }
 
   /** Records `undo`, runs `change`, and drops `undo` again if `change` throws. */
-  guard<T>(undo: UndoAction, change: () => T): T {
-    this.record(undo);
+  guard<T>(undo: UndoAction, change: () => T, opts: RecordOptions = {}): T {
+    this.record(undo, opts);
     try {
       return change();
     } catch (e) {
@@ -160,17 +175,23 @@ export class Journal {
     return report;
   }
 
+  /** Writes the entries that are not volatile to the state file (removes it when there are none), if they changed. */
   private persist(): void {
     if (this.statePath === null) return;
-    if (this.list.length === 0) {
-      removeStateFile(this.statePath);
+    const entries = this.list.filter((a) => !this.volatile.has(a));
+    if (entries.length === 0) {
+      if (this.written !== null) removeStateFile(this.statePath);
+      this.written = null;
       return;
     }
-    const state: StateFile = { version: 1, pid: this.pid, entries: this.list };
+    const state: StateFile = { version: 1, pid: this.pid, entries };
+    const text = `${JSON.stringify(state, null, 1)}\n`;
+    if (text === this.written) return;
     mkdirSync(dirname(this.statePath), { recursive: true, mode: 0o700 });
     const tmp = `${this.statePath}.tmp`;
-    writeFileSync(tmp, `${JSON.stringify(state, null, 1)}\n`, { mode: 0o600 });
+    writeFileSync(tmp, text, { mode: 0o600 });
     renameSync(tmp, this.statePath);
+    this.written = text;
   }
 }
 

@@ -60,12 +60,27 @@ export function parseCidr(cidr: string): { family: 4 | 6; address: string; prefi
   return null;
 }
 
+export interface NetConfigOptions {
+  /** Defaults to the journal's, so that changes and their undo act on the same namespace. */
+  rtnl?: LinkOps;
+  /**
+   * Every device configured here is this process's own TUN, which the kernel removes (with its addresses
+   * and routes) when the process ends: the undo entries stay out of the state file (RecordOptions.volatile).
+   */
+  ownTunOnly?: boolean;
+}
+
 export class LinuxNetConfig implements NetConfig {
-  /** `rtnl` defaults to the journal's, so that changes and their undo act on the same namespace. */
+  private readonly rtnl: LinkOps;
+  private readonly record: { volatile: boolean };
+
   constructor(
     readonly journal: Journal,
-    private readonly rtnl: LinkOps = journal.rtnl,
-  ) {}
+    opts: NetConfigOptions = {},
+  ) {
+    this.rtnl = opts.rtnl ?? journal.rtnl;
+    this.record = { volatile: opts.ownTunOnly === true };
+  }
 
   /** MTU and administrative state (RTM_GETLINK). */
   link(dev: string): { mtu: number; up: boolean } {
@@ -78,19 +93,19 @@ export class LinuxNetConfig implements NetConfig {
     if (!Number.isInteger(mtu) || mtu < 68 || mtu > 65535) throw new NetConfigError(`MTU ${mtu}: expected an integer 68..65535`);
     const before = this.link(dev);
     if (before.mtu === mtu) return;
-    this.journal.guard({ kind: "link-mtu", dev, mtu: before.mtu }, () => this.nl(() => this.rtnl.setMtu(dev, mtu)));
+    this.journal.guard({ kind: "link-mtu", dev, mtu: before.mtu }, () => this.nl(() => this.rtnl.setMtu(dev, mtu)), this.record);
   }
 
   linkUp(dev: string): void {
     if (this.link(dev).up) return;
-    this.journal.guard({ kind: "link-down", dev }, () => this.nl(() => this.rtnl.setUp(dev, true)));
+    this.journal.guard({ kind: "link-down", dev }, () => this.nl(() => this.rtnl.setUp(dev, true)), this.record);
   }
 
   /** IPv6 addresses skip duplicate address detection (IFA_F_NODAD): usable at once, as with `nodad`. */
   addAddress(dev: string, cidr: string): void {
     checkDev(dev);
     if (parseCidr(cidr) === null) throw new NetConfigError(`address "${cidr}": expected an IPv4 or IPv6 address with /prefix`);
-    this.journal.guard({ kind: "addr-del", dev, cidr }, () => this.nl(() => this.rtnl.addAddress(dev, cidr)));
+    this.journal.guard({ kind: "addr-del", dev, cidr }, () => this.nl(() => this.rtnl.addAddress(dev, cidr)), this.record);
   }
 
   addRoute(dev: string, cidr: string, opts: { metric?: number } = {}): void {
@@ -100,8 +115,10 @@ export class LinuxNetConfig implements NetConfig {
     if (metric !== undefined && (!Number.isInteger(metric) || metric < 0 || metric > 0xffffffff)) {
       throw new NetConfigError(`route metric ${metric}: expected an integer 0..4294967295`);
     }
-    this.journal.guard({ kind: "route-del", dev, cidr, ...(metric !== undefined ? { metric } : {}) }, () =>
-      this.nl(() => this.rtnl.addRoute(dev, cidr, metric)),
+    this.journal.guard(
+      { kind: "route-del", dev, cidr, ...(metric !== undefined ? { metric } : {}) },
+      () => this.nl(() => this.rtnl.addRoute(dev, cidr, metric)),
+      this.record,
     );
   }
 

@@ -144,3 +144,15 @@ test("lineReader: successive lines of one stream, \\r\\n accepted, \"\" at the e
   expect(await next()).toBe("last");
   expect(await next()).toBe("");
 });
+
+test("lineReader: a stream given as a function is asked for on the first read only (a connect without --password-stdin never touches process.stdin)", async () => {
+  let opened = 0;
+  const next = lineReader(() => {
+    opened++;
+    return Readable.from(["secret\n"]);
+  });
+  expect(opened).toBe(0);
+  expect(await next()).toBe("secret");
+  expect(await next()).toBe("");
+  expect(opened).toBe(1);
+});

@@ -125,6 +125,29 @@ test("guard: the undo is persisted before the change, and dropped when the chang
   expect(parsed.ok && parsed.state.entries).toEqual([actions[0]!]);
 });
 
+test("volatile entries (our TUN's settings) are undone in order but never written; the file is written only when what it holds changes", () => {
+  const statePath = join(dir, "roam0.json");
+  const { tools, calls } = recorder();
+  const j = new Journal(statePath, tools, 4242);
+  const writes: string[] = [];
+  const watch = () => writes.push(existsSync(statePath) ? readFileSync(statePath, "utf8") : "(none)");
+  j.guard(actions[0]!, watch, { volatile: true });
+  j.guard(actions[1]!, watch, { volatile: true });
+  expect(writes).toEqual(["(none)", "(none)"]);
+  j.guard(actions[4]!, watch);
+  expect(JSON.parse(writes[2]!).entries).toEqual([actions[4]]);
+  const before = statSync(statePath).ino;
+  j.guard(actions[2]!, () => {}, { volatile: true });
+  j.guard(actions[3]!, () => {}, { volatile: true });
+  // The durable entries did not change: the same file, not rewritten.
+  expect(statSync(statePath).ino).toBe(before);
+  expect(parseStateFile(readFileSync(statePath, "utf8"))).toEqual({ ok: true, state: { version: 1, pid: 4242, entries: [actions[4]!] } });
+  expect(j.entries).toEqual([actions[0]!, actions[1]!, actions[4]!, actions[2]!, actions[3]!]);
+  expect(j.undoAll()).toEqual({ undone: 5, errors: [] });
+  expect(calls).toEqual(["route del 10.1.0.0/16 dev roam0 metric 50", "address del 198.18.0.7/32 dev roam0", "resolvectl revert roam0", "link set dev roam0 down", "link set dev roam0 mtu 1500"]);
+  expect(existsSync(statePath)).toBe(false);
+});
+
 test("a kernel refusal on undo is kept and reported as one line naming the operation and errno", () => {
   let refuse = true;
   const { tools } = recorder((line) => (line.startsWith("route del") && refuse ? 1 : null)); // EPERM
