@@ -117,7 +117,8 @@ export async function callControl(name: string, req: ControlRequest, timeoutMs =
   });
 }
 
-async function probe(path: string): Promise<boolean> {
+/** Whether something accepts connections on the unix socket at `path` (a stale socket file refuses them). */
+export async function probe(path: string): Promise<boolean> {
   try {
     const sock = await Bun.connect<undefined>({ unix: path, socket: { data() {} } });
     sock.end();

@@ -14,7 +14,7 @@ import { chmodSync, existsSync, mkdirSync, unlinkSync } from "node:fs";
 import type { Socket } from "bun";
 import { onShutdown } from "../platform/signals.ts";
 import { prestartTunnelWorkers } from "../platform/workers.ts";
-import { controlPath } from "./control.ts";
+import { controlPath, probe } from "./control.ts";
 import { ExitCode, UserError } from "./exit.ts";
 import type { Reporter } from "./output.ts";
 import { decodeRequest } from "./request-codec.ts";
@@ -39,7 +39,7 @@ export interface ServiceHandle {
 export async function startService(out: Reporter, opts: { signals: boolean } = { signals: true }): Promise<ServiceHandle> {
   mkdirSync(STATE_DIR, { recursive: true, mode: 0o700 });
   if (existsSync(SERVICE_SOCKET)) {
-    if (await listening(SERVICE_SOCKET)) throw new UserError(`service: a roam service already listens on ${SERVICE_SOCKET}`);
+    if (await probe(SERVICE_SOCKET)) throw new UserError(`service: a roam service already listens on ${SERVICE_SOCKET}`);
     unlinkSync(SERVICE_SOCKET);
   }
   // What the first connect would otherwise pay for: libcrypto, rtnetlink, OpenSSL's first keying, workers.
@@ -132,15 +132,4 @@ export async function startService(out: Reporter, opts: { signals: boolean } = {
   const shutdown = opts.signals ? onShutdown(stop) : null;
   out.line(`service listening on ${SERVICE_SOCKET}`);
   return { stopped, stop };
-}
-
-/** Whether something accepts connections on the unix socket at `path`. */
-async function listening(path: string): Promise<boolean> {
-  try {
-    const sock = await Bun.connect<undefined>({ unix: path, socket: { data() {} } });
-    sock.end();
-    return true;
-  } catch {
-    return false;
-  }
 }

@@ -153,6 +153,7 @@ async function benchSwan(stage: Stage): Promise<void> {
       res.swanConnectMs.push(await connectTime(stage, initiateInNs));
     }
     log(`swanctl --initiate → first ping: ${res.swanConnectMs.map((v) => v.toFixed(0)).join(", ")} ms`);
+    await processStartFloor(stage, () => topo.exec(topo.names.client, ["swanctl", "--help"], { env }).code === 0);
     terminate();
   } finally {
     await client.stop();
@@ -208,6 +209,32 @@ async function benchRoam(stage: Stage): Promise<void> {
   } finally {
     disconnect();
   }
+}
+
+/**
+ * The floor under both connect times: a process started through `ip netns exec` until it has exited. For
+ * roam, an executable compiled like dist/roam (bytecode) whose whole program is one write(2); for
+ * strongSwan, `swanctl --help` (the same start as its --initiate: libstrongswan and its plugins loaded).
+ * Alternated sample by sample.
+ */
+async function processStartFloor(stage: Stage, swanctlHelp: () => boolean): Promise<void> {
+  const src = join(dir, "hello.ts");
+  writeFileSync(src, 'import { writeSync } from "node:fs";\nwriteSync(1, "hello\\n");\n');
+  const exe = join(dir, "hello");
+  const built = await Bun.build({ entrypoints: [src], compile: { outfile: exe }, bytecode: true });
+  if (!built.success) throw new Error(`bench/datapath: hello-world build failed: ${built.logs.join("\n")}`);
+  const time = (start: () => boolean): number => {
+    const t0 = performance.now();
+    if (!start()) throw new Error("bench/datapath: a process-start sample failed");
+    return performance.now() - t0;
+  };
+  res.bunStartMs = [];
+  res.swanctlStartMs = [];
+  for (let i = 0; i < CONNECT_SAMPLES; i++) {
+    res.bunStartMs.push(time(() => stage.topo.exec(stage.topo.names.client, [exe]).code === 0));
+    res.swanctlStartMs.push(time(swanctlHelp));
+  }
+  log(`process start → exit through ip netns exec: Bun hello world ${res.bunStartMs.map((v) => v.toFixed(1)).join(", ")} ms; swanctl --help ${res.swanctlStartMs.map((v) => v.toFixed(1)).join(", ")} ms`);
 }
 
 /**

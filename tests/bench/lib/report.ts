@@ -40,6 +40,9 @@ export interface Results {
   /** With `roam service` running: connect --background hands it the tunnel. */
   roamServiceConnectMs?: number[];
   roamServiceIdleRssMb?: number;
+  /** Start → exit through `ip netns exec`: an empty compiled Bun executable, and `swanctl --help`. */
+  bunStartMs?: number[];
+  swanctlStartMs?: number[];
 }
 
 type Row = [label: string, roam: string, swan: string, plain: string, ratio: string, goal: string];
@@ -54,7 +57,7 @@ export function printReport(r: Results, median: (xs: readonly number[]) => numbe
   const medRoam = r.roamConnectMs?.length ? median(r.roamConnectMs) : undefined;
   const medSwan = r.swanConnectMs?.length ? median(r.swanConnectMs) : undefined;
   const medService = r.roamServiceConnectMs?.length ? median(r.roamServiceConnectMs) : undefined;
-  const range = (xs: number[] | undefined) => (xs?.length ? ` (${n(Math.min(...xs))}–${n(Math.max(...xs))})` : "");
+  const range = (xs: number[] | undefined, digits = 0) => (xs?.length ? ` (${n(Math.min(...xs), digits)}–${n(Math.max(...xs), digits)})` : "");
   // The goal is judged on the pair as `roam connect` runs it: with TUN offloads.
   const pairRatio = r.roamPairOffloadFwd && r.swanFwd ? Math.min(r.roamPairOffloadFwd.mbps / r.swanFwd.mbps, r.roamPairOffloadRev!.mbps / r.swanRev!.mbps) : undefined;
   const both = (a: IperfResult | undefined, b: IperfResult | undefined) => (a || b ? `${mbps(a)} / ${mbps(b)}` : "–");
@@ -86,6 +89,14 @@ export function printReport(r: Results, median: (xs: readonly number[]) => numbe
     // swanctl asks a resident charon; the like of it is roam with `roam service` running.
     [`Connect → first ping, ms, median of ${r.connectSamples} (min–max): roam service`, `${n(medService)}${range(r.roamServiceConnectMs)}`, `${n(medSwan)}${range(r.swanConnectMs)}`, "", ratio(medService, medSwan), `≤1x${verdict(medService === undefined || medSwan === undefined ? undefined : medService <= medSwan)}`],
     ["Connect → first ping, ms: no service (--background child)", `${n(medRoam)}${range(r.roamConnectMs)}`, "", "", ratio(medRoam, medSwan), "reported"],
+    [
+      "Floor: process start → exit via ip netns exec, ms (Bun hello world / swanctl --help)",
+      r.bunStartMs?.length ? `${n(median(r.bunStartMs), 1)}${range(r.bunStartMs, 1)}` : "–",
+      r.swanctlStartMs?.length ? `${n(median(r.swanctlStartMs), 1)}${range(r.swanctlStartMs, 1)}` : "–",
+      "",
+      r.bunStartMs?.length && r.swanctlStartMs?.length ? ratio(median(r.bunStartMs), median(r.swanctlStartMs)) : "–",
+      "reported",
+    ],
     ["Peak RSS under throughput, MB (pair / client)", `${n(r.pairPeakRssMb)} / ${n(r.roamClientPeakRssMb)}`, `– / ${n(r.swanClientPeakRssMb)}`, "", "", `≤120${verdict(peak > 0 ? peak <= 120 : undefined)}`],
     ["Idle tunnel RSS, MB (pair / client)", `${n(r.pairIdleRssMb)} / ${n(r.roamIdleRssMb)}`, "", "", "", "reported"],
     ["roam service RSS, MB, no tunnel (after its connect samples)", n(r.roamServiceIdleRssMb), "", "", "", "reported"],
