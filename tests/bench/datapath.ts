@@ -124,6 +124,18 @@ async function connectTime(stage: Stage, start: () => boolean): Promise<number> 
   throw new Error("no ping through the tunnel after connect");
 }
 
+/** CONNECT_SAMPLES connect times (connectTime), each after taking the tunnel down and a 200 ms pause. */
+async function connectSamples(stage: Stage, what: string, start: () => boolean, takeDown: () => unknown): Promise<number[]> {
+  const ms: number[] = [];
+  for (let i = 0; i < CONNECT_SAMPLES; i++) {
+    takeDown();
+    await Bun.sleep(200);
+    ms.push(await connectTime(stage, start));
+  }
+  log(`${what} → first ping: ${ms.map((v) => v.toFixed(0)).join(", ")} ms`);
+  return ms;
+}
+
 async function benchSwan(stage: Stage): Promise<void> {
   const { topo, gateway } = stage;
   const client = await stage.startStrongswanClient();
@@ -146,13 +158,7 @@ async function benchSwan(stage: Stage): Promise<void> {
     // namespace (swanctl itself needs only the vici socket, so client.swanctl() runs it without).
     const env = { STRONGSWAN_CONF: client.strongswanConf, SWANCTL_DIR: client.swanctlDir };
     const initiateInNs = () => topo.exec(topo.names.client, ["swanctl", "--initiate", "--ike", "psk", "--child", "corp", "--uri", client.viciUri], { env, timeoutMs: 30_000 }).code === 0;
-    res.swanConnectMs = [];
-    for (let i = 0; i < CONNECT_SAMPLES; i++) {
-      terminate();
-      await Bun.sleep(200);
-      res.swanConnectMs.push(await connectTime(stage, initiateInNs));
-    }
-    log(`swanctl --initiate → first ping: ${res.swanConnectMs.map((v) => v.toFixed(0)).join(", ")} ms`);
+    res.swanConnectMs = await connectSamples(stage, "swanctl --initiate", initiateInNs, terminate);
     await processStartFloor(stage, () => topo.exec(topo.names.client, ["swanctl", "--help"], { env }).code === 0);
     terminate();
   } finally {
@@ -197,13 +203,7 @@ async function benchRoam(stage: Stage): Promise<void> {
       }
     }
     if (!connect() || !pingCorp(stage)) throw new Error("roam client: no tunnel");
-    res.roamConnectMs = [];
-    for (let i = 0; i < CONNECT_SAMPLES; i++) {
-      disconnect();
-      await Bun.sleep(200);
-      res.roamConnectMs.push(await connectTime(stage, connect));
-    }
-    log(`roam connect → first ping: ${res.roamConnectMs.map((v) => v.toFixed(0)).join(", ")} ms`);
+    res.roamConnectMs = await connectSamples(stage, "roam connect", connect, disconnect);
     disconnect();
     await benchService(stage, env, connect, disconnect);
   } finally {
@@ -251,13 +251,7 @@ async function benchService(stage: Stage, env: Record<string, string>, connect: 
   try {
     for (let i = 0; i < 100 && !existsSync(`${env.ROAM_RUN_DIR}/service.sock`); i++) await Bun.sleep(50);
     if (!connect() || !pingCorp(stage)) throw new Error("roam service: no tunnel");
-    res.roamServiceConnectMs = [];
-    for (let i = 0; i < CONNECT_SAMPLES; i++) {
-      disconnect();
-      await Bun.sleep(200);
-      res.roamServiceConnectMs.push(await connectTime(stage, connect));
-    }
-    log(`roam connect through roam service → first ping: ${res.roamServiceConnectMs.map((v) => v.toFixed(0)).join(", ")} ms`);
+    res.roamServiceConnectMs = await connectSamples(stage, "roam connect through roam service", connect, disconnect);
     disconnect();
     await Bun.sleep(500);
     res.roamServiceIdleRssMb = memory(svc.pid).rssMb;
