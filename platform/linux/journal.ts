@@ -1,6 +1,8 @@
 // The undo journal: every change roam makes to the system (address, route, MTU, link state, DNS) is
 // first written down as the action that reverts it, and the list is persisted as JSON, so that a
-// later process can revert what a crashed one left behind (`roam cleanup`).
+// later process can revert what a crashed one left behind (`roam disconnect`, the next connect). Changes
+// that end with the process anyway (the settings of its own TUN device, RecordOptions.volatile) stay in
+// memory only.
 //
 // Write-ahead: the undo action is recorded and persisted BEFORE the change is made; if the change
 // then fails, the entry is dropped again. A crash between the two leaves an undo for something that
