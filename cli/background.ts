@@ -4,6 +4,9 @@
 // its standard input. A parent that ends without sending one (a usage error, --help) closes that input,
 // and the child ends without having done anything.
 
+import { existsSync } from "node:fs";
+import { SERVICE_SOCKET } from "./state-dir.ts";
+
 type TunnelProcess = Bun.Subprocess<"pipe", "pipe", "ignore">;
 
 let ahead: TunnelProcess | null = null;
@@ -22,9 +25,12 @@ function startTunnelProcess(): TunnelProcess {
   return Bun.spawn([exe!, ...pre, "connect", "--internal-child"], { stdin: "pipe", stdout: "pipe", stderr: "ignore", detached: true });
 }
 
-/** `roam connect ... --background` (before any option is checked): start the tunnel process now. */
+/**
+ * `roam connect ... --background` (before any option is checked): start the tunnel process now, unless a
+ * roam service listens, which runs the tunnel itself (cli/service.ts).
+ */
 export function startTunnelProcessAhead(argv: readonly string[]): void {
-  if (ahead === null && argv[0] === "connect" && argv.includes("--background") && !argv.includes("--internal-child")) {
+  if (ahead === null && argv[0] === "connect" && argv.includes("--background") && !argv.includes("--internal-child") && !existsSync(SERVICE_SOCKET)) {
     ahead = startTunnelProcess();
   }
 }

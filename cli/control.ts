@@ -22,31 +22,61 @@ export interface ControlServer {
   close(): void;
 }
 
-/** Listens on the control socket. A stale socket file (no process behind it) is replaced. */
-export async function serveControl(name: string, h: ControlHandlers): Promise<ControlServer> {
-  const path = controlPath(name);
-  if (existsSync(path)) {
-    if (await probe(path)) throw new ControlBusyError(`a tunnel named "${name}" is already running (control socket ${path}); run roam disconnect first`);
-    unlinkSync(path);
-  }
-  const buffers = new WeakMap<Socket<undefined>, string>();
-  const server = Bun.listen<undefined>({
+/**
+ * Makes `path` free for a new listener: a socket file with a process behind it is `busy()` (thrown), a
+ * stale one (nobody accepts on it) is removed.
+ */
+export async function claimSocketPath(path: string, busy: () => Error): Promise<void> {
+  if (!existsSync(path)) return;
+  if (await probe(path)) throw busy();
+  unlinkSync(path);
+}
+
+/**
+ * Listens on the unix socket at `path` for one request line per connection (the control socket's and the
+ * roam service's protocol): `onLine` gets it; a connection that sends more than `maxBytes` without a line
+ * break is closed. `onClose` sees every connection end.
+ */
+export function listenForRequestLines(
+  path: string,
+  maxBytes: number,
+  onLine: (sock: Socket<undefined>, line: string) => void,
+  onClose?: (sock: Socket<undefined>) => void,
+): ReturnType<typeof Bun.listen<undefined>> {
+  const pending = new WeakMap<Socket<undefined>, string>();
+  const answered = new WeakSet<Socket<undefined>>();
+  return Bun.listen<undefined>({
     unix: path,
     socket: {
       data(sock, chunk) {
-        const text = (buffers.get(sock) ?? "") + chunk.toString();
+        if (answered.has(sock)) return; // one request per connection
+        const text = (pending.get(sock) ?? "") + chunk.toString();
         const nl = text.indexOf("\n");
         if (nl < 0) {
-          if (text.length > 4096) sock.end();
-          else buffers.set(sock, text);
+          if (text.length > maxBytes) sock.end();
+          else pending.set(sock, text);
           return;
         }
-        void answer(h, text.slice(0, nl)).then((reply) => {
-          sock.write(`${JSON.stringify(reply)}\n`);
-          sock.end();
-        });
+        pending.delete(sock);
+        answered.add(sock);
+        onLine(sock, text.slice(0, nl));
+      },
+      close(sock) {
+        onClose?.(sock);
       },
     },
+  });
+}
+
+/** Listens on the control socket. A stale socket file (no process behind it) is replaced. */
+export async function serveControl(name: string, h: ControlHandlers): Promise<ControlServer> {
+  const path = controlPath(name);
+  await claimSocketPath(path, () => new ControlBusyError(`a tunnel named "${name}" is already running (control socket ${path}); run roam disconnect first`));
+  const server = listenForRequestLines(path, 4096, (sock, line) => {
+    void answer(h, line).then((reply) => {
+      sock.write(`${JSON.stringify(reply)}\n`);
+      sock.end();
+    });
   });
   return {
     close() {
@@ -118,7 +148,7 @@ export async function callControl(name: string, req: ControlRequest, timeoutMs =
 }
 
 /** Whether something accepts connections on the unix socket at `path` (a stale socket file refuses them). */
-export async function probe(path: string): Promise<boolean> {
+async function probe(path: string): Promise<boolean> {
   try {
     const sock = await Bun.connect<undefined>({ unix: path, socket: { data() {} } });
     sock.end();

@@ -9,10 +9,8 @@
 // (platform/noble.ts, imported first: it sets core's loader before anything can call it).
 
 import "../platform/noble.ts";
-import { existsSync } from "node:fs";
 import { discardTunnelProcess, startTunnelProcessAhead } from "./background.ts";
 import { ExitCode } from "./exit.ts";
-import { SERVICE_SOCKET } from "./state-dir.ts";
 
 function internalError(e: unknown): never {
   process.stderr.write(`roam: internal error (a bug, please report it):\n${e instanceof Error ? e.stack : String(e)}\n`);
@@ -27,8 +25,7 @@ if (import.meta.main) {
   if (argv.length === 2 && argv[0] === "connect" && argv[1] === "--internal-child") {
     import("./tunnel-process.ts").then((m) => m.runChild()).then((code) => process.exit(code), internalError);
   } else {
-    // A roam service that listens runs --background tunnels itself (cli/service.ts): no child then.
-    if (!existsSync(SERVICE_SOCKET)) startTunnelProcessAhead(argv);
+    startTunnelProcessAhead(argv);
     import("./program.ts")
       .then((m) => m.main(argv))
       .then((code) => {

@@ -10,11 +10,11 @@
 // the child writes to its parent. Then the connection closes and the tunnel carries on in the service;
 // `roam status` and `roam disconnect` reach it through its control socket as they reach a child.
 
-import { chmodSync, existsSync, mkdirSync, unlinkSync } from "node:fs";
+import { chmodSync, mkdirSync, unlinkSync } from "node:fs";
 import type { Socket } from "bun";
 import { onShutdown } from "../platform/signals.ts";
 import { prestartTunnelWorkers } from "../platform/workers.ts";
-import { controlPath, probe } from "./control.ts";
+import { claimSocketPath, controlPath, listenForRequestLines } from "./control.ts";
 import { ExitCode, UserError } from "./exit.ts";
 import type { Reporter } from "./output.ts";
 import { decodeRequest } from "./request-codec.ts";
@@ -38,10 +38,7 @@ export interface ServiceHandle {
  */
 export async function startService(out: Reporter, opts: { signals: boolean } = { signals: true }): Promise<ServiceHandle> {
   mkdirSync(STATE_DIR, { recursive: true, mode: 0o700 });
-  if (existsSync(SERVICE_SOCKET)) {
-    if (await probe(SERVICE_SOCKET)) throw new UserError(`service: a roam service already listens on ${SERVICE_SOCKET}`);
-    unlinkSync(SERVICE_SOCKET);
-  }
+  await claimSocketPath(SERVICE_SOCKET, () => new UserError(`service: a roam service already listens on ${SERVICE_SOCKET}`));
   // What the first connect would otherwise pay for: libcrypto, rtnetlink, OpenSSL's first keying, workers.
   if (process.platform === "linux") warmUp();
   prestartTunnelWorkers();
@@ -49,7 +46,7 @@ export async function startService(out: Reporter, opts: { signals: boolean } = {
   /** The tunnel's stop function while a tunnel runs (from its request until it is down). */
   let stopTunnel: (() => Promise<void>) | null = null;
   let running: Promise<number> | null = null;
-  const pending = new WeakMap<Socket<undefined>, string>();
+  /** Connections whose client still waits for events (until up, down or an error). */
   const attached = new WeakSet<Socket<undefined>>();
 
   const serve = (sock: Socket<undefined>, line: string): void => {
@@ -87,27 +84,8 @@ export async function startService(out: Reporter, opts: { signals: boolean } = {
     });
   };
 
-  const server = Bun.listen<undefined>({
-    unix: SERVICE_SOCKET,
-    socket: {
-      data(sock, chunk) {
-        if (attached.has(sock)) return; // one request per connection
-        const text = (pending.get(sock) ?? "") + chunk.toString();
-        const nl = text.indexOf("\n");
-        if (nl < 0) {
-          if (text.length > MAX_REQUEST_BYTES) sock.end();
-          else pending.set(sock, text);
-          return;
-        }
-        pending.delete(sock);
-        serve(sock, text.slice(0, nl));
-      },
-      close(sock) {
-        // The client went away (it was killed, or has its answer): the tunnel carries on, unwatched.
-        attached.delete(sock);
-      },
-    },
-  });
+  // A client that goes away (it was killed, or has its answer) leaves the tunnel carrying on, unwatched.
+  const server = listenForRequestLines(SERVICE_SOCKET, MAX_REQUEST_BYTES, serve, (sock) => attached.delete(sock));
   chmodSync(SERVICE_SOCKET, 0o600);
 
   let stopping: Promise<void> | null = null;

@@ -19,7 +19,7 @@
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { onCleanup, pidAlive, run } from "../interop/lib/proc.ts";
+import { onCleanup, pidAlive, run, waitFor } from "../interop/lib/proc.ts";
 import { createStage, interopUnavailable, type Stage } from "../interop/lib/stage.ts";
 import { NET } from "../interop/lib/topology.ts";
 import { cpuPerGb, iperf, machine, median, memory, withCpu, type IperfResult } from "./lib/measure.ts";
@@ -249,7 +249,8 @@ async function benchService(stage: Stage, env: Record<string, string>, connect: 
     if (pidAlive(svc.pid)) svc.kill("SIGKILL");
   });
   try {
-    for (let i = 0; i < 100 && !existsSync(`${env.ROAM_RUN_DIR}/service.sock`); i++) await Bun.sleep(50);
+    // Without the service, connect would start its own tunnel process and this row would measure that.
+    await waitFor("roam service to listen", () => existsSync(`${env.ROAM_RUN_DIR}/service.sock`), 5_000);
     if (!connect() || !pingCorp(stage)) throw new Error("roam service: no tunnel");
     res.roamServiceConnectMs = await connectSamples(stage, "roam connect through roam service", connect, disconnect);
     disconnect();
