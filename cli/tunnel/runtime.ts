@@ -150,14 +150,16 @@ export class Tunnel {
     const gw = parseAddress(this.gatewayAddress)!;
     this.localAddress = sourceAddressFor(this.gatewayAddress) ?? (gw.length === 4 ? "0.0.0.0" : "::");
     this.sessionConfig = this.makeSessionConfig();
+    this.progress(`connecting to ${this.sessionConfig.gatewayName} port ${this.req.gatewayPort} from ${this.localAddress}:${this.link.localPort}`);
+    this.startSession();
     // Connect time: the TUN device and its reader worker start while IKE_SA_INIT and IKE_AUTH run;
-    // bringUp() awaits them (the interface exists, unconfigured and down, from now on).
-    if (!this.tun && !this.tunOpening) {
+    // bringUp() awaits them (the interface exists, unconfigured and down, from now on). After IKE_SA_INIT
+    // has left: opening takes 1-5 ms (its ring of shared buffers, the worker's start message), which
+    // would otherwise delay it. A tunnel that ended at once (teardown has run) opens nothing.
+    if (!this.tun && !this.tunOpening && !this.ended) {
       this.tunOpening = openTun({ name: `${this.name}%d`, ...TUN_OPTIONS });
       this.tunOpening.catch(() => {}); // a failure is reported by bringUp(), which awaits it
     }
-    this.progress(`connecting to ${this.sessionConfig.gatewayName} port ${this.req.gatewayPort} from ${this.localAddress}:${this.link.localPort}`);
-    this.startSession();
   }
 
   private sessionConfig!: SessionConfig;
