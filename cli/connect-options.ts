@@ -149,13 +149,20 @@ export interface ConnectRequest {
 /** Reads the next line of standard input (each call one more line, for --password-stdin); injected for tests. */
 export type PasswordSource = () => Promise<string>;
 
-/** Where a key passphrase comes from without --password-stdin: the environment, then a no-echo prompt (on a terminal). */
-export interface PassphraseSources {
+/**
+ * What a connect reads besides its flags: the environment (a key passphrase without --password-stdin comes
+ * from ROAM_KEY_PASSPHRASE, then a no-echo prompt on a terminal), and files. `hostPath` maps a path as the
+ * user gave it to the path to open: the roam service opens a client's files through /proc/PID/root and the
+ * client's working directory (cli/service-parse.ts). Messages always name the path as given.
+ */
+export interface ConnectSources {
   env: Record<string, string | undefined>;
   prompt?: (question: string) => Promise<string>;
+  hostPath?: (path: string) => string;
 }
 
-export async function parseConnectFlags(f: ConnectFlags, readPassword: PasswordSource, sources: PassphraseSources = { env: {} }): Promise<ConnectRequest> {
+export async function parseConnectFlags(f: ConnectFlags, readPassword: PasswordSource, sources: ConnectSources = { env: {} }): Promise<ConnectRequest> {
+  const open = sources.hostPath ?? ((p: string) => p);
   const gateways = typeof f.gateway === "string" ? [f.gateway] : (f.gateway ?? []);
   if (gateways.length === 0) throw new UserError("connect: --gateway HOST is required");
   for (const g of gateways) if (g.trim() === "" || /[\s,]/.test(g)) throw new UserError(`connect: --gateway "${g}" is not a host name or address (give --gateway once per gateway)`);
@@ -202,26 +209,26 @@ export async function parseConnectFlags(f: ConnectFlags, readPassword: PasswordS
     let c: { credentials: Credentials; identity: Identity };
     if (f.p12 !== undefined) {
       const what = `--p12 "${f.p12}"`;
-      const bytes = readSecretFile("--p12", f.p12);
+      const bytes = readSecretFile("--p12", f.p12, open);
       c = pkcs12Certificate(bytes, await passphrase(what), what, f.rsaPss ?? false);
     } else {
-      const keyText = new TextDecoder().decode(readSecretFile("--key", f.key!));
+      const keyText = new TextDecoder().decode(readSecretFile("--key", f.key!, open));
       const what = `--key "${f.key}"`;
       const pw = keyFileIsEncrypted(keyText) ? await passphrase(what) : undefined;
-      c = clientCertificate(readFileFor("--cert", f.cert!), keyText, `--cert "${f.cert}"`, what, f.rsaPss ?? false, pw);
+      c = clientCertificate(readFileFor("--cert", f.cert!, open), keyText, `--cert "${f.cert}"`, what, f.rsaPss ?? false, pw);
     }
     // With --eap-identity: cert+eap (RFC 4739); its password is the next line after any key passphrase.
     credentials = f.eapIdentity !== undefined ? certPlusEap(c.credentials, f.eapIdentity, await eapPassword()) : c.credentials;
     certId = c.identity;
   } else if (f.pskFile) {
-    credentials = { kind: "psk", secret: readPsk(f.pskFile) };
+    credentials = { kind: "psk", secret: readPsk(f.pskFile, open) };
   } else if (f.eapIdentity !== undefined) {
     credentials = { kind: "eap-mschapv2", identity: f.eapIdentity, password: await eapPassword() };
   } else {
     throw new UserError("connect: choose an authentication: --psk-file FILE, --eap-identity USER --password-stdin, --cert FILE --key FILE or --p12 FILE, or a certificate with --eap-identity (cert+eap)");
   }
 
-  const trustAnchors = f.ca ? readCa(f.ca) : [];
+  const trustAnchors = f.ca ? readCa(f.ca, open) : [];
   const remoteSelectors = subnets("--subnet", f.subnet ?? []);
   const excludedSubnets = subnets("--exclude", f.exclude ?? []);
   const dnsServers = Array.isArray(f.dns) ? f.dns : [];
@@ -280,10 +287,10 @@ function identity(flag: string, text: string): Identity {
   return r.value;
 }
 
-function readPsk(path: string): Uint8Array {
+function readPsk(path: string, open: (p: string) => string): Uint8Array {
   let st;
   try {
-    st = statSync(path);
+    st = statSync(open(path));
   } catch {
     throw new UserError(`connect: --psk-file "${path}" cannot be read (no such file or no permission)`);
   }
@@ -291,7 +298,7 @@ function readPsk(path: string): Uint8Array {
   if ((st.mode & 0o077) !== 0) {
     throw new UserError(`connect: --psk-file "${path}" is readable by other users (mode ${(st.mode & 0o777).toString(8)}); run chmod 600 "${path}"`);
   }
-  const raw = readFileSync(path);
+  const raw = readFileSync(open(path));
   // One trailing newline is an editor's, not the key's.
   let end = raw.length;
   if (end > 0 && raw[end - 1] === 0x0a) end--;
@@ -300,10 +307,10 @@ function readPsk(path: string): Uint8Array {
   return new Uint8Array(raw.subarray(0, end));
 }
 
-function readCa(path: string): Uint8Array[] {
+function readCa(path: string, open: (p: string) => string): Uint8Array[] {
   let text: Buffer;
   try {
-    text = readFileSync(path);
+    text = readFileSync(open(path));
   } catch {
     throw new UserError(`connect: --ca "${path}" cannot be read (no such file or no permission)`);
   }
@@ -313,19 +320,19 @@ function readCa(path: string): Uint8Array[] {
   return certs.value;
 }
 
-function readFileFor(flag: string, path: string): Uint8Array {
+function readFileFor(flag: string, path: string, open: (p: string) => string): Uint8Array {
   try {
-    return new Uint8Array(readFileSync(path));
+    return new Uint8Array(readFileSync(open(path)));
   } catch {
     throw new UserError(`connect: ${flag} "${path}" cannot be read (no such file or no permission)`);
   }
 }
 
 /** A file holding a private key (--key, --p12): refused if other users can read it. */
-function readSecretFile(flag: string, path: string): Uint8Array {
+function readSecretFile(flag: string, path: string, open: (p: string) => string): Uint8Array {
   let st;
   try {
-    st = statSync(path);
+    st = statSync(open(path));
   } catch {
     throw new UserError(`connect: ${flag} "${path}" cannot be read (no such file or no permission)`);
   }
@@ -333,7 +340,7 @@ function readSecretFile(flag: string, path: string): Uint8Array {
   if ((st.mode & 0o077) !== 0) {
     throw new UserError(`connect: ${flag} "${path}" is readable by other users (mode ${(st.mode & 0o777).toString(8)}); run chmod 600 "${path}"`);
   }
-  return new Uint8Array(readFileSync(path));
+  return new Uint8Array(readFileSync(open(path)));
 }
 
 /** How a key passphrase can be given (flag form and profiles). */

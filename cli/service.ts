@@ -4,11 +4,16 @@
 // the 2-core machine); the service has done both already, and starts the next tunnel's reader workers
 // while it waits. It runs one tunnel at a time, like roam without it.
 //
-// Protocol on the socket (root-only directory, the socket itself 0600): the client sends the checked
-// request as one line (cli/request-codec.ts, secrets included: the same line the --background child reads
-// on its standard input), and reads JSON event lines until "up", "down" or {"kind":"error"}, exactly what
-// the child writes to its parent. Then the connection closes and the tunnel carries on in the service;
-// `roam status` and `roam disconnect` reach it through its control socket as they reach a child.
+// Protocol on the socket (root-only directory, the socket itself 0600): the client sends one line, either
+//   - its command line (cli/service-client.ts ArgvMessage), which the service reads as the client would
+//     have (cli/service-parse.ts): the client then need not load commander and the checks, ~10 ms of its
+//     start. The answer may be "write" lines (warnings, usage messages) and "exit" (no tunnel), or "local":
+//     the client reads the command line itself (it needs the client's terminal) and sends
+//   - the checked request (cli/request-codec.ts, secrets included: the same line the --background child
+//     reads on its standard input).
+// Then the client reads JSON event lines until "up", "down" or {"kind":"error"}, exactly what the child
+// writes to its parent. Then the connection closes and the tunnel carries on in the service; `roam status`
+// and `roam disconnect` reach it through its control socket as they reach a child.
 
 import { chmodSync, mkdirSync, unlinkSync } from "node:fs";
 import type { Socket } from "bun";
@@ -17,7 +22,10 @@ import { prestartTunnelWorkers } from "../platform/workers.ts";
 import { claimSocketPath, controlPath, listenForRequestLines } from "./control.ts";
 import { ExitCode, UserError } from "./exit.ts";
 import type { Reporter } from "./output.ts";
+import type { ConnectRequest } from "./connect-options.ts";
 import { decodeRequest } from "./request-codec.ts";
+import type { ArgvMessage } from "./service-client.ts";
+import { isArgvMessage, parseForClient } from "./service-parse.ts";
 import { SERVICE_SOCKET, STATE_DIR } from "./state-dir.ts";
 import { runForRequester } from "./tunnel-process.ts";
 import { warmUp } from "./tunnel/warm-up.ts";
@@ -54,23 +62,46 @@ export async function startService(out: Reporter, opts: { signals: boolean } = {
     const tell = (msg: object): boolean => {
       if (!attached.has(sock)) return false;
       const text = `${JSON.stringify(msg)}\n`;
-      const ok = sock.write(text) === text.length;
+      const bytes = new TextEncoder().encode(text);
+      const ok = sock.write(bytes) === bytes.length;
       const last = (msg as { kind?: string }).kind;
-      if (!ok || last === "up" || last === "down" || last === "error") {
+      if (!ok || last === "up" || last === "down" || last === "error" || last === "exit" || last === "local") {
         attached.delete(sock);
         sock.end();
       }
       return ok;
     };
-    if (running !== null) {
-      tell({ kind: "error", message: `a tunnel named "roam" is already running in the roam service (control socket ${controlPath("roam")}); run roam disconnect first`, exitCode: ExitCode.USAGE });
-      return;
-    }
-    let req;
+    let msg: ConnectRequest | ArgvMessage;
     try {
-      req = decodeRequest(line);
+      msg = decodeRequest(line);
     } catch (e) {
       tell({ kind: "error", message: `bad request from roam connect: ${String(e)}`, exitCode: ExitCode.INTERNAL });
+      return;
+    }
+    if (!isArgvMessage(msg)) {
+      out.line("connect: a request checked by the client");
+      start(msg, tell);
+      return;
+    }
+    const pid = msg.pid;
+    parseForClient(msg).then(
+      (p) => {
+        if (p.kind === "local") {
+          out.line(`connect from pid ${pid}: the client reads its command line itself (${p.why})`);
+          return void tell({ kind: "local" });
+        }
+        out.line(`connect from pid ${pid}: command line read by the service`);
+        for (const w of p.writes) tell({ kind: "write", fd: w.fd, text: w.text });
+        if (p.kind === "exit") tell({ kind: "exit", code: p.code });
+        else start(p.request, tell);
+      },
+      (e) => tell({ kind: "error", message: `internal error reading the command line (a bug, please report it): ${e instanceof Error ? e.message : String(e)}`, exitCode: ExitCode.INTERNAL }),
+    );
+  };
+
+  const start = (req: ConnectRequest, tell: (msg: object) => boolean): void => {
+    if (running !== null) {
+      tell({ kind: "error", message: `a tunnel named "roam" is already running in the roam service (control socket ${controlPath("roam")}); run roam disconnect first`, exitCode: ExitCode.USAGE });
       return;
     }
     const run = runForRequester(req, tell, { signals: false, onStop: (s) => (stopTunnel = s) });

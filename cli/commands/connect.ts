@@ -7,20 +7,18 @@
 // and the child carries on alone. The service speaks the same lines on its root-only socket.
 
 import { Command, Option } from "commander";
-import { existsSync, rmSync } from "node:fs";
-import type { Socket } from "bun";
+import { readFileSync } from "node:fs";
 import { discardTunnelProcess, takeTunnelProcess } from "../background.ts";
 import { parseConnectFlags, parseTuning, type ConnectFlags, type ConnectRequest } from "../connect-options.ts";
-import { ExitCode, exitCodeFor, UserError } from "../exit.ts";
-import type { TunnelEvent } from "../tunnel/runtime.ts";
+import { ExitCode, UserError } from "../exit.ts";
 import { lineWriterIgnoringErrors } from "../fd-writer.ts";
 import { Reporter } from "../output.ts";
 import { encodeRequest } from "../request-codec.ts";
-import { SERVICE_SOCKET } from "../state-dir.ts";
+import { relayEvents, serviceHost, type TunnelHost } from "../service-client.ts";
 import { lineReader, stdinIsTerminal } from "../stdin.ts";
 import { promptNoEcho, resolveSecrets } from "../profiles/secrets.ts";
 
-export function connectCommand(): Command {
+export function connectCommand(context?: ConnectContext): Command {
   return new Command("connect")
     .description("connect to an IKEv2 gateway (a stored profile, or flags); runs in the foreground until Ctrl-C or `roam disconnect`")
     .argument("[profile]", "a stored profile (see roam profiles list); without it, the flags below say where to connect")
@@ -60,13 +58,52 @@ export function connectCommand(): Command {
     .addOption(new Option("--internal-child").hideHelp())
     .action(async (profile: string | undefined, flags: ConnectFlags & { internalChild?: boolean }, cmd: Command) => {
       if (flags.internalChild) {
+        if (context !== undefined) throw new UserError("connect: --internal-child is roam's own, not a flag to give");
         process.exitCode = await (await import("../tunnel-process.ts")).runChild();
         return;
       }
+      const c = context ?? localContext();
       const fromCli = (k: string) => cmd.getOptionValueSource(k) === "cli";
-      const req = profile === undefined ? await parseConnectFlags(flags, lineReader(() => process.stdin), { env: process.env, prompt: stdinIsTerminal() ? promptNoEcho : undefined }) : await requestFromProfile(profile, flags, fromCli);
-      process.exitCode = req.background ? await runBackground(req) : await runForeground(req, new Reporter(lineWriterIgnoringErrors(2)));
+      const req =
+        profile === undefined
+          ? await parseConnectFlags(flags, c.readStdinLine, { env: c.env, prompt: c.prompt, hostPath: c.hostPath })
+          : await requestFromProfile(profile, flags, fromCli, c);
+      await c.run(req);
     });
+}
+
+/**
+ * Where a connect command line is read and its tunnel run: this process (localContext), or the roam
+ * service for a client that handed it the command line (cli/service-parse.ts).
+ */
+export interface ConnectContext {
+  env: Record<string, string | undefined>;
+  /** Whose profile store: root searches the system store first (profiles/store.ts). */
+  uid: number;
+  /** The path to open for a path the user gave (connect-options.ts ConnectSources). */
+  hostPath?: (path: string) => string;
+  /** The next line of standard input (--password-stdin). */
+  readStdinLine: () => Promise<string>;
+  /** A no-echo prompt; undefined without a terminal. */
+  prompt?: (question: string) => Promise<string>;
+  /** Warnings about the profile. */
+  out: Reporter;
+  /** Runs the checked request (this process: sets its exit code). */
+  run(req: ConnectRequest): Promise<void>;
+}
+
+function localContext(): ConnectContext {
+  const out = new Reporter(lineWriterIgnoringErrors(2));
+  return {
+    env: process.env,
+    uid: process.getuid?.() ?? -1,
+    readStdinLine: lineReader(() => process.stdin),
+    prompt: stdinIsTerminal() ? promptNoEcho : undefined,
+    out,
+    run: async (req) => {
+      process.exitCode = req.background ? await runBackground(req) : await runForeground(req, out);
+    },
+  };
 }
 
 async function runForeground(req: ConnectRequest, out: Reporter): Promise<number> {
@@ -79,105 +116,10 @@ async function runBackground(req: ConnectRequest): Promise<number> {
   const out = new Reporter(lineWriterIgnoringErrors(2));
   const request = `${encodeRequest(req)}\n`;
   // A roam service that listens takes the tunnel; otherwise this executable's child runs it.
-  const host = (await serviceHost(request)) ?? (await childHost(request));
-  if (host.kind === "service") discardTunnelProcess();
-  const decoder = new TextDecoder();
-  let buf = "";
-  for (;;) {
-    const chunk = await host.next();
-    if (chunk === null) break;
-    buf += decoder.decode(chunk, { stream: true });
-    let nl: number;
-    while ((nl = buf.indexOf("\n")) >= 0) {
-      const line = buf.slice(0, nl);
-      buf = buf.slice(nl + 1);
-      let ev: TunnelEvent | { kind: "error"; message: string; exitCode: number };
-      try {
-        ev = JSON.parse(line);
-      } catch {
-        continue;
-      }
-      let code: number | undefined;
-      if (ev.kind === "error") {
-        out.error(ev.message);
-        code = ev.exitCode;
-      } else {
-        out.event(ev);
-        if (ev.kind === "up") code = ExitCode.OK;
-        if (ev.kind === "down") code = exitCodeFor(ev.outcome);
-      }
-      if (code !== undefined) {
-        // The tunnel carries on alone (or has ended): we stop listening and leave.
-        host.release();
-        return code;
-      }
-    }
-  }
-  const ended = await host.ended();
-  out.error(ended.message);
-  return ended.code;
-}
-
-/** Where a --background tunnel runs: its event lines, and what to say when they end before up/down. */
-interface TunnelHost {
-  kind: "service" | "child";
-  /** The next bytes of event lines, or null at their end. */
-  next(): Promise<Uint8Array | null>;
-  /** Stops listening; the tunnel carries on. */
-  release(): void;
-  /** The events ended without an outcome: why, and the exit code. */
-  ended(): Promise<{ message: string; code: number }>;
-}
-
-/** The request sent to the roam service (SERVICE_SOCKET), or null when none listens there. */
-async function serviceHost(request: string): Promise<TunnelHost | null> {
-  if (!existsSync(SERVICE_SOCKET)) return null;
-  const chunks: Uint8Array[] = [];
-  let closed = false;
-  let wake: (() => void) | null = null;
-  const notify = () => {
-    wake?.();
-    wake = null;
-  };
-  let sock: Socket<undefined>;
-  try {
-    sock = await Bun.connect<undefined>({
-      unix: SERVICE_SOCKET,
-      socket: {
-        data(_s, chunk) {
-          chunks.push(new Uint8Array(chunk));
-          notify();
-        },
-        close() {
-          closed = true;
-          notify();
-        },
-        error() {
-          closed = true;
-          notify();
-        },
-      },
-    });
-  } catch (e) {
-    // Nothing listens (a service that was killed left its socket): run the tunnel in a child instead,
-    // and remove the socket so that the next connect starts its child ahead again.
-    if ((e as { code?: string }).code === "ECONNREFUSED") rmSync(SERVICE_SOCKET, { force: true });
-    return null;
-  }
-  // A request line is small next to the socket's buffer; a short write means the service is in trouble.
-  if (sock.write(request) !== request.length) {
-    sock.end();
-    return null;
-  }
-  return {
-    kind: "service",
-    async next() {
-      while (chunks.length === 0 && !closed) await new Promise<void>((r) => (wake = r));
-      return chunks.shift() ?? null;
-    },
-    release: () => sock.end(),
-    ended: async () => ({ message: `the roam service (${SERVICE_SOCKET}) closed the connection before the tunnel was up`, code: ExitCode.INTERNAL }),
-  };
+  const service = await serviceHost(request);
+  if (service !== null) discardTunnelProcess();
+  const host = service ?? (await childHost(request));
+  return (await relayEvents(host, out, (fd, text) => lineWriterIgnoringErrors(fd).write(text))) ?? ExitCode.INTERNAL;
 }
 
 /** The request written to this executable's detached child (cli/background.ts). */
@@ -187,7 +129,6 @@ async function childHost(request: string): Promise<TunnelHost> {
   await child.stdin.end();
   const reader = child.stdout.getReader();
   return {
-    kind: "child",
     async next() {
       const r = await reader.read();
       return r.done ? null : r.value;
@@ -204,30 +145,30 @@ async function childHost(request: string): Promise<TunnelHost> {
 }
 
 /** `roam connect NAME`: the stored profile, its secrets (stdin, environment, secrets file or a prompt), warnings. */
-async function requestFromProfile(name: string, flags: ConnectFlags, fromCli: (flag: string) => boolean): Promise<ConnectRequest> {
+async function requestFromProfile(name: string, flags: ConnectFlags, fromCli: (flag: string) => boolean, c: ConnectContext): Promise<ConnectRequest> {
   const given = (["gateway", "remoteId", "id", "pskFile", "eapIdentity", "ca", "cert", "key", "p12", "subnet", "exclude", "ike", "esp", "up", "down"] as const).filter((k) => flags[k] !== undefined);
   if (given.length > 0) {
     throw new UserError(`connect: a profile and --${given.map((k) => k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)).join(", --")} do not go together: edit the profile instead`);
   }
   // Loaded only for a profile (the store's TOML parser and the profile mapping): a connect with flags
   // starts without them.
-  const [{ loadProfile, readSecrets }, { profileNeedsKeyPassphrase, profileToConnectRequest }] = await Promise.all([import("../profiles/store.ts"), import("../profiles/connect.ts")]);
-  const out = new Reporter(lineWriterIgnoringErrors(2));
-  const loaded = loadProfile(name);
-  for (const w of loaded.warnings) out.line(`warning: ${w}`);
+  const [{ defaultStoreDirs, loadProfile, readSecrets }, { profileNeedsKeyPassphrase, profileToConnectRequest }] = await Promise.all([import("../profiles/store.ts"), import("../profiles/connect.ts")]);
+  const open = c.hostPath ?? ((p: string) => p);
+  const loaded = loadProfile(name, defaultStoreDirs(c.env, c.uid), open);
+  for (const w of loaded.warnings) c.out.line(`warning: ${w}`);
   const secrets = await resolveSecrets(
     loaded.profile,
     {
       passwordStdin: flags.passwordStdin ?? false,
-      readStdinLine: lineReader(() => process.stdin),
-      env: process.env,
-      stored: () => readSecrets(loaded.dir, name),
-      prompt: stdinIsTerminal() ? promptNoEcho : undefined,
+      readStdinLine: c.readStdinLine,
+      env: c.env,
+      stored: () => readSecrets(loaded.dir, name, open),
+      prompt: c.prompt,
     },
-    profileNeedsKeyPassphrase(loaded.profile, loaded.dir),
+    profileNeedsKeyPassphrase(loaded.profile, loaded.dir, (f) => new Uint8Array(readFileSync(open(f)))),
   );
-  const { request, unsupported } = profileToConnectRequest(loaded.profile, secrets, { background: flags.background ?? false, dir: loaded.dir });
-  for (const u of unsupported) out.line(`warning: ${u}`);
+  const { request, unsupported } = profileToConnectRequest(loaded.profile, secrets, { background: flags.background ?? false, dir: loaded.dir, hostPath: open });
+  for (const u of unsupported) c.out.line(`warning: ${u}`);
   // Tuning flags given on the command line override the profile for this connection.
   if (fromCli("ipv6")) request.requestIp6 = flags.ipv6 ?? request.requestIp6;
   if (fromCli("fragmentation")) request.fragmentation = flags.fragmentation ?? request.fragmentation;

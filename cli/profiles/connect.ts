@@ -12,7 +12,7 @@ import { certificates, certPlusEap, clientCertificate, CONNECT_DEFAULTS, keyFile
 import type { Identity } from "../../core/ike/config.ts";
 import { UserError } from "../exit.ts";
 import type { Profile } from "./model.ts";
-import { assetPath } from "./store.ts";
+import { assetPath, type HostPath } from "./store.ts";
 
 /** Secrets as resolved for this connection (see secrets.ts for where they come from). */
 export interface ResolvedSecrets {
@@ -40,6 +40,8 @@ export interface ProfileConnectOptions {
   /** The store directory the profile came from (relative CA paths are under `<dir>/<name>.d/`). */
   dir: string;
   readFile?: (path: string) => Uint8Array;
+  /** Maps a path to the path to open (store.ts HostPath); messages name the path itself. */
+  hostPath?: HostPath;
 }
 
 export interface ProfileConnect {
@@ -49,9 +51,9 @@ export interface ProfileConnect {
 }
 
 /** A file's mode, or null when it cannot be looked at (reading it then names the problem). */
-function modeOf(path: string): number | null {
+function modeOf(path: string, open: HostPath): number | null {
   try {
-    return statSync(path).mode;
+    return statSync(open(path)).mode;
   } catch {
     return null;
   }
@@ -73,7 +75,8 @@ function withRsaPss(p: Profile, c: Credentials, note: (field: string, what: stri
 export function profileToConnectRequest(profile: Profile, secrets: ResolvedSecrets, opts: ProfileConnectOptions): ProfileConnect {
   const p = profile;
   const who = `profile "${p.name}"`;
-  const read = opts.readFile ?? ((f: string) => new Uint8Array(readFileSync(f)));
+  const open = opts.hostPath ?? ((f: string) => f);
+  const read = opts.readFile ?? ((f: string) => new Uint8Array(readFileSync(open(f))));
   const unsupported: string[] = [];
   const note = (field: string, what: string) => unsupported.push(`${field} ${what}`);
 
@@ -99,7 +102,7 @@ export function profileToConnectRequest(profile: Profile, secrets: ResolvedSecre
       const certPath = assetPath(opts.dir, p.name, p.clientCert);
       const keyPath = assetPath(opts.dir, p.name, p.clientKey);
       // The key is a secret: like --key, mode 0600 (no access for group or others).
-      const keyMode = modeOf(keyPath);
+      const keyMode = modeOf(keyPath, open);
       if (keyMode !== null && (keyMode & 0o077) !== 0) {
         throw new UserError(`${who}: client_key "${keyPath}" is readable by other users (mode ${(keyMode & 0o777).toString(8)}); run chmod 600 "${keyPath}"`);
       }

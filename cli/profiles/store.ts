@@ -42,12 +42,20 @@ export interface LoadedProfile extends StoredProfile {
   warnings: string[];
 }
 
+/**
+ * Maps a path to the path to open; messages name the path itself. The roam service opens a client's files
+ * through /proc/PID/root (cli/service-parse.ts).
+ */
+export type HostPath = (path: string) => string;
+
+const asIs: HostPath = (p) => p;
+
 /** Reads `<dir>/<name>.toml`; a bad file is a UserError naming the file and the field. */
-export function readProfileFile(dir: string, name: string): LoadedProfile {
+export function readProfileFile(dir: string, name: string, open: HostPath = asIs): LoadedProfile {
   const path = join(dir, `${name}.toml`);
   let text: string;
   try {
-    text = readFileSync(path, "utf8");
+    text = readFileSync(open(path), "utf8");
   } catch {
     throw new UserError(`profile "${name}": cannot read ${path}`);
   }
@@ -68,17 +76,17 @@ export function readProfileFile(dir: string, name: string): LoadedProfile {
   for (const w of r.warnings) warnings.push(`${path}: ${w}`);
   for (const ca of r.value.ca) {
     const p = assetPath(dir, name, ca);
-    if (!existsSync(p)) warnings.push(`${path}: CA file ${p} does not exist`);
+    if (!existsSync(open(p))) warnings.push(`${path}: CA file ${p} does not exist`);
   }
-  return { profile: r.value, dir, path, hasSecrets: existsSync(join(dir, `${name}.secrets`)), warnings };
+  return { profile: r.value, dir, path, hasSecrets: existsSync(open(join(dir, `${name}.secrets`))), warnings };
 }
 
 /** Finds a profile by name in the search order. */
-export function loadProfile(name: string, dirs: StoreDirs = defaultStoreDirs()): LoadedProfile {
+export function loadProfile(name: string, dirs: StoreDirs = defaultStoreDirs(), open: HostPath = asIs): LoadedProfile {
   const bad = checkName(name);
   if (bad) throw new UserError(bad);
   for (const dir of searchOrder(dirs)) {
-    if (existsSync(join(dir, `${name}.toml`))) return readProfileFile(dir, name);
+    if (existsSync(open(join(dir, `${name}.toml`)))) return readProfileFile(dir, name, open);
   }
   throw new UserError(`no profile "${name}" (looked in ${searchOrder(dirs).join(" and ")}; see roam profiles list)`);
 }
@@ -222,11 +230,11 @@ export function removeProfile(name: string, dirs: StoreDirs = defaultStoreDirs()
  * Reads `<name>.secrets`. Refuses a file other users can read (one line naming the chmod to run), and a
  * symbolic link (it could point anywhere). No file: no stored secrets.
  */
-export function readSecrets(dir: string, name: string): Secrets {
+export function readSecrets(dir: string, name: string, open: HostPath = asIs): Secrets {
   const path = join(dir, `${name}.secrets`);
   let st;
   try {
-    st = lstatSync(path);
+    st = lstatSync(open(path));
   } catch {
     return {};
   }
@@ -236,7 +244,7 @@ export function readSecrets(dir: string, name: string): Secrets {
   }
   let t: Record<string, unknown>;
   try {
-    t = parse(readFileSync(path, "utf8")) as Record<string, unknown>;
+    t = parse(readFileSync(open(path), "utf8")) as Record<string, unknown>;
   } catch (e) {
     throw new UserError(`${path}: not valid TOML: ${firstLine(e)}`);
   }

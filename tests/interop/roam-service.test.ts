@@ -2,11 +2,14 @@
 // hands its tunnel to the service instead of starting a child; traffic, status and disconnect work as
 // without it; repeated tunnels leave no descriptors or threads behind in the service; a second connect
 // while one is up, and a wrong PSK, fail as they do without it; SIGTERM takes the tunnel down cleanly; a
-// service killed with SIGKILL leaves a socket that connect sees through and falls back to a child.
+// service killed with SIGKILL leaves a socket that connect sees through and falls back to a child. The
+// service reads the client's command line: files the client sees (in a mount namespace of its own,
+// relative to its directory), profiles of its environment, the same errors as without the service; a
+// client in another PID namespace reads its command line itself.
 // Needs root and tests/interop/install-deps.sh; skipped with a message otherwise.
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { hostState, type HostState } from "./lib/host-state.ts";
 import { onCleanup, readIfExists, waitFor } from "./lib/proc.ts";
@@ -166,4 +169,67 @@ describe.skipIf(unavailable !== undefined)("roam service against a strongSwan ga
     await waitFor("the gateway to forget the IKE SA", () => listSas(stage.gateway).length === 0, 5_000);
     expectClean();
   }, 60_000);
+
+  test("the service reads the client's command line: its files (own mount namespace, relative path), its profile store, the same errors as without the service; another PID namespace reads it itself", async () => {
+    await startService();
+    const client = stage.topo.names.client;
+    const env = ["env", `ROAM_RUN_DIR=${runDir}`];
+    const connectedAndDown = async () => {
+      expect(ourChildren()).toEqual([]);
+      expect(ping()).toBe(true);
+      expect(roam(["disconnect"]).code).toBe(0);
+      await waitFor("the gateway to forget the IKE SA", () => listSas(stage.gateway).length === 0, 5_000);
+      expectClean();
+    };
+
+    // The PSK in a tmpfs that only the client's mount namespace has (unshare -m, private propagation):
+    // the service, in a namespace of its own, sees an empty directory there, and reads the file through
+    // /proc/PID/root; the path is relative to the client's working directory.
+    const priv = `${stage.dir}/client-only`;
+    mkdirSync(priv, { mode: 0o700 });
+    const args = pskArgs().map((a) => (a === pskFile ? "office.psk" : a));
+    const shell = `mount -t tmpfs -o mode=0700 roam-test ${priv} && cp ${pskFile} ${priv}/office.psk && chmod 600 ${priv}/office.psk && cd ${priv} && exec ${[...env, ROAM, ...args].join(" ")}`;
+    const up = stage.topo.exec(client, ["unshare", "-m", "--propagation", "private", "sh", "-c", shell], { timeoutMs: 60_000 });
+    expect(up.code, up.stderr).toBe(0);
+    expect(up.stderr).toContain("tunnel up on roam0");
+    expect(readdirSync(priv)).toEqual([]);
+    expect(readIfExists(serviceLog)).toMatch(/connect from pid \d+: command line read by the service/);
+    await connectedAndDown();
+
+    // A profile in the client's XDG_CONFIG_HOME; its warning reaches the client's stderr.
+    const store = `${stage.dir}/xdg/roam/profiles`;
+    mkdirSync(store, { recursive: true, mode: 0o700 });
+    writeFileSync(`${store}/svc-office.toml`, `name = "other"\ngateway = ["${NET.gateway}"]\nauth = "psk"\nremote_id = "${stage.creds.gatewayId}"\nlocal_id = "${stage.creds.pskClientId}"\n`);
+    writeFileSync(`${store}/svc-office.secrets`, `psk = "${readFileSync(pskFile, "utf8").trim()}"\n`, { mode: 0o600 });
+    const viaProfile = stage.topo.exec(client, [...env, `XDG_CONFIG_HOME=${stage.dir}/xdg`, ROAM, "connect", "svc-office", "--background"], { timeoutMs: 60_000 });
+    expect(viaProfile.code, viaProfile.stderr).toBe(0);
+    expect(viaProfile.stderr).toContain(`roam: warning: ${store}/svc-office.toml: name "other" differs from the file name; using "svc-office"`);
+    await connectedAndDown();
+
+    // Usage and config errors: the same lines and exit codes as a client without a service (another run
+    // directory), and nothing started.
+    const noService = `${stage.dir}/no-service-run`;
+    mkdirSync(noService, { mode: 0o700 });
+    for (const bad of [
+      [...pskArgs(), "--frobnicate"],
+      pskArgs().map((a) => (a === pskFile ? "missing.psk" : a)),
+      pskArgs().map((a) => (a === NET.gateway ? "192.0.2.1 extra" : a)),
+    ]) {
+      const viaService = roam(bad);
+      const alone = stage.topo.exec(client, ["env", `ROAM_RUN_DIR=${noService}`, ROAM, ...bad], { timeoutMs: 60_000 });
+      expect(viaService.code, viaService.stderr).toBe(2);
+      expect({ code: viaService.code, stdout: viaService.stdout, stderr: viaService.stderr }).toEqual({ code: alone.code, stdout: alone.stdout, stderr: alone.stderr });
+      expect(viaService.stderr).not.toContain("/proc/");
+    }
+    expectClean();
+
+    // A client in a PID namespace of its own: its pid means another process to the service, which leaves
+    // the command line to it; the client then sends the checked request, and the tunnel runs in the service.
+    const inPidNs = stage.topo.exec(client, ["unshare", "-p", "-f", "--mount-proc", ...env, ROAM, ...pskArgs()], { timeoutMs: 60_000 });
+    expect(inPidNs.code, inPidNs.stderr).toBe(0);
+    expect(readIfExists(serviceLog)).toContain("the client reads its command line itself (the client is not in our PID namespace)");
+    expect(readIfExists(serviceLog)).toContain("connect: a request checked by the client");
+    await connectedAndDown();
+    await stopService();
+  }, 120_000);
 });

@@ -6,7 +6,7 @@ import { execFileSync } from "node:child_process";
 import { chmodSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { parseConnectFlags, type ConnectFlags, type PassphraseSources } from "../../../cli/connect-options.ts";
+import { parseConnectFlags, type ConnectFlags, type ConnectSources } from "../../../cli/connect-options.ts";
 import { ExitCode, UserError } from "../../../cli/exit.ts";
 import { lineReader } from "../../../cli/stdin.ts";
 import { Readable } from "node:stream";
@@ -41,7 +41,7 @@ const noStdin = async () => {
   throw new Error("stdin must not be read");
 };
 
-async function refusal(f: ConnectFlags, read: () => Promise<string> = noStdin, src?: PassphraseSources): Promise<UserError> {
+async function refusal(f: ConnectFlags, read: () => Promise<string> = noStdin, src?: ConnectSources): Promise<UserError> {
   try {
     await parseConnectFlags(f, read, src);
   } catch (e) {
@@ -79,7 +79,7 @@ describe("connect --p12", () => {
     expect(r.credentials.kind).toBe("cert");
   });
 
-  const cases: [string, ConnectFlags, PassphraseSources | undefined, (() => Promise<string>) | undefined, RegExp][] = [
+  const cases: [string, ConnectFlags, ConnectSources | undefined, (() => Promise<string>) | undefined, RegExp][] = [
     ["a wrong password", base, { env: { ROAM_KEY_PASSPHRASE: "nope" } }, undefined, /^connect: --p12 ".*good.p12": wrong password or corrupted file \(MAC mismatch\)$/],
     ["no password at all (not a terminal)", base, { env: {} }, undefined, /^connect: --p12 ".*good.p12" is protected by a password: give it with --password-stdin, the ROAM_KEY_PASSPHRASE environment variable/],
     ["a file others can read", { ...base, p12: p12("open.p12", "x", 0o644) }, { env: {} }, undefined, /--p12 ".*open.p12" is readable by other users \(mode 644\); run chmod 600/],
