@@ -1,7 +1,7 @@
 // Builds the single executable dist/roam with `bun build --compile`.
 // Worker entry points must be listed here so that they are embedded in the binary.
 import { $ } from "bun";
-import { existsSync, mkdirSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, rmSync } from "node:fs";
 
 const entrypoints = ["cli/main.ts", ...workerEntrypoints()];
 
@@ -11,6 +11,8 @@ function workerEntrypoints(): string[] {
 }
 
 mkdirSync("dist", { recursive: true });
+// The source maps of the previous build: chunk names change with their content, and old maps would pile up.
+for (const f of readdirSync("dist")) if (f.endsWith(".js.map")) rmSync(`dist/${f}`);
 const result = await Bun.build({
   entrypoints,
   compile: { outfile: "dist/roam" },
