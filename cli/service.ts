@@ -1,8 +1,8 @@
 // `roam service`: a resident roam that `roam connect --background` hands its tunnel to, as swanctl hands
 // its connections to a running charon. Without it, every background connect starts a second roam process
 // and runs the protocol code cold (~20-25 ms of process start and loading, ~15-25 ms of first-run code on
-// the 2-core machine); the service has done both already, and starts the next tunnel's reader workers
-// while it waits. It runs one tunnel at a time, like roam without it.
+// the 2-core machine); the service has done both already, and a tunnel's reader workers serve the next
+// tunnel (platform/linux/reader-worker.ts recycleReaderWorker). It runs one tunnel at a time, like roam without it.
 //
 // Protocol on the socket (root-only directory, the socket itself 0600): the client sends one line, either
 //   - its command line (cli/service-client.ts ArgvMessage), which the service reads as the client would
@@ -110,8 +110,12 @@ export async function startService(out: Reporter, opts: { signals: boolean } = {
       out.line(`tunnel ended (exit ${code}); waiting for the next connect`);
       running = null;
       stopTunnel = null;
-      // The next tunnel's reader workers, started while nobody waits for them.
-      prestartTunnelWorkers();
+      // The tunnel's reader workers serve the next one (reader-worker.ts recycleReaderWorker). The UDP
+      // reader's stop is answered within a second: after that, start new ones where none came back, unless
+      // a tunnel runs again (its own workers come back when it ends).
+      setTimeout(() => {
+        if (running === null) prestartTunnelWorkers();
+      }, 1500).unref();
     });
   };
 

@@ -1,7 +1,10 @@
 // `roam connect`: runs a tunnel in the foreground, or with --background returns once it is up.
 //
 // Background mode hands the tunnel to the roam service when one listens (cli/service.ts), and otherwise
-// re-runs this executable as a detached child. The child receives the checked request (secrets included)
+// re-runs this executable as a detached child. (With a service, the client usually hands it the command
+// line before this module is loaded, cli/service-client.ts; the service then runs this command with a
+// ConnectContext of the client's, and this process only sends a checked request when the service leaves
+// the command line to it.) The child receives the checked request (secrets included)
 // on its standard input — never on its command line or in its environment — and reports progress as JSON
 // lines on standard output until the tunnel is up or has failed; then the parent exits with the outcome
 // and the child carries on alone. The service speaks the same lines on its root-only socket.

@@ -149,8 +149,7 @@ function cycle(): void {
   }
   const stopEvents = pollView.getInt16(14, true);
   if (stopEvents !== 0) {
-    running = false;
-    post({ type: "stopped" });
+    stop();
     return;
   }
   const tunEvents = pollView.getInt16(6, true);
@@ -165,6 +164,20 @@ function cycle(): void {
     }
   }
   if (running) setImmediate(cycle);
+}
+
+/**
+ * The loop is over: the owner may close the fds and hand this worker to the next device
+ * (reader-worker.ts recycleReaderWorker), which sends "start" again. The last device's buffers are let go.
+ */
+function stop(): void {
+  running = false;
+  ring = [];
+  state = new Int32Array(0);
+  scratch = new Uint8Array(0);
+  next = 0;
+  pendLen = pendHdrLen = pendGsoSize = pendNext = pendCount = 0;
+  post({ type: "stopped" });
 }
 
 self.onmessage = (ev: MessageEvent<ToReader>) => {

@@ -7,7 +7,7 @@
 import { readFileSync } from "node:fs";
 import type { PacketBatch, TunDevice } from "../types.ts";
 import * as libc from "./libc.ts";
-import { isCompiledExecutable, prestartReaderWorker, startReaderWorker } from "./reader-worker.ts";
+import { isCompiledExecutable, prestartReaderWorker, recycleReaderWorker, startReaderWorker } from "./reader-worker.ts";
 import { IFF_VNET_HDR, setOffload, TUN_OFFLOADS } from "./tun-offload.ts";
 import { VNET_HDR_LEN } from "../../core/net/vnet.ts";
 import { BatchView, batchRing, batchShape, FREE, READER_STATS, type BatchShape, type FromReader, type ToReader } from "../tun-batch.ts";
@@ -278,9 +278,13 @@ class LinuxTun implements LinuxTunDevice {
 
   private async stop(): Promise<void> {
     const worker = this.worker;
+    let stoppedCleanly = false;
     if (worker !== null && this.readerAlive) {
       const stopped = new Promise<void>((resolve) => {
-        this.stoppedResolve = resolve;
+        this.stoppedResolve = () => {
+          stoppedCleanly = true;
+          resolve();
+        };
       });
       // Wake the reader out of poll() (eventfd counter += 1).
       libc.writeAt(this.stopFd, new Uint8Array(this.one.buffer), 0, 8);
@@ -292,7 +296,9 @@ class LinuxTun implements LinuxTunDevice {
       clearTimeout(timer);
     }
     if (worker !== null) {
-      worker.terminate();
+      // A reader that answered "stopped" serves the next device; one that did not (a timeout, a failure) ends.
+      if (stoppedCleanly) recycleReaderWorker(readerWorkerSpecifier(), worker);
+      else worker.terminate();
       this.worker = null;
     }
     // Only now: the reader can no longer touch these fd numbers.

@@ -10,7 +10,7 @@ import { ptr } from "bun:ffi";
 import { formatIPv4, formatIPv6, parseIPv4, parseIPv6 } from "../../core/wire/addr.ts";
 import { QueuedUdp, UdpError, type SendQueue, type UdpOptions } from "../udp-queue.ts";
 import * as libc from "./libc.ts";
-import { isCompiledExecutable, prestartReaderWorker, startReaderWorker } from "./reader-worker.ts";
+import { isCompiledExecutable, prestartReaderWorker, recycleReaderWorker, startReaderWorker } from "./reader-worker.ts";
 import { FREE, TRUNCATED, udpBatchShape, udpRing, type FromUdpReader, type ToUdpReader, type UdpBatchShape } from "./udp-batch.ts";
 
 /** Socket buffer size asked for each way. */
@@ -164,7 +164,7 @@ export class MmsgUdpEndpoint extends QueuedUdp {
             return;
           case "stopped":
             this.readerAlive = false;
-            this.releaseFds();
+            this.releaseFds(true);
             return;
         }
       },
@@ -307,8 +307,12 @@ export class MmsgUdpEndpoint extends QueuedUdp {
     }
   }
 
-  private releaseFds(): void {
-    this.worker?.terminate();
+  /** `recycle`: the reader answered "stopped" and serves the next socket; otherwise it ends. */
+  private releaseFds(recycle = false): void {
+    if (this.worker !== null) {
+      if (recycle) recycleReaderWorker(udpWorkerSpecifier(), this.worker);
+      else this.worker.terminate();
+    }
     this.worker = null;
     if (this.fd >= 0) libc.close(this.fd);
     if (this.stopFd >= 0) libc.close(this.stopFd);

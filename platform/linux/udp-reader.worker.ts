@@ -117,8 +117,7 @@ function cycle(): void {
     return;
   }
   if (pollView.getInt16(14, true) !== 0) {
-    running = false;
-    post({ type: "stopped" });
+    stop();
     return;
   }
   const events = pollView.getInt16(6, true);
@@ -132,6 +131,18 @@ function cycle(): void {
     }
   }
   if (running) setImmediate(cycle);
+}
+
+/**
+ * The loop is over: the owner may close the fds and hand this worker to the next socket
+ * (reader-worker.ts recycleReaderWorker), which sends "start" again. The last socket's buffers are let go.
+ */
+function stop(): void {
+  running = false;
+  ring = [];
+  state = new Int32Array(0);
+  next = 0;
+  post({ type: "stopped" });
 }
 
 self.onmessage = (ev: MessageEvent<ToUdpReader>) => {

@@ -90,7 +90,8 @@ describe.skipIf(unavailable !== undefined)("roam service against a strongSwan ga
     expect(statSync(socket()).mode & 0o777).toBe(0o600);
     const fds = () => readdirSync(`/proc/${svc.pid}/fd`).length;
     const threads = () => readdirSync(`/proc/${svc.pid}/task`).length;
-    let base: { fds: number; threads: number } | null = null;
+    const workerThreads = () => readdirSync(`/proc/${svc.pid}/task`).filter((t) => readIfExists(`/proc/${svc.pid}/task/${t}/comm`).trim() === "Worker").sort();
+    let base: { fds: number; threads: number; workers: string[] } | null = null;
     for (let i = 0; i < 4; i++) {
       const up = roam(pskArgs());
       expect(up.code, `connect ${i}: ${up.stderr}`).toBe(0);
@@ -114,11 +115,14 @@ describe.skipIf(unavailable !== undefined)("roam service against a strongSwan ga
       expectClean();
       // The next tunnel's reader workers start once this one is down.
       await Bun.sleep(500);
-      if (base === null) base = { fds: fds(), threads: threads() };
+      if (base === null) base = { fds: fds(), threads: threads(), workers: workerThreads() };
     }
     // A leak of one descriptor or one worker per tunnel would show as +3 after three more tunnels.
     expect(fds()).toBeLessThanOrEqual(base!.fds + 1);
     expect(threads()).toBeLessThanOrEqual(base!.threads + 1);
+    // The TUN and UDP reader workers of one tunnel serve the next (reader-worker.ts recycleReaderWorker).
+    expect(base!.workers.length).toBe(2);
+    expect(workerThreads()).toEqual(base!.workers);
 
     const wrong = `${stage.dir}/wrong.psk`;
     writeFileSync(wrong, "not the right key\n", { mode: 0o600 });

@@ -3,6 +3,7 @@
 // trap in simple scripts, so the contract itself is checked too: a send made inside the receive
 // callback is still queued when the callback returns.)
 import { describe, expect, test } from "bun:test";
+import { readdirSync, readFileSync } from "node:fs";
 import { openUdp as openAny, UdpError, type UdpOptions } from "../../../platform/udp.ts";
 
 function deadline<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
@@ -179,6 +180,45 @@ describe(`${backend} backend`, () => {
 }
 
 describe("mmsg backend: batches, ring and sizes", () => {
+  test("a closed socket's reader worker serves the next socket: no new thread, datagrams flow", async () => {
+    const workerThreads = () =>
+      readdirSync("/proc/self/task")
+        .filter((t) => {
+          try {
+            return readFileSync(`/proc/self/task/${t}/comm`, "utf8").trim() === "Worker";
+          } catch {
+            return false; // ended meanwhile
+          }
+        })
+        .sort();
+    const tx = await openAny({ backend: "bun", address: "127.0.0.1", onDatagram: () => {} });
+    const exchange = async (text: string): Promise<void> => {
+      let got!: (s: string) => void;
+      const arrived = new Promise<string>((r) => (got = r));
+      const rx = await openAny({ backend: "mmsg", address: "127.0.0.1", onDatagram: (d) => got(new TextDecoder().decode(d)) });
+      try {
+        await rx.ready;
+        tx.send(new TextEncoder().encode(text), rx.localPort, "127.0.0.1");
+        tx.flush();
+        expect(await deadline(arrived, 3000, text)).toBe(text);
+      } finally {
+        rx.close();
+      }
+    };
+    try {
+      await exchange("first socket");
+      // The reader answers the stop within a turn or two; then it waits for the next socket.
+      await Bun.sleep(200);
+      const before = workerThreads();
+      expect(before.length).toBeGreaterThan(0);
+      await exchange("second socket");
+      await Bun.sleep(200);
+      expect(workerThreads()).toEqual(before);
+    } finally {
+      tx.close();
+    }
+  });
+
   test("a 60,000-octet datagram arrives whole; 1,000 datagrams in bursts arrive in order across the ring", async () => {
     const got: number[] = [];
     let big = -1;
