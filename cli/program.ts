@@ -48,8 +48,9 @@ export async function buildProgram(argv: readonly string[] = [], io: ProgramIO =
   return program;
 }
 
-export async function main(argv: string[], io: ProgramIO = PROCESS_IO): Promise<number> {
-  const program = await buildProgram(argv, io);
+/** Runs the command line; `program`: built ahead by buildProgram(argv, io) (the roam service does). */
+export async function main(argv: string[], io: ProgramIO = PROCESS_IO, built?: Command): Promise<number> {
+  const program = built ?? (await buildProgram(argv, io));
   try {
     await program.parseAsync(argv, { from: "user" });
     // Commands report their outcome through process.exitCode (0 when they set none).

@@ -25,7 +25,7 @@ import type { Reporter } from "./output.ts";
 import type { ConnectRequest } from "./connect-options.ts";
 import { decodeRequest } from "./request-codec.ts";
 import type { ArgvMessage } from "./service-client.ts";
-import { isArgvMessage, parseForClient } from "./service-parse.ts";
+import { isArgvMessage, parseForClient, prepareNextCommandLine } from "./service-parse.ts";
 import { SERVICE_SOCKET, STATE_DIR } from "./state-dir.ts";
 import { runForRequester } from "./tunnel-process.ts";
 import { warmUp } from "./tunnel/warm-up.ts";
@@ -50,6 +50,7 @@ export async function startService(out: Reporter, opts: { signals: boolean } = {
   // What the first connect would otherwise pay for: libcrypto, rtnetlink, OpenSSL's first keying, workers.
   if (process.platform === "linux") warmUp();
   prestartTunnelWorkers();
+  prepareNextCommandLine();
 
   /** The tunnel's stop function while a tunnel runs (from its request until it is down). */
   let stopTunnel: (() => Promise<void>) | null = null;
@@ -68,6 +69,9 @@ export async function startService(out: Reporter, opts: { signals: boolean } = {
       if (!ok || last === "up" || last === "down" || last === "error" || last === "exit" || last === "local") {
         attached.delete(sock);
         sock.end();
+        // Answered without a tunnel running: ready the next command line now. (With a tunnel up, when it
+        // ends: building it here would hold up the tunnel's first packets.)
+        if (running === null) prepareNextCommandLine();
       }
       return ok;
     };
@@ -110,6 +114,7 @@ export async function startService(out: Reporter, opts: { signals: boolean } = {
       out.line(`tunnel ended (exit ${code}); waiting for the next connect`);
       running = null;
       stopTunnel = null;
+      prepareNextCommandLine();
       // The tunnel's reader workers serve the next one (reader-worker.ts recycleReaderWorker). The UDP
       // reader's stop is answered within a second: after that, start new ones where none came back, unless
       // a tunnel runs again (its own workers come back when it ends).

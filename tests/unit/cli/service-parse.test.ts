@@ -9,7 +9,7 @@ import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ArgvMessage } from "../../../cli/service-client.ts";
-import { isArgvMessage, parseForClient, type ParseOutcome } from "../../../cli/service-parse.ts";
+import { isArgvMessage, parseForClient, prepareNextCommandLine, type ParseOutcome } from "../../../cli/service-parse.ts";
 
 let tmp: string;
 const KEY = "a pre-shared key of the test";
@@ -112,4 +112,18 @@ test("a malformed message is refused (a bug in the client), and only kind argv i
   expect(isArgvMessage({ gatewayHost: "192.0.2.1" })).toBe(false);
   await expect(parseForClient(message(PSK_ARGS, { cwd: "relative" }))).rejects.toThrow("malformed command line message: cwd");
   await expect(parseForClient(message(["status"]))).rejects.toThrow("malformed command line message: argv");
+});
+
+test("a program built ahead serves the next command line with that command line's output and files, once", async () => {
+  prepareNextCommandLine();
+  const bad = await parseForClient(message([...PSK_ARGS, "--psk-file", "office.psk", "--frobnicate"]), noTerminal);
+  expect(bad).toEqual({ kind: "exit", code: 2, writes: [{ fd: 2, text: "error: unknown option '--frobnicate'\n" }] });
+  // The next one builds its own program (none ready): nothing of the first is left in it.
+  const good = await parseForClient(message([...PSK_ARGS, "--psk-file", "office.psk"]), noTerminal);
+  expect(good.kind === "request" && good.writes.length === 0).toBe(true);
+  prepareNextCommandLine();
+  prepareNextCommandLine(); // one at a time
+  const elsewhere = await parseForClient(message([...PSK_ARGS, "--psk-file", "office.psk"], { cwd: tmp }), noTerminal);
+  expect(elsewhere.kind).toBe("exit");
+  expect(stderrOf(elsewhere)).toBe('roam: connect: --psk-file "office.psk" cannot be read (no such file or no permission)\n');
 });
