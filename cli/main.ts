@@ -27,7 +27,9 @@ if (import.meta.main) {
     import("./tunnel-process.ts").then((m) => m.runChild()).then((code) => process.exit(code), internalError);
   } else if (forService(argv)) {
     // A roam service listens: it reads the command line (cli/service-client.ts), unless it leaves it to us.
-    connectThroughService(argv).then((code) => (code === null ? runHere(argv) : process.exit(code)), internalError);
+    connectThroughService(argv)
+      .then((code) => (code === null ? runHere(argv) : process.exit(code)))
+      .catch(internalError);
   } else {
     void runHere(argv).catch(internalError);
   }

@@ -118,7 +118,9 @@ function prepare(): { program: Promise<Command>; binding: { io: ProgramIO | null
       run: (req) => context().run(req),
     },
   };
-  return { program: buildProgram(["connect"], io), binding };
+  const program = buildProgram(["connect"], io);
+  program.catch(() => {}); // a failure (a bug) is reported by the parse that awaits it, not as unhandled
+  return { program, binding };
 }
 
 /** Builds the program for the next command line now (the service calls it when it has nothing else to do). */

@@ -2,7 +2,8 @@
 // its connections to a running charon. Without it, every background connect starts a second roam process
 // and runs the protocol code cold (~20-25 ms of process start and loading, ~15-25 ms of first-run code on
 // the 2-core machine); the service has done both already, and a tunnel's reader workers serve the next
-// tunnel (platform/linux/reader-worker.ts recycleReaderWorker). It runs one tunnel at a time, like roam without it.
+// tunnel (platform/linux/reader-worker.ts recycleReaderWorker). It runs one tunnel at a time, like roam
+// without it.
 //
 // Protocol on the socket (root-only directory, the socket itself 0600): the client sends one line, either
 //   - its command line (cli/service-client.ts ArgvMessage), which the service reads as the client would
