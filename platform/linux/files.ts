@@ -66,15 +66,20 @@ export function writeFileAtomic(path: string, content: string, mode: number): vo
 const bindMounted = new Set<string>();
 
 /**
- * No fsync here, unlike the atomic path: a truncate and a write are not one step whatever follows them, and
- * what is written is the host's settings of the moment (a later connect or disconnect rewrites it), whose
- * durability nobody needs. The fsync cost a connect ~0.3 ms on this machine's ext4.
+ * The new content over the old from offset 0, then the file cut to its length. Not truncated to 0 first:
+ * on ext4, a truncate to 0 makes the close start writeback of the file (auto_da_alloc, its guard for
+ * replace-by-truncate), which cost a connect 0.5-1.7 ms here (0.2 ms against 0.07 in a loop, 2026-11-23).
+ * Neither order is one step: a reader in between sees an empty file one way, the new lines followed by
+ * the tail of the old ones the other (the resolver skips a broken line); both last microseconds.
+ * No fsync, unlike the atomic path, for the same reason: what is written is the host's settings of the
+ * moment (a later connect or disconnect rewrites it), whose durability nobody needs.
  */
 function rewriteInPlace(path: string, content: string): void {
+  const bytes = Buffer.from(content, "utf8");
   const fd = openSync(path, "r+");
   try {
-    ftruncateSync(fd, 0);
-    writeSync(fd, content, 0);
+    for (let off = 0; off < bytes.length; ) off += writeSync(fd, bytes, off, bytes.length - off, off);
+    ftruncateSync(fd, bytes.length);
   } finally {
     closeSync(fd);
   }

@@ -7,13 +7,15 @@
 import { readFileSync } from "node:fs";
 import type { PacketBatch, TunDevice } from "../types.ts";
 import * as libc from "./libc.ts";
-import { isCompiledExecutable, prestartReaderWorker, recycleReaderWorker, startReaderWorker } from "./reader-worker.ts";
+import { isCompiledExecutable, prestartReaderWorker, recycleReaderWorker, SpareRing, startReaderWorker } from "./reader-worker.ts";
 import { IFF_VNET_HDR, setOffload, TUN_OFFLOADS } from "./tun-offload.ts";
 import { VNET_HDR_LEN } from "../../core/net/vnet.ts";
-import { BatchView, batchRing, batchShape, FREE, READER_STATS, type BatchShape, type FromReader, type ToReader } from "../tun-batch.ts";
+import { BatchView, batchRing, batchShape, FREE, READER_STATS, type BatchRing, type BatchShape, type FromReader, type ToReader } from "../tun-batch.ts";
 
 /** Batch buffers in the ring shared with the reader. */
 const RING_BUFFERS = 8;
+/** The ring of the last device whose reader stopped cleanly, for the next device. */
+const spareRing = new SpareRing<BatchRing>();
 
 export class TunError extends Error {
   constructor(
@@ -144,6 +146,7 @@ class LinuxTun implements LinuxTunDevice {
   private readonly one = new BigUint64Array([1n]);
   private state: Int32Array<ArrayBufferLike> = new Int32Array(0);
   private stats: Uint32Array<ArrayBufferLike> = new Uint32Array(3);
+  private ring: BatchRing | null = null;
 
   constructor(
     readonly name: string,
@@ -169,9 +172,11 @@ class LinuxTun implements LinuxTunDevice {
   }
 
   start(): Promise<void> {
-    const ring = batchRing(this.shape, RING_BUFFERS);
+    const ring = spareRing.take(RING_BUFFERS, this.shape.bytes) ?? batchRing(this.shape, RING_BUFFERS);
+    this.ring = ring;
     this.state = new Int32Array(ring.state);
     this.stats = new Uint32Array(ring.stats);
+    this.stats.fill(0);
     const buffers = ring.buffers;
     const start: ToReader = { type: "start", tunFd: this.fd, stopFd: this.stopFd, shape: this.shape, ring, vnetHdr: this.vnet };
     const reader = startReaderWorker<FromReader>(
@@ -297,10 +302,16 @@ class LinuxTun implements LinuxTunDevice {
     }
     if (worker !== null) {
       // A reader that answered "stopped" serves the next device; one that did not (a timeout, a failure) ends.
-      if (stoppedCleanly) recycleReaderWorker(readerWorkerSpecifier(), worker);
-      else worker.terminate();
+      if (stoppedCleanly) {
+        recycleReaderWorker(readerWorkerSpecifier(), worker);
+        if (this.ring !== null) {
+          this.stats = this.stats.slice(); // the next device zeroes the shared counters; ours stay readable
+          spareRing.keep(this.ring);
+        }
+      } else worker.terminate();
       this.worker = null;
     }
+    this.ring = null;
     // Only now: the reader can no longer touch these fd numbers.
     libc.close(this.fd);
     libc.close(this.stopFd);

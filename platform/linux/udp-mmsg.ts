@@ -10,8 +10,8 @@ import { ptr } from "bun:ffi";
 import { formatIPv4, formatIPv6, parseIPv4, parseIPv6 } from "../../core/wire/addr.ts";
 import { QueuedUdp, UdpError, type SendQueue, type UdpOptions } from "../udp-queue.ts";
 import * as libc from "./libc.ts";
-import { isCompiledExecutable, prestartReaderWorker, recycleReaderWorker, startReaderWorker } from "./reader-worker.ts";
-import { FREE, TRUNCATED, udpBatchShape, udpRing, type FromUdpReader, type ToUdpReader, type UdpBatchShape } from "./udp-batch.ts";
+import { isCompiledExecutable, prestartReaderWorker, recycleReaderWorker, SpareRing, startReaderWorker } from "./reader-worker.ts";
+import { FREE, TRUNCATED, udpBatchShape, udpRing, type FromUdpReader, type ToUdpReader, type UdpBatchShape, type UdpRing } from "./udp-batch.ts";
 
 /** Socket buffer size asked for each way. */
 export const SOCKET_BUFFER = 4 << 20;
@@ -22,6 +22,8 @@ const RECV_BATCH = 32;
  * datagram; only touched pages cost memory). 8 MiB in all: allocating 32 MiB cost ~15 ms of connect time.
  */
 const RING_BUFFERS = 4;
+/** The ring of the last socket whose reader stopped cleanly, for the next socket. */
+const spareRing = new SpareRing<UdpRing>();
 /** Datagrams per sendmmsg call (a flush of more makes several calls). */
 const SEND_BATCH = 256;
 /** How long a flush waits for room in a full send buffer before dropping the rest, ms. */
@@ -114,6 +116,7 @@ export class MmsgUdpEndpoint extends QueuedUdp {
   private worker: Worker | null = null;
   private shape: UdpBatchShape | null = null;
   private ring: Uint8Array<ArrayBufferLike>[] = [];
+  private sharedRing: UdpRing | null = null;
   private state: Int32Array<ArrayBufferLike> = new Int32Array(0);
   private readerAlive = false;
   // sendmmsg scratch: struct mmsghdr[SEND_BATCH], struct iovec[SEND_BATCH], then the names.
@@ -144,7 +147,8 @@ export class MmsgUdpEndpoint extends QueuedUdp {
 
   start(shape: UdpBatchShape): Promise<void> {
     this.shape = shape;
-    const ring = udpRing(shape, RING_BUFFERS);
+    const ring = spareRing.take(RING_BUFFERS, shape.bytes) ?? udpRing(shape, RING_BUFFERS);
+    this.sharedRing = ring;
     this.ring = ring.buffers.map((b) => new Uint8Array(b));
     this.state = new Int32Array(ring.state);
     const start: ToUdpReader = { type: "start", fd: this.fd, stopFd: this.stopFd, shape, ring };
@@ -310,10 +314,13 @@ export class MmsgUdpEndpoint extends QueuedUdp {
   /** `recycle`: the reader answered "stopped" and serves the next socket; otherwise it ends. */
   private releaseFds(recycle = false): void {
     if (this.worker !== null) {
-      if (recycle) recycleReaderWorker(udpWorkerSpecifier(), this.worker);
-      else this.worker.terminate();
+      if (recycle) {
+        recycleReaderWorker(udpWorkerSpecifier(), this.worker);
+        if (this.sharedRing !== null) spareRing.keep(this.sharedRing);
+      } else this.worker.terminate();
     }
     this.worker = null;
+    this.sharedRing = null;
     if (this.fd >= 0) libc.close(this.fd);
     if (this.stopFd >= 0) libc.close(this.stopFd);
     this.fd = -1;

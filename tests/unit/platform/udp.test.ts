@@ -219,6 +219,56 @@ describe("mmsg backend: batches, ring and sizes", () => {
     }
   });
 
+  test("a closed socket's ring serves the next socket: the same shared buffers, 400 datagrams across it in order", async () => {
+    const ringOf = (u: object) => (u as { sharedRing: { buffers: SharedArrayBuffer[] } | null }).sharedRing?.buffers;
+    const tx = await openAny({ backend: "mmsg", address: "127.0.0.1", onDatagram: () => {} });
+    const rings: SharedArrayBuffer[][] = [];
+    const burst = async (): Promise<number[]> => {
+      const got: number[] = [];
+      let done!: () => void;
+      const all = new Promise<void>((r) => (done = r));
+      const rx = await openAny({
+        backend: "mmsg",
+        address: "127.0.0.1",
+        onDatagram: (d) => {
+          got.push(new DataView(d.buffer, d.byteOffset, 4).getUint32(0));
+          if (got.length === 400) done();
+        },
+      });
+      try {
+        await rx.ready;
+        rings.push(ringOf(rx)!);
+        // More than the ring holds (4 buffers of 32), with the main thread busy between bursts: every
+        // buffer of the reused ring is filled, handed back and filled again.
+        for (let b = 0; b < 4; b++) {
+          for (let i = 0; i < 100; i++) {
+            const d = new Uint8Array(100);
+            new DataView(d.buffer).setUint32(0, b * 100 + i);
+            tx.send(d, rx.localPort, "127.0.0.1");
+          }
+          tx.flush();
+          const until = performance.now() + 5;
+          while (performance.now() < until) {}
+          await Bun.sleep(1);
+        }
+        await deadline(all, 5000, "400 datagrams");
+        return got;
+      } finally {
+        rx.close();
+      }
+    };
+    try {
+      const order = Array.from({ length: 400 }, (_, i) => i);
+      expect(await burst()).toEqual(order);
+      await Bun.sleep(200); // the reader answers the stop; its ring is kept
+      expect(await burst()).toEqual(order);
+      expect(rings[0]!.length).toBe(4);
+      expect(rings[1]!.every((b, i) => b === rings[0]![i])).toBe(true);
+    } finally {
+      tx.close();
+    }
+  });
+
   test("a 60,000-octet datagram arrives whole; 1,000 datagrams in bursts arrive in order across the ring", async () => {
     const got: number[] = [];
     let big = -1;
