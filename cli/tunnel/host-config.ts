@@ -7,7 +7,7 @@ import { rangeToCidrs, selectorFromCidr, subtractRanges } from "../../core/ike/s
 import { parseAddress } from "../../core/wire/addr.ts";
 import { LinuxDns } from "../../platform/linux/dns.ts";
 import { Journal, recoverFromStateFile } from "../../platform/linux/journal.ts";
-import { applyAddressing, LinuxNetConfig } from "../../platform/linux/netcfg.ts";
+import { applyAddressing, LinuxNetConfig, prepareLink } from "../../platform/linux/netcfg.ts";
 import type { ConnectRequest } from "../connect-options.ts";
 import { ExitCode, UserError } from "../exit.ts";
 
@@ -32,6 +32,16 @@ export class HostConfig {
     } catch (e) {
       throw new UserError(`cannot undo what an earlier roam left behind: ${e instanceof Error ? e.message : String(e)}`, ExitCode.HOST_SETUP_FAILED);
     }
+  }
+
+  /**
+   * The MTU and link state of the TUN device `tunName`, ahead of apply() (which then finds them set): the
+   * tunnel sets them while IKE_AUTH is under way. Up without an address or a route, the device carries
+   * nothing; it goes away with the tunnel process's descriptor, as before.
+   */
+  prepareLink(tunName: string, mtu: number): void {
+    if (this.applied) return;
+    prepareLink(this.net, tunName, mtu);
   }
 
   /** Gives the TUN device `tunName` the addresses, routes and DNS of `cfg`, unless they are applied already. */

@@ -82,6 +82,15 @@ export class LinuxNetConfig implements NetConfig {
     this.record = { volatile: opts.ownTunOnly === true };
   }
 
+  /** Runs `fn` with `dev` looked up once for all it does on `dev` (LinkOps.pinned), when the socket can. */
+  pinned<T>(dev: string, fn: () => T): T {
+    checkDev(dev);
+    const rtnl = this.rtnl;
+    if (rtnl.pinned === undefined) return fn();
+    // The changes in fn report their own failures; a NetConfigError here is the lookup's (ENODEV).
+    return this.nl(() => rtnl.pinned!(dev, fn));
+  }
+
   /** MTU and administrative state (RTM_GETLINK). */
   link(dev: string): { mtu: number; up: boolean } {
     checkDev(dev);
@@ -149,9 +158,19 @@ export interface TunnelAddressing {
  * traffic selector subnet. A bare virtual IP gets its host prefix; a CIDR is taken as given.
  */
 export function applyAddressing(net: LinuxNetConfig, dev: string, cfg: TunnelAddressing, mtu?: number): void {
-  if (mtu !== undefined) net.setMtu(dev, mtu);
-  net.linkUp(dev);
-  for (const a of cfg.ip4) net.addAddress(dev, a.includes("/") ? a : `${a}/32`);
-  for (const a of cfg.ip6) net.addAddress(dev, a.includes("/") ? a : `${a}/128`);
-  for (const r of cfg.routes) net.addRoute(dev, r);
+  net.pinned(dev, () => {
+    if (mtu !== undefined) net.setMtu(dev, mtu);
+    net.linkUp(dev);
+    for (const a of cfg.ip4) net.addAddress(dev, a.includes("/") ? a : `${a}/32`);
+    for (const a of cfg.ip6) net.addAddress(dev, a.includes("/") ? a : `${a}/128`);
+    for (const r of cfg.routes) net.addRoute(dev, r);
+  });
+}
+
+/** The MTU and link state applyAddressing would set, ahead of it (which then finds them done). */
+export function prepareLink(net: LinuxNetConfig, dev: string, mtu?: number): void {
+  net.pinned(dev, () => {
+    if (mtu !== undefined) net.setMtu(dev, mtu);
+    net.linkUp(dev);
+  });
 }

@@ -73,6 +73,11 @@ export interface LinkOps {
   delAddress(dev: string, cidr: string): void;
   addRoute(dev: string, cidr: string, metric?: number): void;
   delRoute(dev: string, cidr: string, metric?: number): void;
+  /**
+   * Runs `fn` with `dev` looked up once (RTM_GETLINK) for every call it makes on `dev`: its index for the
+   * changes, its MTU and state for link(). Optional: a recording fake need not have it.
+   */
+  pinned?<T>(dev: string, fn: () => T): T;
 }
 
 export class Rtnl implements LinkOps {
@@ -83,6 +88,9 @@ export class Rtnl implements LinkOps {
   /** struct sockaddr_nl of the sender: only the kernel (nl_pid 0) may answer. */
   private readonly from = new Uint8Array(12);
   private readonly fromLen = new Uint32Array(1);
+
+  /** The device of the pinned() call that runs, as last seen or set: no RTM_GETLINK per change. */
+  private pin: (LinkInfo & { name: string }) | null = null;
 
   private constructor(private readonly fd: number) {}
 
@@ -141,19 +149,37 @@ export class Rtnl implements LinkOps {
 
   /** Index, MTU and administrative state (IFF_UP) of the link named `dev`. */
   link(dev: string): LinkInfo {
+    if (this.pin?.name === dev) return { index: this.pin.index, mtu: this.pin.mtu, up: this.pin.up };
     return this.linkFor(`link show dev ${dev}`, dev);
+  }
+
+  /**
+   * Setting up the TUN took 12 requests, half of them RTM_GETLINK for its index (~0.1 ms each on the
+   * connect path, 2026-11-23); pinned, 1 + one per change. The calls in `fn` are synchronous: nothing
+   * renames or replaces the device between them (it is our own TUN, held open).
+   */
+  pinned<T>(dev: string, fn: () => T): T {
+    const outer = this.pin;
+    this.pin = { ...this.linkFor(`link show dev ${dev}`, dev), name: dev };
+    try {
+      return fn();
+    } finally {
+      this.pin = outer;
+    }
   }
 
   setMtu(dev: string, mtu: number): void {
     const op = `link set dev ${dev} mtu ${mtu}`;
-    const { index } = this.linkFor(op, dev);
+    const index = this.indexOf(op, dev);
     this.request(op, (seq) => setLinkRequest(seq, index, { mtu }));
+    if (this.pin?.name === dev) this.pin.mtu = mtu;
   }
 
   setUp(dev: string, up: boolean): void {
     const op = `link set dev ${dev} ${up ? "up" : "down"}`;
-    const { index } = this.linkFor(op, dev);
+    const index = this.indexOf(op, dev);
     this.request(op, (seq) => setLinkRequest(seq, index, { up }));
+    if (this.pin?.name === dev) this.pin.up = up;
   }
 
   addAddress(dev: string, cidr: string): void {
@@ -175,15 +201,20 @@ export class Rtnl implements LinkOps {
   private address(verb: "add" | "del", dev: string, cidr: string): void {
     const op = `address ${verb} ${cidr} dev ${dev}`;
     const p = prefixOf(op, cidr);
-    const { index } = this.linkFor(op, dev);
+    const index = this.indexOf(op, dev);
     this.request(op, (seq) => addressRequest(seq, verb, index, p));
   }
 
   private route(verb: "add" | "del", dev: string, cidr: string, metric?: number): void {
     const op = `route ${verb} ${cidr} dev ${dev}${metric !== undefined ? ` metric ${metric}` : ""}`;
     const p = prefixOf(op, cidr);
-    const { index } = this.linkFor(op, dev);
+    const index = this.indexOf(op, dev);
     this.request(op, (seq) => routeRequest(seq, verb, index, p, metric));
+  }
+
+  /** The pinned device's index, or RTM_GETLINK's. */
+  private indexOf(op: string, dev: string): number {
+    return this.pin?.name === dev ? this.pin.index : this.linkFor(op, dev).index;
   }
 
   /** RTM_GETLINK by name; a missing device fails `op` with ENODEV. */

@@ -6,7 +6,7 @@ import { existsSync, mkdtempSync, readlinkSync, rmSync, statSync } from "node:fs
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type HostTools, Journal, recoverFromStateFile } from "../../../platform/linux/journal.ts";
-import { applyAddressing, LinuxNetConfig, NetConfigError } from "../../../platform/linux/netcfg.ts";
+import { applyAddressing, LinuxNetConfig, NetConfigError, prepareLink } from "../../../platform/linux/netcfg.ts";
 import { Rtnl, RtnlError } from "../../../platform/linux/rtnl.ts";
 import { spawnRunner } from "../../../platform/linux/run.ts";
 import { fixture, inNs, isRoot, mustRun, withNetns } from "./netns.ts";
@@ -63,6 +63,42 @@ test.skipIf(!isRoot)("addresses and routes applied, then undoAll leaves `ip rout
     // Idempotent: nothing left to undo.
     expect(journal.undoAll()).toEqual({ undone: 0, errors: [] });
     expect(snapshot(ns, "roamt1")).toBe(before);
+  });
+});
+
+test.skipIf(!isRoot)("the device is looked up once per call, not once per change; prepareLink ahead leaves applyAddressing the addresses and routes", async () => {
+  await withNsTools((ns, tools) => {
+    mustRun(["ip", "-n", ns, "tuntap", "add", "dev", "roamt5", "mode", "tun"]);
+    const ops: string[] = [];
+    const rtnl = tools.rtnl as unknown as { request(op: string, build: unknown): unknown };
+    const request = rtnl.request.bind(rtnl);
+    rtnl.request = (op, build) => {
+      ops.push(op);
+      return request(op, build);
+    };
+    const journal = new Journal(null, tools);
+    const net = new LinuxNetConfig(journal);
+    prepareLink(net, "roamt5", 1380);
+    expect(ops).toEqual(["link show dev roamt5", "link set dev roamt5 mtu 1380", "link set dev roamt5 up"]);
+    ops.length = 0;
+    applyAddressing(net, "roamt5", config, 1380);
+    expect(ops).toEqual([
+      "link show dev roamt5",
+      "address add 198.18.77.5/32 dev roamt5",
+      "address add 2001:db8:77::5/128 dev roamt5",
+      "route add 198.19.0.0/16 dev roamt5",
+      "route add 10.99.0.0/24 dev roamt5",
+      "route add 2001:db8:1234::/48 dev roamt5",
+    ]);
+    expect(journal.entries.map((e) => e.kind)).toEqual(["link-mtu", "link-down", "addr-del", "addr-del", "route-del", "route-del", "route-del"]);
+    // Outside a pinned call the kernel is asked again: it holds what was set.
+    expect(net.link("roamt5")).toEqual({ mtu: 1380, up: true });
+    expect(mustRun(["ip", "-n", ns, "-4", "route", "show", "dev", "roamt5"])).toContain("10.99.0.0/24");
+    // A device that is not there fails the lookup in one line, with nothing journaled.
+    const entries = journal.entries.length;
+    expect(() => prepareLink(net, "roamt9", 1380)).toThrow("link show dev roamt9: No such device (ENODEV)");
+    expect(journal.entries.length).toBe(entries);
+    expect(journal.undoAll()).toEqual({ undone: 7, errors: [] });
   });
 });
 
