@@ -159,16 +159,35 @@ export class Tunnel {
     if (!this.tun && !this.tunOpening && !this.ended) {
       const opening = openTun({ name: `${this.name}%d`, ...TUN_OPTIONS });
       this.tunOpening = opening;
-      // A failure is reported by bringUp(), which awaits it. Once open, on a later turn (what has arrived
-      // from the gateway goes first), its MTU and link state are set while the gateway is awaited.
-      opening.then((tun) => setImmediate(() => this.prepareTun(tun, opening)), () => {});
+      // A failure is reported by bringUp(), which awaits it.
+      opening.then((tun) => {
+        this.openedTun = { tun, opening };
+        this.prepareTunSoon();
+      }, () => {});
     }
   }
 
+  /** The TUN opened by connectSession(), until prepareTun() has set it up. */
+  private openedTun: { tun: TunDevice; opening: Promise<TunDevice> } | null = null;
+  /** IKE_AUTH has left: until its answer, the thread waits for the gateway. */
+  private authSent = false;
+
   /**
    * MTU and link up ahead of bringUp() (~0.4 ms off the path from IKE_AUTH's answer to the tunnel up,
-   * 2026-11-23), unless bringUp() has taken the device already or the tunnel has ended. A failure here
-   * is left to bringUp(), whose host.apply() makes the same changes and reports it.
+   * 2026-11-23), once the TUN is open and IKE_AUTH has left: then the thread only waits for the gateway.
+   * Done earlier, it would hold up IKE_SA_INIT's answer, which arrives about when the TUN's reader starts.
+   * On a later turn: IKE_AUTH leaves with the batch that sent it.
+   */
+  private prepareTunSoon(): void {
+    const opened = this.openedTun;
+    if (opened === null || !this.authSent) return;
+    this.openedTun = null;
+    setImmediate(() => this.prepareTun(opened.tun, opened.opening));
+  }
+
+  /**
+   * Unless bringUp() has taken the device already or the tunnel has ended. A failure here is left to
+   * bringUp(), whose host.apply() makes the same changes and reports it.
    */
   private prepareTun(tun: TunDevice, opening: Promise<TunDevice>): void {
     if (this.ended || this.tun !== null || this.tunOpening !== opening) return;
@@ -197,6 +216,7 @@ export class Tunnel {
     for (const t of this.timers.values()) clearTimeout(t);
     this.timers.clear();
     this.session = new IkeSession(this.sessionConfig, SESSION_ENV);
+    this.authSent = false;
     this.feed({ kind: "start" });
   }
 
@@ -362,6 +382,10 @@ export class Tunnel {
         break;
       case "progress":
         this.progress(progressText(a.stage, a.detail));
+        if (a.stage === "authenticating" && !this.authSent) {
+          this.authSent = true;
+          this.prepareTunSoon();
+        }
         break;
       case "install-child":
         this.childParams = a.child;
