@@ -55,7 +55,10 @@ export async function startService(out: Reporter, opts: { signals: boolean } = {
 
   /** The tunnel's stop function while a tunnel runs (from its request until it is down). */
   let stopTunnel: (() => Promise<void>) | null = null;
-  let running: Promise<number> | null = null;
+  /** The run of the tunnel that has not ended (a connect now is refused as busy). */
+  let active: Promise<number> | null = null;
+  /** Every run until it has returned, the last steps after its tunnel ended included (stop() waits for them). */
+  const running = new Set<Promise<number>>();
   /** Connections whose client still waits for events (until up, down or an error). */
   const attached = new WeakSet<Socket<undefined>>();
 
@@ -72,7 +75,7 @@ export async function startService(out: Reporter, opts: { signals: boolean } = {
         sock.end();
         // Answered without a tunnel running: ready the next command line now. (With a tunnel up, when it
         // ends: building it here would hold up the tunnel's first packets.)
-        if (running === null) prepareNextCommandLine();
+        if (active === null) prepareNextCommandLine();
       }
       return ok;
     };
@@ -105,22 +108,32 @@ export async function startService(out: Reporter, opts: { signals: boolean } = {
   };
 
   const start = (req: ConnectRequest, tell: (msg: object) => boolean): void => {
-    if (running !== null) {
+    if (active !== null) {
       tell({ kind: "error", message: `a tunnel named "roam" is already running in the roam service (control socket ${controlPath("roam")}); run roam disconnect first`, exitCode: ExitCode.USAGE });
       return;
     }
-    const run = runForRequester(req, tell, { signals: false, onStop: (s) => (stopTunnel = s) });
-    running = run;
-    void run.then((code) => {
-      out.line(`tunnel ended (exit ${code}); waiting for the next connect`);
-      running = null;
+    // The next connect is taken as soon as the tunnel has ended (host clean, control socket gone): the
+    // answer to `roam disconnect` comes then, and a script's `roam disconnect && roam connect` must not
+    // find the run's last steps (~20 ms) still in the way.
+    const ended = (): void => {
+      if (active !== run) return;
+      active = null;
       stopTunnel = null;
+    };
+    const run = runForRequester(req, tell, { signals: false, onStop: (s) => (stopTunnel = s), onEnded: ended });
+    active = run;
+    running.add(run);
+    void run.then((code) => {
+      running.delete(run);
+      ended(); // a run that failed before its tunnel started
+      out.line(`tunnel ended (exit ${code}); waiting for the next connect`);
+      if (active !== null) return; // the next tunnel runs already
       prepareNextCommandLine();
       // The tunnel's reader workers serve the next one (reader-worker.ts recycleReaderWorker). The UDP
       // reader's stop is answered within a second: after that, start new ones where none came back, unless
       // a tunnel runs again (its own workers come back when it ends).
       setTimeout(() => {
-        if (running === null) prestartTunnelWorkers();
+        if (active === null) prestartTunnelWorkers();
       }, 1500).unref();
     });
   };
@@ -142,7 +155,7 @@ export async function startService(out: Reporter, opts: { signals: boolean } = {
       }
       const s = stopTunnel;
       if (s !== null) await s();
-      if (running !== null) await Promise.race([running, Bun.sleep(5000)]);
+      if (running.size > 0) await Promise.race([Promise.all(running), Bun.sleep(5000)]);
       shutdown?.dispose();
       resolveStopped();
     })();

@@ -25,6 +25,8 @@ export interface RunOptions {
   signals?: boolean;
   /** Receives a function that takes this tunnel down and resolves once the host is clean. */
   onStop?: (stop: () => Promise<void>) => void;
+  /** Called once the tunnel has ended (host clean, control socket gone), before the run's last steps. */
+  onEnded?: () => void;
 }
 
 /** Runs the tunnel in this process; `onEvent` sees every event. Returns the exit code. */
@@ -67,6 +69,7 @@ export async function runTunnel(req: ConnectRequest, onEvent: (e: TunnelEvent) =
     throw e;
   }
   const outcome = await tunnel.done;
+  opts.onEnded?.();
   // A disconnect request waiting for tunnel.done gets its answer on the next turn.
   await Bun.sleep(20);
   shutdown.dispose();

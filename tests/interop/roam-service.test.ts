@@ -124,6 +124,20 @@ describe.skipIf(unavailable !== undefined)("roam service against a strongSwan ga
     expect(base!.workers.length).toBe(2);
     expect(workerThreads()).toEqual(base!.workers);
 
+    // A script's `roam disconnect && roam connect`: the service takes the next connect as soon as the
+    // tunnel has ended (it refused it as busy while the ended run's last ~20 ms went by).
+    expect(roam(pskArgs()).code).toBe(0);
+    for (let i = 0; i < 3; i++) {
+      const down = roam(["disconnect"]);
+      expect(down.code, down.stderr).toBe(0);
+      const again = roam(pskArgs());
+      expect(again.code, `connect right after disconnect ${i}: ${again.stderr}`).toBe(0);
+      expect(ping()).toBe(true);
+    }
+    expect(roam(["disconnect"]).code).toBe(0);
+    await waitFor("the gateway to forget the IKE SA", () => listSas(stage.gateway).length === 0, 5_000);
+    expectClean();
+
     const wrong = `${stage.dir}/wrong.psk`;
     writeFileSync(wrong, "not the right key\n", { mode: 0o600 });
     const bad = roam(pskArgs().map((a) => (a === pskFile ? wrong : a)));
