@@ -359,7 +359,14 @@ export class Tunnel {
       void this.teardown({ ok: false, failure: { code: "protocol", message: `internal error: ${e instanceof Error ? e.message : String(e)}` } });
       throw e;
     }
-    for (const a of actions) this.act(a);
+    let sent = false;
+    for (const a of actions) {
+      this.act(a);
+      if (a.kind === "send") sent = true;
+    }
+    // IKE messages leave now, not on a later turn behind the rest of this one (after IKE_SA_INIT: the
+    // TUN's opening, ~0.5 ms). Inside a receive callback flush() waits for the batch's end, as before.
+    if (sent) this.link.flush();
   }
 
   private act(a: Action): void {
