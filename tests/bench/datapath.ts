@@ -7,16 +7,16 @@
 //            link: TCP both ways, UDP 1300-octet datagrams (loss), CPU s/GB, peak and idle RSS; the same
 //            with TUN offloads (--offload on) and on Bun.udpSocket, for same-run comparisons.
 //  swan  (c) strongSwan's libipsec client ↔ libipsec gateway on the interop stage (client, NAT, gateway,
-//            corporate host; PSK, aes256gcm16-prfsha256-x25519 / aes256gcm16): TCP both ways, CPU s/GB;
-//        (e) connect time of `swanctl --initiate` → first ping reply through the tunnel.
-//  roam  (d) dist/roam connect against the same gateway, in the foreground (as the strongSwan client runs, see
-//            benchRoam): TCP both ways, RSS;
-//        (e) connect time of `roam connect --background` process start → first ping reply, without and with
-//            `roam service` running (the like of swanctl and its resident charon). roam and swanctl both start
-//            through `ip netns exec` into the client namespace.
+//            corporate host; PSK, aes256gcm16-prfsha256-x25519 / aes256gcm16): TCP both ways, CPU s/GB.
+//  roam  (d) dist/roam connect against the same gateway with the same suite, in the foreground (as the
+//            strongSwan client runs, see benchRoam): TCP both ways, RSS.
+//  both  (e) connect time, process start → first ping reply through the tunnel: `swanctl --initiate`, and
+//            `roam connect --background` with `roam service` running (the like of swanctl and its resident
+//            charon), with the same suite and with roam's default proposals, and without a service. All start
+//            through `ip netns exec` into the client namespace, and their samples alternate (benchConnect).
 // Everything made is removed at the end, on failure and on SIGINT/SIGTERM.
 
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { onCleanup, pidAlive, run, waitFor } from "../interop/lib/proc.ts";
@@ -124,43 +124,22 @@ async function connectTime(stage: Stage, start: () => boolean): Promise<number> 
   throw new Error("no ping through the tunnel after connect");
 }
 
-/** CONNECT_SAMPLES connect times (connectTime), each after taking the tunnel down and a 200 ms pause. */
-async function connectSamples(stage: Stage, what: string, start: () => boolean, takeDown: () => unknown): Promise<number[]> {
-  const ms: number[] = [];
-  for (let i = 0; i < CONNECT_SAMPLES; i++) {
-    takeDown();
-    await Bun.sleep(200);
-    ms.push(await connectTime(stage, start));
-  }
-  log(`${what} → first ping: ${ms.map((v) => v.toFixed(0)).join(", ")} ms`);
-  return ms;
-}
-
 async function benchSwan(stage: Stage): Promise<void> {
   const { topo, gateway } = stage;
   const client = await stage.startStrongswanClient();
   try {
     const initiate = () => client.swanctl(["--initiate", "--ike", "psk", "--child", "corp"], 30_000).code === 0;
-    const terminate = () => client.swanctl(["--terminate", "--ike", "psk"], 30_000);
     if (!initiate() || !pingCorp(stage)) throw new Error(`strongSwan client: no tunnel\n${client.log().slice(-2000)}`);
-    if (!CONNECT_ONLY) {
-      const pids = [client.pid, gateway.pid];
-      const fwd = await withCpu(pids, () => iperf(topo.exec, topo.names.client, NET.corpAServer, { seconds: SECONDS }));
-      const rev = await withCpu(pids, () => iperf(topo.exec, topo.names.client, NET.corpAServer, { seconds: SECONDS, reverse: true }));
-      res.swanFwd = fwd.result;
-      res.swanRev = rev.result;
-      res.swanCpuPerGb = cpuPerGb(fwd.cpu + rev.cpu, fwd.result.bytes + rev.result.bytes);
-      res.swanClientCpuPerGb = cpuPerGb(fwd.perPid[0]! + rev.perPid[0]!, fwd.result.bytes + rev.result.bytes);
-      res.swanClientPeakRssMb = memory(client.pid).peakMb;
-      log(`strongSwan libipsec pair TCP: ${fmt(fwd.result)} / ${fmt(rev.result)}, ${res.swanCpuPerGb.toFixed(1)} CPU s/GB`);
-    }
-    // The connect samples start swanctl the way roam's are started, through `ip netns exec` into the client
-    // namespace (swanctl itself needs only the vici socket, so client.swanctl() runs it without).
-    const env = { STRONGSWAN_CONF: client.strongswanConf, SWANCTL_DIR: client.swanctlDir };
-    const initiateInNs = () => topo.exec(topo.names.client, ["swanctl", "--initiate", "--ike", "psk", "--child", "corp", "--uri", client.viciUri], { env, timeoutMs: 30_000 }).code === 0;
-    res.swanConnectMs = await connectSamples(stage, "swanctl --initiate", initiateInNs, terminate);
-    await processStartFloor(stage, () => topo.exec(topo.names.client, ["swanctl", "--help"], { env }).code === 0);
-    terminate();
+    const pids = [client.pid, gateway.pid];
+    const fwd = await withCpu(pids, () => iperf(topo.exec, topo.names.client, NET.corpAServer, { seconds: SECONDS }));
+    const rev = await withCpu(pids, () => iperf(topo.exec, topo.names.client, NET.corpAServer, { seconds: SECONDS, reverse: true }));
+    res.swanFwd = fwd.result;
+    res.swanRev = rev.result;
+    res.swanCpuPerGb = cpuPerGb(fwd.cpu + rev.cpu, fwd.result.bytes + rev.result.bytes);
+    res.swanClientCpuPerGb = cpuPerGb(fwd.perPid[0]! + rev.perPid[0]!, fwd.result.bytes + rev.result.bytes);
+    res.swanClientPeakRssMb = memory(client.pid).peakMb;
+    log(`strongSwan libipsec pair TCP: ${fmt(fwd.result)} / ${fmt(rev.result)}, ${res.swanCpuPerGb.toFixed(1)} CPU s/GB`);
+    client.swanctl(["--terminate", "--ike", "psk"], 30_000);
   } finally {
     await client.stop();
   }
@@ -172,42 +151,120 @@ async function benchRoam(stage: Stage): Promise<void> {
   // ROAM_RUN_DIR through the environment `ip netns exec` passes on (no `env` process in front of roam).
   const env = { ROAM_RUN_DIR: runDir };
   const roam = (a: string[]) => topo.exec(topo.names.client, [ROAM, ...a], { env, timeoutMs: 60_000 });
-  const connect = () => roam([...connectArgs, "--background"]).code === 0;
-  const disconnect = () => roam(["disconnect"]);
+  // Throughput with roam in the foreground, a child of this process like the strongSwan client's charon:
+  // `--background` puts the tunnel process in a session of its own (setsid), and with the kernel's
+  // autogroup scheduling (CONFIG_SCHED_AUTOGROUP, on here) a session is a scheduling group of its own,
+  // which changed how the two cores were shared with the gateway and iperf3 and cost roam 15-25% of its
+  // client throughput (2026-11-23: foreground 289 Mbit/s against --background 224-243 in the same run,
+  // strongSwan's client 266-278; with strongSwan's client in a session of its own too, 191-195 against
+  // roam's 268-276). Same scheduling for both clients: neither gets a session of its own.
+  const fg = topo.spawn(topo.names.client, ["env", `ROAM_RUN_DIR=${runDir}`, ROAM, ...connectArgs]);
+  // `ip netns exec` and env exec roam: the same pid. Killed by pid on any exit, SIGINT included.
+  const stopFg = onCleanup(() => {
+    if (pidAlive(fg.pid)) fg.kill("SIGKILL");
+  });
   try {
-    if (!CONNECT_ONLY) {
-      // Throughput with roam in the foreground, a child of this process like the strongSwan client's charon:
-      // `--background` puts the tunnel process in a session of its own (setsid), and with the kernel's
-      // autogroup scheduling (CONFIG_SCHED_AUTOGROUP, on here) a session is a scheduling group of its own,
-      // which changed how the two cores were shared with the gateway and iperf3 and cost roam 15-25% of its
-      // client throughput (2026-11-23: foreground 289 Mbit/s against --background 224-243 in the same run,
-      // strongSwan's client 266-278; with strongSwan's client in a session of its own too, 191-195 against
-      // roam's 268-276). Same scheduling for both clients: neither gets a session of its own.
-      const fg = topo.spawn(topo.names.client, ["env", `ROAM_RUN_DIR=${runDir}`, ROAM, ...connectArgs]);
-      // `ip netns exec` and env exec roam: the same pid. Killed by pid on any exit, SIGINT included.
-      const stopFg = onCleanup(() => {
-        if (pidAlive(fg.pid)) fg.kill("SIGKILL");
+    let up = false;
+    for (let i = 0; i < 100 && !up && fg.exitCode === null; i++) {
+      up = pingCorp(stage);
+      if (!up) await Bun.sleep(100);
+    }
+    if (!up) throw new Error(`roam client (foreground): no tunnel (exit ${fg.exitCode})`);
+    await roamThroughput(stage, roam);
+  } finally {
+    roam(["disconnect"]);
+    await Promise.race([fg.exited, Bun.sleep(10_000)]);
+    stopFg();
+  }
+}
+
+/**
+ * Connect times, their samples alternating so that every kind sees the same machine (its speed drifts by
+ * 20-30% in minutes here; run one after the other, the two medians of ten moved either way by more than
+ * their difference): `swanctl --initiate` (its charon resident), `roam connect --background` with `roam
+ * service` running, the same with roam's default proposals instead of the strongSwan client's suite, and
+ * without a service (the tunnel process started by connect). Each tunnel is taken down before the next
+ * kind connects: they share the identity, the virtual IP and the routes. One connect of each before the
+ * samples (the charon had brought its tunnel up before, as for the throughput).
+ */
+async function benchConnect(stage: Stage): Promise<void> {
+  const { topo } = stage;
+  interface Kind {
+    name: string;
+    up: () => boolean;
+    down: () => unknown;
+    ms: number[];
+  }
+  const kinds: Kind[] = [];
+  let client: Awaited<ReturnType<Stage["startStrongswanClient"]>> | undefined;
+  let svc: Bun.Subprocess | undefined;
+  const stopSvc = onCleanup(() => {
+    if (svc !== undefined && pidAlive(svc.pid)) svc.kill("SIGKILL");
+  });
+  try {
+    if (ONLY.has("swan")) {
+      client = await stage.startStrongswanClient();
+      const c = client;
+      // swanctl itself needs only the vici socket: started like roam, through `ip netns exec`.
+      const env = { STRONGSWAN_CONF: c.strongswanConf, SWANCTL_DIR: c.swanctlDir };
+      kinds.push({
+        name: "swanctl --initiate",
+        up: () => topo.exec(topo.names.client, ["swanctl", "--initiate", "--ike", "psk", "--child", "corp", "--uri", c.viciUri], { env, timeoutMs: 30_000 }).code === 0,
+        down: () => c.swanctl(["--terminate", "--ike", "psk"], 30_000),
+        ms: [],
       });
-      try {
-        let up = false;
-        for (let i = 0; i < 100 && !up && fg.exitCode === null; i++) {
-          up = pingCorp(stage);
-          if (!up) await Bun.sleep(100);
-        }
-        if (!up) throw new Error(`roam client (foreground): no tunnel (exit ${fg.exitCode})`);
-        await roamThroughput(stage, roam);
-      } finally {
-        disconnect();
-        await Promise.race([fg.exited, Bun.sleep(10_000)]);
-        stopFg();
+    }
+    if (ONLY.has("roam")) {
+      const { runDir, connectArgs, defaultProposalArgs } = roamClientSetup(stage);
+      const childRunDir = `${runDir}-child`;
+      mkdirSync(childRunDir, { recursive: true, mode: 0o700 });
+      const inRun = (dirPath: string) => (a: string[]) => topo.exec(topo.names.client, [ROAM, ...a], { env: { ROAM_RUN_DIR: dirPath }, timeoutMs: 60_000 });
+      const roam = inRun(runDir);
+      const roamChild = inRun(childRunDir); // no service listens there: connect starts its own tunnel process
+      svc = topo.spawn(topo.names.client, [ROAM, "service"], { env: { ROAM_RUN_DIR: runDir } });
+      // Without the service, connect would start its own tunnel process and these rows would measure that.
+      await waitFor("roam service to listen", () => existsSync(`${runDir}/service.sock`), 5_000);
+      kinds.push(
+        { name: "roam connect through roam service", up: () => roam([...connectArgs, "--background"]).code === 0, down: () => roam(["disconnect"]), ms: [] },
+        { name: "the same, roam's default proposals", up: () => roam([...defaultProposalArgs, "--background"]).code === 0, down: () => roam(["disconnect"]), ms: [] },
+        { name: "roam connect, no service", up: () => roamChild([...connectArgs, "--background"]).code === 0, down: () => roamChild(["disconnect"]), ms: [] },
+      );
+    }
+    for (const k of kinds) {
+      await Bun.sleep(200);
+      if (!k.up() || !pingCorp(stage)) throw new Error(`${k.name}: no tunnel${client ? `\n${client.log().slice(-2000)}` : ""}`);
+      k.down();
+    }
+    for (let i = 0; i < CONNECT_SAMPLES; i++) {
+      for (const k of kinds) {
+        await Bun.sleep(200);
+        k.ms.push(await connectTime(stage, k.up));
+        k.down();
       }
     }
-    if (!connect() || !pingCorp(stage)) throw new Error("roam client: no tunnel");
-    res.roamConnectMs = await connectSamples(stage, "roam connect", connect, disconnect);
-    disconnect();
-    await benchService(stage, env, connect, disconnect);
+    for (const k of kinds) log(`${k.name} → first ping: ${k.ms.map((v) => v.toFixed(0)).join(", ")} ms`);
+    const byName = (name: string) => kinds.find((k) => k.name.startsWith(name))?.ms;
+    res.swanConnectMs = byName("swanctl");
+    res.roamServiceConnectMs = byName("roam connect through");
+    res.roamServiceDefaultProposalsMs = byName("the same");
+    res.roamConnectMs = byName("roam connect, no service");
+    if (svc !== undefined) {
+      await Bun.sleep(500);
+      res.roamServiceIdleRssMb = memory(svc.pid).rssMb;
+    }
+    if (client !== undefined) {
+      const c = client;
+      const env = { STRONGSWAN_CONF: c.strongswanConf, SWANCTL_DIR: c.swanctlDir };
+      await processStartFloor(stage, () => topo.exec(topo.names.client, ["swanctl", "--help"], { env }).code === 0);
+    }
   } finally {
-    disconnect();
+    for (const k of kinds) k.down();
+    if (svc !== undefined) {
+      svc.kill("SIGTERM");
+      await Promise.race([svc.exited, Bun.sleep(10_000)]);
+    }
+    stopSvc();
+    await client?.stop();
   }
 }
 
@@ -237,32 +294,6 @@ async function processStartFloor(stage: Stage, swanctlHelp: () => boolean): Prom
   log(`process start → exit through ip netns exec: Bun hello world ${res.bunStartMs.map((v) => v.toFixed(1)).join(", ")} ms; swanctl --help ${res.swanctlStartMs.map((v) => v.toFixed(1)).join(", ")} ms`);
 }
 
-/**
- * Connect time with `roam service` running in the client namespace (cli/service.ts): `connect --background`
- * hands its tunnel to it, as swanctl hands its connection to the client charon. One connect before the
- * samples, as for swanctl (the charon had brought its tunnel up once before its samples too).
- */
-async function benchService(stage: Stage, env: Record<string, string>, connect: () => boolean, disconnect: () => unknown): Promise<void> {
-  const { topo } = stage;
-  const svc = topo.spawn(topo.names.client, [ROAM, "service"], { env });
-  const stop = onCleanup(() => {
-    if (pidAlive(svc.pid)) svc.kill("SIGKILL");
-  });
-  try {
-    // Without the service, connect would start its own tunnel process and this row would measure that.
-    await waitFor("roam service to listen", () => existsSync(`${env.ROAM_RUN_DIR}/service.sock`), 5_000);
-    if (!connect() || !pingCorp(stage)) throw new Error("roam service: no tunnel");
-    res.roamServiceConnectMs = await connectSamples(stage, "roam connect through roam service", connect, disconnect);
-    disconnect();
-    await Bun.sleep(500);
-    res.roamServiceIdleRssMb = memory(svc.pid).rssMb;
-  } finally {
-    svc.kill("SIGTERM");
-    await Promise.race([svc.exited, Bun.sleep(10_000)]);
-    stop();
-  }
-}
-
 /** TCP both ways through the roam client that is up, its CPU per GB and its memory. */
 async function roamThroughput(stage: Stage, roam: (a: string[]) => { stdout: string }): Promise<void> {
   const { topo } = stage;
@@ -286,8 +317,9 @@ try {
     const stage = await createStage();
     try {
       stage.topo.spawn(stage.topo.names.corpA, ["iperf3", "-s"]);
-      if (ONLY.has("swan")) await benchSwan(stage);
-      if (ONLY.has("roam")) await benchRoam(stage);
+      if (ONLY.has("swan") && !CONNECT_ONLY) await benchSwan(stage);
+      if (ONLY.has("roam") && !CONNECT_ONLY) await benchRoam(stage);
+      await benchConnect(stage);
     } finally {
       await stage.destroy();
     }

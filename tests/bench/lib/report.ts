@@ -39,6 +39,8 @@ export interface Results {
   roamConnectMs?: number[];
   /** With `roam service` running: connect --background hands it the tunnel. */
   roamServiceConnectMs?: number[];
+  /** The same with roam's default proposals instead of the strongSwan client's suite. */
+  roamServiceDefaultProposalsMs?: number[];
   roamServiceIdleRssMb?: number;
   /** Start → exit through `ip netns exec`: an empty compiled Bun executable, and `swanctl --help`. */
   bunStartMs?: number[];
@@ -57,6 +59,7 @@ export function printReport(r: Results, median: (xs: readonly number[]) => numbe
   const medRoam = r.roamConnectMs?.length ? median(r.roamConnectMs) : undefined;
   const medSwan = r.swanConnectMs?.length ? median(r.swanConnectMs) : undefined;
   const medService = r.roamServiceConnectMs?.length ? median(r.roamServiceConnectMs) : undefined;
+  const medDefaults = r.roamServiceDefaultProposalsMs?.length ? median(r.roamServiceDefaultProposalsMs) : undefined;
   const range = (xs: number[] | undefined, digits = 0) => (xs?.length ? ` (${n(Math.min(...xs), digits)}–${n(Math.max(...xs), digits)})` : "");
   // The goal is judged on the pair as `roam connect` runs it: with TUN offloads.
   const pairRatio = r.roamPairOffloadFwd && r.swanFwd ? Math.min(r.roamPairOffloadFwd.mbps / r.swanFwd.mbps, r.roamPairOffloadRev!.mbps / r.swanRev!.mbps) : undefined;
@@ -88,6 +91,7 @@ export function printReport(r: Results, median: (xs: readonly number[]) => numbe
     ["CPU s per GB moved (client process only)", n(r.roamClientCpuPerGb, 1), n(r.swanClientCpuPerGb, 1), "", ratio(r.roamClientCpuPerGb, r.swanClientCpuPerGb), "reported"],
     // swanctl asks a resident charon; the like of it is roam with `roam service` running.
     [`Connect → first ping, ms, median of ${r.connectSamples} (min–max): roam service`, `${n(medService)}${range(r.roamServiceConnectMs)}`, `${n(medSwan)}${range(r.swanConnectMs)}`, "", ratio(medService, medSwan), `≤1x${verdict(medService === undefined || medSwan === undefined ? undefined : medService <= medSwan)}`],
+    ["Connect → first ping, ms: roam service, roam's default proposals", `${n(medDefaults)}${range(r.roamServiceDefaultProposalsMs)}`, "", "", ratio(medDefaults, medSwan), "reported"],
     ["Connect → first ping, ms: no service (--background child)", `${n(medRoam)}${range(r.roamConnectMs)}`, "", "", ratio(medRoam, medSwan), "reported"],
     [
       "Floor: process start → exit via ip netns exec, ms (Bun hello world / swanctl --help)",
