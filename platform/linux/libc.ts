@@ -21,6 +21,10 @@ export const EFD_CLOEXEC = O_CLOEXEC;
 export const EINTR = 4;
 export const EAGAIN = 11;
 export const EBADF = 9;
+export const EIO = 5;
+export const EINVAL = 22;
+export const ENOPROTOOPT = 92;
+export const EMSGSIZE = 90;
 /** _IOW('T', 202, int): attach the fd to a TUN/TAP interface (linux/if_tun.h). */
 export const TUNSETIFF = 0x400454ca;
 export const IFF_TUN = 0x0001;

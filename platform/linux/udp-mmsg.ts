@@ -26,6 +26,17 @@ const RING_BUFFERS = 4;
 const spareRing = new SpareRing<UdpRing>();
 /** Datagrams per sendmmsg call (a flush of more makes several calls). */
 const SEND_BATCH = 256;
+/** UDP GSO (udp(7) UDP_SEGMENT): at most this many datagrams and octets per send (UDP_MAX_SEGMENTS, IP's 64 KiB). */
+const GSO_MAX_SEGMENTS = 64;
+const GSO_MAX_BYTES = 65_000;
+const SOL_UDP = 17;
+const UDP_SEGMENT = 103;
+/** CMSG_LEN(2) and CMSG_SPACE(2) on 64-bit Linux. */
+const CMSG_SEGMENT_LEN = 18;
+const CMSG_SEGMENT_SPACE = 24;
+/** struct msghdr's msg_control and msg_controllen (inside struct mmsghdr, 64-bit). */
+const MSG_CONTROL = 32;
+const MSG_CONTROLLEN = 40;
 /** How long a flush waits for room in a full send buffer before dropping the rest, ms. */
 const SEND_WAIT_MS = 5;
 
@@ -119,8 +130,13 @@ export class MmsgUdpEndpoint extends QueuedUdp {
   private sharedRing: UdpRing | null = null;
   private state: Int32Array<ArrayBufferLike> = new Int32Array(0);
   private readerAlive = false;
-  // sendmmsg scratch: struct mmsghdr[SEND_BATCH], struct iovec[SEND_BATCH], then the names.
-  private readonly hdrs = new Uint8Array(SEND_BATCH * (libc.MMSGHDR_SIZE + libc.IOVEC_SIZE + libc.SOCKADDR_SIZE));
+  // sendmmsg scratch: struct mmsghdr[SEND_BATCH], struct iovec[SEND_BATCH], the names, then one UDP_SEGMENT
+  // control message per mmsghdr.
+  private readonly hdrs = new Uint8Array(SEND_BATCH * (libc.MMSGHDR_SIZE + libc.IOVEC_SIZE + libc.SOCKADDR_SIZE + CMSG_SEGMENT_SPACE));
+  /** Datagrams in each mmsghdr of the last sendChunk. */
+  private readonly perMsg = new Uint16Array(SEND_BATCH);
+  /** Runs of equal datagrams to one destination leave as one UDP GSO send until the kernel refuses one. */
+  private gso = process.env.ROAM_UDP_GSO !== "0";
   private readonly hdr32 = new Uint32Array(this.hdrs.buffer);
   private readonly pollfd = new Uint8Array(8);
   /** Destination address text → sockaddr with port 0 (length in octet 27's place kept apart). */
@@ -246,12 +262,19 @@ export class MmsgUdpEndpoint extends QueuedUdp {
     this.hdr32[(byteOff >>> 2) + 1] = Math.floor(p / 0x1_0000_0000);
   }
 
-  /** One sendmmsg of q[start, start + count). Returns [sent, skipped (refused by the kernel, or bad address)]. */
+  /**
+   * One sendmmsg of q[start, start + count). Returns [sent, skipped (refused by the kernel, or bad address)].
+   * With UDP GSO (UDP_SEGMENT, Linux 4.18): consecutive datagrams to the same address and port, all as long
+   * as the first but the last (which may be shorter), go as one mmsghdr of several iovecs that the kernel
+   * cuts into datagrams of that length, below the IP layer: one trip through routing and netfilter instead
+   * of one per datagram. A full-size TCP flow's ESP datagrams are such runs.
+   */
   private sendChunk(q: SendQueue, start: number, count: number): [number, number] {
     const hdrs = this.hdrs;
     const base = ptr(hdrs);
     const iovOff = SEND_BATCH * libc.MMSGHDR_SIZE;
     const nameOff = iovOff + SEND_BATCH * libc.IOVEC_SIZE;
+    const cmsgOff = nameOff + SEND_BATCH * libc.SOCKADDR_SIZE;
     let k = 0;
     for (; k < count; k++) {
       const i = start + k;
@@ -262,14 +285,6 @@ export class MmsgUdpEndpoint extends QueuedUdp {
       const port = q.ports[i]!;
       hdrs[no + 2] = port >>> 8;
       hdrs[no + 3] = port & 0xff;
-      const h = k * libc.MMSGHDR_SIZE;
-      this.setPtr(h + libc.MSG_NAME, base + no);
-      this.hdr32[(h + libc.MSG_NAMELEN) >>> 2] = name.len;
-      this.setPtr(h + libc.MSG_IOV, base + iovOff + k * libc.IOVEC_SIZE);
-      this.setPtr(h + libc.MSG_IOVLEN, 1);
-      this.setPtr(h + 32, 0); // msg_control
-      this.setPtr(h + 40, 0); // msg_controllen
-      this.hdr32[(h + libc.MSG_FLAGS) >>> 2] = 0;
       const d = q.data[i]!;
       const v = iovOff + k * libc.IOVEC_SIZE;
       this.setPtr(v, d.length > 0 ? ptr(d) : base); // a zero-length datagram still needs a valid pointer
@@ -279,9 +294,58 @@ export class MmsgUdpEndpoint extends QueuedUdp {
       this.opts.onError?.(new UdpError(`send to ${q.addresses[start]}: not an address this ${this.family === libc.AF_INET ? "IPv4" : "IPv6"} socket can reach`));
       return [0, 1];
     }
+    // The mmsghdrs: one per run (GSO) or one per datagram.
+    let m = 0;
+    for (let j = 0; j < k; m++) {
+      const i = start + j;
+      const len = q.data[i]!.length;
+      let n = 1;
+      if (this.gso && len > 0) {
+        let bytes = len;
+        while (
+          j + n < k &&
+          n < GSO_MAX_SEGMENTS &&
+          q.data[i + n - 1]!.length === len && // only the run's last may be shorter
+          q.ports[i + n] === q.ports[i] &&
+          q.addresses[i + n] === q.addresses[i] &&
+          q.data[i + n]!.length > 0 &&
+          q.data[i + n]!.length <= len &&
+          bytes + q.data[i + n]!.length <= GSO_MAX_BYTES
+        ) {
+          bytes += q.data[i + n]!.length;
+          n++;
+        }
+      }
+      const h = m * libc.MMSGHDR_SIZE;
+      this.setPtr(h + libc.MSG_NAME, base + nameOff + j * libc.SOCKADDR_SIZE);
+      this.hdr32[(h + libc.MSG_NAMELEN) >>> 2] = this.nameFor(q.addresses[i]!).len;
+      this.setPtr(h + libc.MSG_IOV, base + iovOff + j * libc.IOVEC_SIZE);
+      this.setPtr(h + libc.MSG_IOVLEN, n);
+      if (n > 1) {
+        // struct cmsghdr { size_t cmsg_len; int cmsg_level; int cmsg_type; } + u16 gso_size.
+        const c = cmsgOff + m * CMSG_SEGMENT_SPACE;
+        this.setPtr(c, CMSG_SEGMENT_LEN);
+        this.hdr32[(c + 8) >>> 2] = SOL_UDP;
+        this.hdr32[(c + 12) >>> 2] = UDP_SEGMENT;
+        hdrs[c + 16] = len & 0xff;
+        hdrs[c + 17] = len >>> 8;
+        this.setPtr(h + MSG_CONTROL, base + c);
+        this.setPtr(h + MSG_CONTROLLEN, CMSG_SEGMENT_SPACE);
+      } else {
+        this.setPtr(h + MSG_CONTROL, 0);
+        this.setPtr(h + MSG_CONTROLLEN, 0);
+      }
+      this.hdr32[(h + libc.MSG_FLAGS) >>> 2] = 0;
+      this.perMsg[m] = n;
+      j += n;
+    }
     for (let waited = false; ; waited = true) {
-      const n = libc.sendmmsg(this.fd, hdrs, k, 0);
-      if (n >= 0) return [n, 0];
+      const sentMsgs = libc.sendmmsg(this.fd, hdrs, m, 0);
+      if (sentMsgs >= 0) {
+        let sent = 0;
+        for (let x = 0; x < sentMsgs; x++) sent += this.perMsg[x]!;
+        return [sent, 0];
+      }
       const e = libc.errno();
       if (e === libc.EINTR) continue;
       if (e === libc.EAGAIN && !waited) {
@@ -294,9 +358,15 @@ export class MmsgUdpEndpoint extends QueuedUdp {
         continue;
       }
       if (e === libc.EAGAIN) return [0, 0];
-      // The first datagram was refused (unreachable, no route, ...): report it and go on with the rest.
+      if (this.perMsg[0]! > 1 && (e === libc.EIO || e === libc.EINVAL || e === libc.EMSGSIZE || e === libc.ENOPROTOOPT)) {
+        // No UDP GSO on this path (a kernel without it, a device without checksum offload, segments
+        // larger than the route's MTU): datagram by datagram from now on, as before GSO.
+        this.gso = false;
+        return this.sendChunk(q, start, count);
+      }
+      // The first datagram (or run) was refused (unreachable, no route, ...): report it and go on with the rest.
       this.opts.onError?.(new UdpError(libc.describeErrno(`send to ${q.addresses[start]}:${q.ports[start]}`, e)));
-      return [0, 1];
+      return [0, this.perMsg[0]!];
     }
   }
 

@@ -5,6 +5,7 @@
 import { describe, expect, test } from "bun:test";
 import { readdirSync, readFileSync } from "node:fs";
 import { openUdp as openAny, UdpError, type UdpOptions } from "../../../platform/udp.ts";
+import { bunInNs, fixture, isRoot, mustRun, withNetns } from "./netns.ts";
 
 function deadline<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   return Promise.race([p, new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`timed out: ${what}`)), ms))]);
@@ -314,6 +315,65 @@ describe("mmsg backend: batches, ring and sizes", () => {
       rx.close();
       tx.close();
     }
+  });
+
+  test("runs of equal datagrams to one destination leave as one UDP GSO send each and arrive as they were sent", async () => {
+    const got: Record<string, number[][]> = { a: [], b: [] };
+    let pending = 17;
+    let done!: () => void;
+    const all = new Promise<void>((r) => (done = r));
+    const receiver = (key: string) => (d: Uint8Array) => {
+      got[key]!.push([d.length, d[0]!, d[d.length - 1]!]);
+      if (--pending === 0) done();
+    };
+    const a = await openAny({ backend: "bun", address: "127.0.0.1", onDatagram: receiver("a") });
+    const b = await openAny({ backend: "bun", address: "127.0.0.1", onDatagram: receiver("b") });
+    const tx = await openAny({ backend: "mmsg", address: "127.0.0.1", onDatagram: () => {} });
+    const datagram = (len: number, tag: number) => new Uint8Array(len).fill(tag);
+    try {
+      // 10 x 1000 and a shorter 500 to a; 3 x 1000 and two of 300 to b; one more 1000 to a.
+      const plan: [number, number, number][] = [];
+      for (let i = 0; i < 10; i++) plan.push([a.localPort, 1000, i]);
+      plan.push([a.localPort, 500, 10], [b.localPort, 1000, 11], [b.localPort, 1000, 12], [b.localPort, 1000, 13]);
+      plan.push([b.localPort, 300, 14], [b.localPort, 300, 15], [a.localPort, 1000, 16]);
+      for (const [port, len, tag] of plan) tx.send(datagram(len, tag), port, "127.0.0.1");
+      tx.flush();
+      await deadline(all, 3000, "17 datagrams");
+      // One mmsghdr per run: a run ends at a new destination or after a datagram shorter than the first.
+      const t = tx as unknown as { gso: boolean; perMsg: Uint16Array };
+      expect(t.gso).toBe(true);
+      expect([...t.perMsg.subarray(0, 4)]).toEqual([11, 4, 1, 1]);
+      expect(tx.stats).toEqual({ sent: 17, dropped: 0, received: 0 });
+      const seen = (len: number, tag: number) => [len, tag, tag];
+      expect(got.a).toEqual([...Array.from({ length: 10 }, (_, i) => seen(1000, i)), seen(500, 10), seen(1000, 16)]);
+      expect(got.b).toEqual([seen(1000, 11), seen(1000, 12), seen(1000, 13), seen(300, 14), seen(300, 15)]);
+    } finally {
+      a.close();
+      b.close();
+      tx.close();
+    }
+  });
+
+  test.skipIf(!isRoot)("where the path refuses UDP GSO (segments larger than the link's MTU), the socket sends datagram by datagram", async () => {
+    await withNetns((ns) => {
+      // 1400-octet segments over a 1280-octet loopback: GSO says EINVAL; single datagrams are fragmented.
+      mustRun(["ip", "-n", ns, "link", "set", "lo", "mtu", "1280"]);
+      const r = bunInNs(ns, fixture("udp-gso.ts"), ["1400", "20"]);
+      if (r.exitCode !== 0) console.error(r.stdout, r.stderr);
+      const res = JSON.parse(r.stdout.trim().split("\n").at(-1) ?? "{}");
+      expect(res.received).toEqual(Array.from({ length: 20 }, (_, i) => i));
+      expect(res.intact).toBe(true);
+      expect(res.gso).toBe(false);
+      expect(res.sent).toBe(20);
+    });
+    await withNetns((ns) => {
+      // The same at 1000 octets: GSO stays on.
+      mustRun(["ip", "-n", ns, "link", "set", "lo", "mtu", "1280"]);
+      const res = JSON.parse(bunInNs(ns, fixture("udp-gso.ts"), ["1000", "20"]).stdout.trim().split("\n").at(-1) ?? "{}");
+      expect(res.received).toEqual(Array.from({ length: 20 }, (_, i) => i));
+      expect(res.intact).toBe(true);
+      expect(res.gso).toBe(true);
+    });
   });
 
   test("socket buffers are enlarged (4 MiB asked; as root SO_RCVBUFFORCE gets it)", async () => {
