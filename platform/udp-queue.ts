@@ -25,6 +25,11 @@ export interface UdpOptions {
    * large socket buffers. "bun": Bun.udpSocket (the other platforms, and the benchmark's comparison).
    */
   backend?: "mmsg" | "bun";
+  /**
+   * "mmsg": send runs of equal datagrams to one destination as UDP GSO sends (UDP_SEGMENT). Default true;
+   * false for comparisons (the benchmark's pair without it).
+   */
+  gso?: boolean;
 }
 
 export interface UdpStats {

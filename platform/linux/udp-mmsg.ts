@@ -136,7 +136,7 @@ export class MmsgUdpEndpoint extends QueuedUdp {
   /** Datagrams in each mmsghdr of the last sendChunk. */
   private readonly perMsg = new Uint16Array(SEND_BATCH);
   /** Runs of equal datagrams to one destination leave as one UDP GSO send until the kernel refuses one. */
-  private gso = process.env.ROAM_UDP_GSO !== "0";
+  private gso: boolean;
   private readonly hdr32 = new Uint32Array(this.hdrs.buffer);
   private readonly pollfd = new Uint8Array(8);
   /** Destination address text → sockaddr with port 0 (length in octet 27's place kept apart). */
@@ -154,6 +154,7 @@ export class MmsgUdpEndpoint extends QueuedUdp {
     readonly localAddress: string,
   ) {
     super(opts);
+    this.gso = opts.gso !== false;
   }
 
   /** Socket buffer sizes the kernel granted (it reports twice what was set, see socket(7)). */

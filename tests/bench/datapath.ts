@@ -61,8 +61,8 @@ async function pairTcp(pair: Pair, pids: number[]): Promise<{ fwd: IperfResult; 
 
 /** pairTcp through a fresh endpoint pair on the `udp` backend (with TUN offloads or not); its counters are kept
  *  as counters-<tag>-<pid>.json. */
-async function pairVariantTcp(pair: Pair, udp: "mmsg" | "bun", offload: boolean, tag: string): Promise<{ fwd: IperfResult; rev: IperfResult; cpuPerGb: number }> {
-  const { left, right } = await startRoamPair(pair, dir, udp, offload);
+async function pairVariantTcp(pair: Pair, udp: "mmsg" | "bun", offload: boolean, tag: string, gso = true): Promise<{ fwd: IperfResult; rev: IperfResult; cpuPerGb: number }> {
+  const { left, right } = await startRoamPair(pair, dir, udp, offload, gso);
   try {
     return await pairTcp(pair, [left.pid, right.pid]);
   } finally {
@@ -104,6 +104,12 @@ async function benchPair(): Promise<void> {
     res.roamPairOffloadRev = off.rev;
     res.roamPairOffloadCpuPerGb = off.cpuPerGb;
     log(`roam pair with TUN offloads TCP: ${fmt(off.fwd)} / ${fmt(off.rev)}, ${off.cpuPerGb.toFixed(1)} CPU s/GB`);
+    // The same without UDP GSO (datagram by datagram, as before it): what it brings.
+    const noGso = await pairVariantTcp(pair, "mmsg", true, "offload-nogso", false);
+    res.roamPairNoGsoFwd = noGso.fwd;
+    res.roamPairNoGsoRev = noGso.rev;
+    res.roamPairNoGsoCpuPerGb = noGso.cpuPerGb;
+    log(`roam pair with TUN offloads, no UDP GSO, TCP: ${fmt(noGso.fwd)} / ${fmt(noGso.rev)}, ${noGso.cpuPerGb.toFixed(1)} CPU s/GB`);
     // The same pair on Bun.udpSocket (the UDP backend before issue 6): what the recvmmsg worker brings.
     const bun = await pairVariantTcp(pair, "bun", false, "bun");
     res.roamPairBunFwd = bun.fwd;

@@ -8,11 +8,12 @@
 //
 //   bun tests/bench/endpoint.ts --local 10.99.0.1:4500 --peer 10.99.0.2:4500 \
 //     --spi-out 0x2000 --spi-in 0x1000 --key-out HEX72 --key-in HEX72 \
-//     --tun benchtun0 --addr 10.200.0.1/24 [--route CIDR ...] [--mtu 1400] [--udp mmsg|bun] [--offload on|off]
+//     --tun benchtun0 --addr 10.200.0.1/24 [--route CIDR ...] [--mtu 1400] [--udp mmsg|bun] [--offload on|off] [--gso on|off]
 //
 // --udp picks the UDP backend of platform/udp.ts (default: the product's, mmsg on Linux), so the
 // benchmark can compare the recvmmsg worker with Bun.udpSocket in the same run. --offload on opens the
-// TUN with offloads (platform/linux/tun-offload.ts: TCP super-packets segmented by the reader).
+// TUN with offloads (platform/linux/tun-offload.ts: TCP super-packets segmented by the reader). --gso off
+// sends datagram by datagram instead of UDP GSO runs.
 //
 // Prints "ready <tun name> <pid>" on stdout once the TUN is up, and the traffic counters on SIGTERM.
 
@@ -40,6 +41,8 @@ interface Args {
   mtu: number;
   udp: "mmsg" | "bun";
   offload: boolean;
+  /** UDP GSO on sends (mmsg backend; default on, as roam runs). */
+  gso: boolean;
 }
 
 function fail(message: string): never {
@@ -103,6 +106,7 @@ function parseArgs(argv: string[]): Args {
     mtu: Number(one("--mtu") ?? 1400),
     udp: udpBackend(one("--udp")),
     offload: onOff("--offload", one("--offload")),
+    gso: one("--gso") === undefined ? true : onOff("--gso", one("--gso")),
   };
 }
 
@@ -119,6 +123,7 @@ async function main(): Promise<void> {
   let dp: DataPath | null = null;
   const udp = await openUdp({
     backend: a.udp,
+    gso: a.gso,
     port: a.localPort,
     address: a.localAddr,
     onDatagram: (data, port, address) => {

@@ -16,6 +16,10 @@ export interface Results {
   roamPairUdpOffered?: number;
   roamPairCpuPerGb?: number;
   /** The pair again with the Bun.udpSocket backend. */
+  /** The pair with TUN offloads, without UDP GSO. */
+  roamPairNoGsoFwd?: IperfResult;
+  roamPairNoGsoRev?: IperfResult;
+  roamPairNoGsoCpuPerGb?: number;
   roamPairBunFwd?: IperfResult;
   roamPairBunRev?: IperfResult;
   roamPairBunCpuPerGb?: number;
@@ -83,6 +87,14 @@ export function printReport(r: Results, median: (xs: readonly number[]) => numbe
       n(r.swanCpuPerGb, 1),
       "kernel",
       `${ratio(r.roamPairOffloadCpuPerGb, r.swanCpuPerGb)} / ${ratio(r.roamPairCpuPerGb, r.swanCpuPerGb)}`,
+      "reported",
+    ],
+    [
+      "pair with TUN offloads, no UDP GSO: TCP → / ← Mbit/s, CPU s/GB",
+      r.roamPairNoGsoFwd ? `${mbps(r.roamPairNoGsoFwd)} / ${mbps(r.roamPairNoGsoRev)}, ${n(r.roamPairNoGsoCpuPerGb, 1)}` : "–",
+      "",
+      "",
+      r.roamPairNoGsoFwd ? `GSO on/off ${ratio(r.roamPairOffloadFwd?.mbps, r.roamPairNoGsoFwd.mbps)} / ${ratio(r.roamPairOffloadRev?.mbps, r.roamPairNoGsoRev?.mbps)}` : "",
       "reported",
     ],
     ["pair on Bun.udpSocket: TCP → / ← Mbit/s, CPU s/GB", r.roamPairBunFwd ? `${mbps(r.roamPairBunFwd)} / ${mbps(r.roamPairBunRev)}, ${n(r.roamPairBunCpuPerGb, 1)}` : "–", "", "", r.roamPairBunFwd ? `mmsg/Bun ${ratio(r.roamPairFwd?.mbps, r.roamPairBunFwd.mbps)}` : "", "reported"],

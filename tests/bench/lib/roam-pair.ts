@@ -56,15 +56,15 @@ async function startOne(pair: Pair, ns: string, args: string[], logFile: string)
 }
 
 /** Starts the left and right endpoints; the tunnel carries 10.200.0.0/24 between them. */
-export async function startRoamPair(pair: Pair, logDir: string, udp: "mmsg" | "bun" = "mmsg", offload = false): Promise<{ left: Endpoint; right: Endpoint }> {
+export async function startRoamPair(pair: Pair, logDir: string, udp: "mmsg" | "bun" = "mmsg", offload = false, gso = true): Promise<{ left: Endpoint; right: Endpoint }> {
   const common = (local: string, peer: string, spiOut: string, spiIn: string, keyOut: string, keyIn: string, inner: string) => [
     "--local", `${local}:4500`, "--peer", `${peer}:4500`, "--spi-out", spiOut, "--spi-in", spiIn,
     "--key-out", keyOut, "--key-in", keyIn, "--tun", "roamb%d", "--addr", `${inner}/${PAIR.innerPrefix}`, "--udp", udp,
-    "--offload", offload ? "on" : "off",
+    "--offload", offload ? "on" : "off", "--gso", gso ? "on" : "off",
   ];
-  const left = await startOne(pair, pair.left, common(PAIR.left, PAIR.right, SPI_LEFT_TO_RIGHT, SPI_RIGHT_TO_LEFT, KEY_LEFT_TO_RIGHT, KEY_RIGHT_TO_LEFT, PAIR.leftInner), `${logDir}/endpoint-left-${udp}${offload ? "-offload" : ""}.log`);
+  const left = await startOne(pair, pair.left, common(PAIR.left, PAIR.right, SPI_LEFT_TO_RIGHT, SPI_RIGHT_TO_LEFT, KEY_LEFT_TO_RIGHT, KEY_RIGHT_TO_LEFT, PAIR.leftInner), `${logDir}/endpoint-left-${udp}${offload ? "-offload" : ""}${gso ? "" : "-nogso"}.log`);
   try {
-    const right = await startOne(pair, pair.right, common(PAIR.right, PAIR.left, SPI_RIGHT_TO_LEFT, SPI_LEFT_TO_RIGHT, KEY_RIGHT_TO_LEFT, KEY_LEFT_TO_RIGHT, PAIR.rightInner), `${logDir}/endpoint-right-${udp}${offload ? "-offload" : ""}.log`);
+    const right = await startOne(pair, pair.right, common(PAIR.right, PAIR.left, SPI_RIGHT_TO_LEFT, SPI_LEFT_TO_RIGHT, KEY_RIGHT_TO_LEFT, KEY_LEFT_TO_RIGHT, PAIR.rightInner), `${logDir}/endpoint-right-${udp}${offload ? "-offload" : ""}${gso ? "" : "-nogso"}.log`);
     return { left, right };
   } catch (e) {
     await left.stop();
