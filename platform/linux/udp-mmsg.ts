@@ -133,8 +133,9 @@ export class MmsgUdpEndpoint extends QueuedUdp {
   // sendmmsg scratch: struct mmsghdr[SEND_BATCH], struct iovec[SEND_BATCH], the names, then one UDP_SEGMENT
   // control message per mmsghdr.
   private readonly hdrs = new Uint8Array(SEND_BATCH * (libc.MMSGHDR_SIZE + libc.IOVEC_SIZE + libc.SOCKADDR_SIZE + CMSG_SEGMENT_SPACE));
-  /** Datagrams in each mmsghdr of the last sendChunk. */
+  /** Datagrams in each mmsghdr of the last sendChunk, and each datagram's sockaddr length. */
   private readonly perMsg = new Uint16Array(SEND_BATCH);
+  private readonly nameLens = new Uint8Array(SEND_BATCH);
   /** Runs of equal datagrams to one destination leave as one UDP GSO send until the kernel refuses one. */
   private gso: boolean;
   private readonly hdr32 = new Uint32Array(this.hdrs.buffer);
@@ -283,6 +284,7 @@ export class MmsgUdpEndpoint extends QueuedUdp {
       if (name.len === 0) break; // not an address of this socket's family: skipped below
       const no = nameOff + k * libc.SOCKADDR_SIZE;
       hdrs.set(name.bytes, no);
+      this.nameLens[k] = name.len;
       const port = q.ports[i]!;
       hdrs[no + 2] = port >>> 8;
       hdrs[no + 3] = port & 0xff;
@@ -319,7 +321,7 @@ export class MmsgUdpEndpoint extends QueuedUdp {
       }
       const h = m * libc.MMSGHDR_SIZE;
       this.setPtr(h + libc.MSG_NAME, base + nameOff + j * libc.SOCKADDR_SIZE);
-      this.hdr32[(h + libc.MSG_NAMELEN) >>> 2] = this.nameFor(q.addresses[i]!).len;
+      this.hdr32[(h + libc.MSG_NAMELEN) >>> 2] = this.nameLens[j]!;
       this.setPtr(h + libc.MSG_IOV, base + iovOff + j * libc.IOVEC_SIZE);
       this.setPtr(h + libc.MSG_IOVLEN, n);
       if (n > 1) {
