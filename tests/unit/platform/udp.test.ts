@@ -4,11 +4,31 @@
 // callback is still queued when the callback returns.)
 import { describe, expect, test } from "bun:test";
 import { readdirSync, readFileSync } from "node:fs";
+import type { UdpEndpoint } from "../../../platform/types.ts";
 import { openUdp as openAny, UdpError, type UdpOptions } from "../../../platform/udp.ts";
 import { bunInNs, fixture, isRoot, mustRun, withNetns } from "./netns.ts";
 
 function deadline<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   return Promise.race([p, new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`timed out: ${what}`)), ms))]);
+}
+
+/**
+ * `bursts` bursts of 100 datagrams of `size` octets to 127.0.0.1:`port`, numbered 0.. in their first four
+ * octets (big endian), with the main thread kept busy for 5 ms after each: the reader fills ring buffers
+ * ahead and waits for them to come back.
+ */
+async function sendBursts(tx: UdpEndpoint, port: number, bursts: number, size: number): Promise<void> {
+  for (let b = 0; b < bursts; b++) {
+    for (let i = 0; i < 100; i++) {
+      const d = new Uint8Array(size);
+      new DataView(d.buffer).setUint32(0, b * 100 + i);
+      tx.send(d, port, "127.0.0.1");
+    }
+    tx.flush();
+    const until = performance.now() + 5;
+    while (performance.now() < until) {} // keep the main thread from taking batches for a while
+    await Bun.sleep(1);
+  }
 }
 
 for (const backend of ["mmsg", "bun"] as const) {
@@ -239,19 +259,9 @@ describe("mmsg backend: batches, ring and sizes", () => {
       try {
         await rx.ready;
         rings.push(ringOf(rx)!);
-        // More than the ring holds (4 buffers of 32), with the main thread busy between bursts: every
-        // buffer of the reused ring is filled, handed back and filled again.
-        for (let b = 0; b < 4; b++) {
-          for (let i = 0; i < 100; i++) {
-            const d = new Uint8Array(100);
-            new DataView(d.buffer).setUint32(0, b * 100 + i);
-            tx.send(d, rx.localPort, "127.0.0.1");
-          }
-          tx.flush();
-          const until = performance.now() + 5;
-          while (performance.now() < until) {}
-          await Bun.sleep(1);
-        }
+        // More than the ring holds (4 buffers of 32): every buffer of the reused ring is filled, handed
+        // back and filled again.
+        await sendBursts(tx, rx.localPort, 4, 100);
         await deadline(all, 5000, "400 datagrams");
         return got;
       } finally {
@@ -294,19 +304,9 @@ describe("mmsg backend: batches, ring and sizes", () => {
     try {
       tx.send(new Uint8Array(60_000).map((_, i) => i & 0xff), rx.localPort, "127.0.0.1");
       tx.flush();
-      // Bursts of 100 (more than one receive batch of 32) with the main thread busy in between, so the
-      // reader fills several ring buffers ahead and waits for them to come back.
-      for (let b = 0; b < N / 100; b++) {
-        for (let i = 0; i < 100; i++) {
-          const d = new Uint8Array(200);
-          new DataView(d.buffer).setUint32(0, b * 100 + i);
-          tx.send(d, rx.localPort, "127.0.0.1");
-        }
-        tx.flush();
-        const until = performance.now() + 5;
-        while (performance.now() < until) {} // keep the main thread from taking batches for a while
-        await Bun.sleep(1);
-      }
+      // Bursts of 100 (more than one receive batch of 32): the reader fills several ring buffers ahead
+      // and waits for them to come back.
+      await sendBursts(tx, rx.localPort, N / 100, 200);
       await deadline(all, 5000, "1000 datagrams");
       expect(big).toBe(60_000);
       expect(got).toEqual(Array.from({ length: N }, (_, i) => i)); // loopback neither drops nor reorders here
