@@ -159,8 +159,7 @@ export interface TunnelAddressing {
  */
 export function applyAddressing(net: LinuxNetConfig, dev: string, cfg: TunnelAddressing, mtu?: number): void {
   net.pinned(dev, () => {
-    if (mtu !== undefined) net.setMtu(dev, mtu);
-    net.linkUp(dev);
+    setLink(net, dev, mtu);
     for (const a of cfg.ip4) net.addAddress(dev, a.includes("/") ? a : `${a}/32`);
     for (const a of cfg.ip6) net.addAddress(dev, a.includes("/") ? a : `${a}/128`);
     for (const r of cfg.routes) net.addRoute(dev, r);
@@ -169,8 +168,10 @@ export function applyAddressing(net: LinuxNetConfig, dev: string, cfg: TunnelAdd
 
 /** The MTU and link state applyAddressing would set, ahead of it (which then finds them done). */
 export function prepareLink(net: LinuxNetConfig, dev: string, mtu?: number): void {
-  net.pinned(dev, () => {
-    if (mtu !== undefined) net.setMtu(dev, mtu);
-    net.linkUp(dev);
-  });
+  net.pinned(dev, () => setLink(net, dev, mtu));
+}
+
+function setLink(net: LinuxNetConfig, dev: string, mtu: number | undefined): void {
+  if (mtu !== undefined) net.setMtu(dev, mtu);
+  net.linkUp(dev);
 }
