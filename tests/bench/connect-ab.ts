@@ -4,22 +4,24 @@
 // one's median and spread of milliseconds from spawning `ip netns exec` to the ping's reply. For comparing
 // two builds of roam (e.g. `git stash; bun build.ts; cp dist/roam /tmp/roam-a; git stash pop; bun build.ts`),
 // which the full benchmark's separate runs cannot do on a machine whose speed drifts by 20-30% in minutes.
-// --service: each executable's `roam service` runs (a run directory each) and takes its connects; the first
-// connect of each, cold, is not counted.
+// --service: each executable's `roam service` runs (a run directory each) and takes its connects, once it
+// has finished its rehearsals (--no-rehearsal=BIN for an executable from before them); the first connect
+// of each is not counted.
 
-import { existsSync, mkdirSync } from "node:fs";
-import { waitFor } from "../interop/lib/proc.ts";
+import { mkdirSync } from "node:fs";
 import { createStage } from "../interop/lib/stage.ts";
 import { median } from "./lib/measure.ts";
-import { pingCorp, roamClientSetup } from "./lib/roam-client.ts";
+import { pingCorp, roamClientSetup, startRoamService } from "./lib/roam-client.ts";
 
 const args = process.argv.slice(2);
 const at = args.indexOf("--samples");
 const samples = at >= 0 ? Number(args[at + 1]) : 12;
 const withService = args.includes("--service");
-const bins = args.filter((a, i) => a !== "--service" && (at < 0 || (i !== at && i !== at + 1)));
+// --no-rehearsal=BIN: an executable from before the service's rehearsals (do not wait for them).
+const noRehearsal = new Set(args.filter((a) => a.startsWith("--no-rehearsal=")).map((a) => a.slice("--no-rehearsal=".length)));
+const bins = args.filter((a, i) => a !== "--service" && !a.startsWith("--no-rehearsal=") && (at < 0 || (i !== at && i !== at + 1)));
 if (bins.length < 1 || !Number.isInteger(samples) || samples < 1) {
-  console.error("usage: bun tests/bench/connect-ab.ts [--samples N] ROAM_EXECUTABLE...");
+  console.error("usage: bun tests/bench/connect-ab.ts [--samples N] [--service] [--no-rehearsal=BIN] ROAM_EXECUTABLE...");
   process.exit(2);
 }
 
@@ -36,9 +38,8 @@ try {
     for (const bin of bins) {
       const dir = dirOf.get(bin)!;
       mkdirSync(dir, { recursive: true, mode: 0o700 });
-      services.push(topo.spawn(topo.names.client, ["env", `ROAM_RUN_DIR=${dir}`, bin, "service"]));
-      await waitFor(`${bin} service to listen`, () => existsSync(`${dir}/service.sock`), 10_000);
-      // The first connect of a service runs its code cold: not a sample.
+      services.push(await startRoamService(stage, bin, dir, !noRehearsal.has(bin)));
+      // The first connect of a service is not a sample.
       if (roam(bin, [...connectArgs, "--background"]).code !== 0) throw new Error(`${bin}: no tunnel through its service`);
       roam(bin, ["disconnect"]);
     }

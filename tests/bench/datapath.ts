@@ -25,7 +25,7 @@ import { NET } from "../interop/lib/topology.ts";
 import { cpuPerGb, iperf, machine, median, memory, withCpu, type IperfResult } from "./lib/measure.ts";
 import { createPair, PAIR, type Pair } from "./lib/pair.ts";
 import { startRoamPair } from "./lib/roam-pair.ts";
-import { pingCorp, roamClientSetup } from "./lib/roam-client.ts";
+import { pingCorp, roamClientSetup, startRoamService } from "./lib/roam-client.ts";
 import { printReport, type Results } from "./lib/report.ts";
 
 const args = process.argv.slice(2);
@@ -227,9 +227,9 @@ async function benchConnect(stage: Stage): Promise<void> {
       const inRun = (dirPath: string) => (a: string[]) => topo.exec(topo.names.client, [ROAM, ...a], { env: { ROAM_RUN_DIR: dirPath }, timeoutMs: 60_000 });
       const roam = inRun(runDir);
       const roamChild = inRun(childRunDir); // no service listens there: connect starts its own tunnel process
-      svc = topo.spawn(topo.names.client, [ROAM, "service"], { env: { ROAM_RUN_DIR: runDir } });
       // Without the service, connect would start its own tunnel process and these rows would measure that.
-      await waitFor("roam service to listen", () => existsSync(`${runDir}/service.sock`), 5_000);
+      // Sampled once it has finished its rehearsals, as swanctl's charon runs already.
+      svc = await startRoamService(stage, ROAM, runDir);
       kinds.push(
         { name: "roam connect through roam service", up: () => roam([...connectArgs, "--background"]).code === 0, down: () => roam(["disconnect"]), ms: [] },
         { name: "the same, roam's default proposals", up: () => roam([...defaultProposalArgs, "--background"]).code === 0, down: () => roam(["disconnect"]), ms: [] },
@@ -257,6 +257,8 @@ async function benchConnect(stage: Stage): Promise<void> {
     if (svc !== undefined) {
       await Bun.sleep(500);
       res.roamServiceIdleRssMb = memory(svc.pid).rssMb;
+      const through = kinds.find((k) => k.name.startsWith("roam connect through"))!;
+      if (!CONNECT_ONLY) await serviceUnderLoad(stage, svc.pid, through);
     }
     if (client !== undefined) {
       const c = client;
@@ -298,6 +300,23 @@ async function processStartFloor(stage: Stage, swanctlHelp: () => boolean): Prom
     res.swanctlStartMs.push(time(swanctlHelp));
   }
   log(`process start → exit through ip netns exec: Bun hello world ${res.bunStartMs.map((v) => v.toFixed(1)).join(", ")} ms; swanctl --help ${res.swanctlStartMs.map((v) => v.toFixed(1)).join(", ")} ms`);
+}
+
+/**
+ * The roam service's peak RSS with a tunnel under the throughput test (TCP both ways), after its rehearsals
+ * and the connect samples: what a user of the service has resident, next to the foreground client's.
+ */
+async function serviceUnderLoad(stage: Stage, pid: number, through: { up: () => boolean; down: () => unknown }): Promise<void> {
+  const { topo } = stage;
+  if (!through.up() || !pingCorp(stage)) throw new Error("roam service: no tunnel for its throughput run");
+  try {
+    const fwd = await iperf(topo.exec, topo.names.client, NET.corpAServer, { seconds: SECONDS });
+    const rev = await iperf(topo.exec, topo.names.client, NET.corpAServer, { seconds: SECONDS, reverse: true });
+    res.roamServicePeakRssMb = memory(pid).peakMb;
+    log(`roam service tunnel TCP: ${fmt(fwd)} / ${fmt(rev)}, service peak RSS ${res.roamServicePeakRssMb.toFixed(0)} MB`);
+  } finally {
+    through.down();
+  }
 }
 
 /** TCP both ways through the roam client that is up, its CPU per GB and its memory. */

@@ -145,6 +145,13 @@ describe.skipIf(unavailable !== undefined)("roam service against a strongSwan ga
     expect(bad.stderr.trim().split("\n").at(-1)).toBe("roam: authentication failed: gateway sent AUTHENTICATION_FAILED");
     expectClean();
 
+    // While no tunnel ran, the service rehearsed its connects (cli/service-rehearsal.ts): all of them, its
+    // made-up PSK file gone again, the host untouched.
+    await waitFor("the service's rehearsals", () => readIfExists(serviceLog).includes("rehearsed "), 20_000);
+    expect(readIfExists(serviceLog)).toMatch(/rehearsed 2000 connects in \d+ ms/);
+    expect(existsSync(`${runDir}/rehearsal.psk`)).toBe(false);
+    expectClean();
+
     // SIGTERM with a tunnel up: DELETE to the gateway, host clean, socket removed.
     expect(roam(pskArgs()).code).toBe(0);
     expect(listSas(stage.gateway).length).toBe(1);
