@@ -30,7 +30,9 @@ import type { ArgvMessage } from "./service-client.ts";
 import { isArgvMessage, parseForClient, prepareNextCommandLine } from "./service-parse.ts";
 import { REHEARSALS, startRehearsals } from "./service-rehearsal.ts";
 import { SERVICE_SOCKET, STATE_DIR } from "./state-dir.ts";
-import { runForRequester } from "./tunnel-process.ts";
+import { runForRequester, TUNNEL_NAME } from "./tunnel-process.ts";
+import { openTunnelTun } from "./tunnel/runtime.ts";
+import type { TunDevice } from "../platform/types.ts";
 import { warmUp } from "./tunnel/warm-up.ts";
 
 /** A request line longer than this is not a connect request (a full one with a certificate chain is ~10-40 kB). */
@@ -68,6 +70,17 @@ export async function startService(out: Reporter, opts: { signals: boolean } = {
 
   const serve = (sock: Socket<undefined>, line: string): void => {
     attached.add(sock);
+    // Most requests are connects that start a tunnel: its TUN opens now, on the reader worker's thread,
+    // while this one reads the command line (runtime.ts openTunnelTun), and the tunnel takes it. A request
+    // that starts no tunnel closes it before its answer, so its client finds nothing of it left.
+    let tun = active === null && reading === 0 ? openTunnelTun(TUNNEL_NAME) : null;
+    tun?.catch(() => {}); // a failure is reported by the tunnel that takes it
+    const answer = (msg: object): void => {
+      const unused = tun;
+      tun = null;
+      if (unused === null) void tell(msg);
+      else void unused.then((t) => t.close(), () => {}).then(() => tell(msg));
+    };
     const tell = (msg: object): boolean => {
       if (!attached.has(sock)) return false;
       const text = `${JSON.stringify(msg)}\n`;
@@ -86,16 +99,21 @@ export async function startService(out: Reporter, opts: { signals: boolean } = {
       }
       return ok;
     };
+    const startWithTun = (req: ConnectRequest): void => {
+      const t = tun;
+      tun = null;
+      start(req, tell, t);
+    };
     let msg: ConnectRequest | ArgvMessage;
     try {
       msg = decodeRequest(line);
     } catch (e) {
-      tell({ kind: "error", message: `bad request from roam connect: ${String(e)}`, exitCode: ExitCode.INTERNAL });
+      answer({ kind: "error", message: `bad request from roam connect: ${String(e)}`, exitCode: ExitCode.INTERNAL });
       return;
     }
     if (!isArgvMessage(msg)) {
       out.line("connect: a request checked by the client");
-      start(msg, tell);
+      startWithTun(msg);
       return;
     }
     const pid = msg.pid;
@@ -104,20 +122,23 @@ export async function startService(out: Reporter, opts: { signals: boolean } = {
       (p) => {
         if (p.kind === "local") {
           out.line(`connect from pid ${pid}: the client reads its command line itself (${p.why})`);
-          return void tell({ kind: "local" });
+          return answer({ kind: "local" });
         }
         out.line(`connect from pid ${pid}: command line read by the service`);
         for (const w of p.writes) tell({ kind: "write", fd: w.fd, text: w.text });
-        if (p.kind === "exit") tell({ kind: "exit", code: p.code });
-        else start(p.request, tell);
+        if (p.kind === "exit") answer({ kind: "exit", code: p.code });
+        else startWithTun(p.request);
       },
-      (e) => tell({ kind: "error", message: `internal error reading the command line (a bug, please report it): ${e instanceof Error ? e.message : String(e)}`, exitCode: ExitCode.INTERNAL }),
+      (e) => answer({ kind: "error", message: `internal error reading the command line (a bug, please report it): ${e instanceof Error ? e.message : String(e)}`, exitCode: ExitCode.INTERNAL }),
     );
   };
 
-  const start = (req: ConnectRequest, tell: (msg: object) => boolean): void => {
+  /** `tun`: opened for this connect when it arrived (serve); the run owns it, or it is closed here. */
+  const start = (req: ConnectRequest, tell: (msg: object) => boolean, tun: Promise<TunDevice> | null): void => {
     if (active !== null) {
-      tell({ kind: "error", message: `a tunnel named "roam" is already running in the roam service (control socket ${controlPath("roam")}); run roam disconnect first`, exitCode: ExitCode.USAGE });
+      const busy = { kind: "error", message: `a tunnel named "roam" is already running in the roam service (control socket ${controlPath("roam")}); run roam disconnect first`, exitCode: ExitCode.USAGE };
+      if (tun === null) tell(busy);
+      else void tun.then((t) => t.close(), () => {}).then(() => tell(busy));
       return;
     }
     // The next connect is taken as soon as the tunnel has ended (host clean, control socket gone): the
@@ -128,7 +149,7 @@ export async function startService(out: Reporter, opts: { signals: boolean } = {
       active = null;
       stopTunnel = null;
     };
-    const run = runForRequester(req, tell, { signals: false, onStop: (s) => (stopTunnel = s), onEnded: ended });
+    const run = runForRequester(req, tell, { signals: false, onStop: (s) => (stopTunnel = s), onEnded: ended, ...(tun === null ? {} : { tun }) });
     active = run;
     running.add(run);
     void run.then((code) => {

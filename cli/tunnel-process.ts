@@ -12,10 +12,11 @@ import { decodeRequest } from "./request-codec.ts";
 import { readFirstLineSync } from "./stdin.ts";
 import { STATE_DIR } from "./state-dir.ts";
 import { Tunnel, GatewayResolveError, type TunnelEvent } from "./tunnel/runtime.ts";
+import type { TunDevice } from "../platform/types.ts";
 import { warmUp } from "./tunnel/warm-up.ts";
 import { readableNow } from "../platform/linux/libc.ts";
 
-const TUNNEL_NAME = "roam";
+export const TUNNEL_NAME = "roam";
 
 export interface RunOptions {
   /**
@@ -27,6 +28,8 @@ export interface RunOptions {
   onStop?: (stop: () => Promise<void>) => void;
   /** Called once the tunnel has ended (host clean, control socket gone), before the run's last steps. */
   onEnded?: () => void;
+  /** The TUN opened for this tunnel already (the roam service opens it when the connect arrives); the run owns it. */
+  tun?: Promise<TunDevice>;
 }
 
 /** Runs the tunnel in this process; `onEvent` sees every event. Returns the exit code. */
@@ -41,6 +44,7 @@ export async function runTunnel(req: ConnectRequest, onEvent: (e: TunnelEvent) =
       onEvent(e);
     },
     TUNNEL_NAME,
+    opts.tun,
   );
   const stop = async (): Promise<void> => {
     tunnel.stop();
@@ -64,6 +68,7 @@ export async function runTunnel(req: ConnectRequest, onEvent: (e: TunnelEvent) =
   } catch (e) {
     control?.close();
     shutdown.dispose();
+    await tunnel.release(); // before the requester hears why: nothing of the tunnel is left then
     if (e instanceof ControlBusyError) throw new UserError(e.message);
     if (e instanceof GatewayResolveError) throw new UserError(e.message, ExitCode.UNREACHABLE);
     throw e;

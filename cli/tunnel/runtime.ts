@@ -45,6 +45,15 @@ const TUN_OPTIONS = { headroom: 64, tailroom: 64, offload: true } as const;
 
 export { GatewayResolveError } from "./gateway-link.ts";
 
+/**
+ * A tunnel's TUN device (the caller owns it). The roam service opens it when a connect arrives, before the
+ * tunnel exists (Tunnel's `tun`): the reader worker makes the device on its own thread while the main
+ * thread reads the command line (platform/linux/tun.ts openTun).
+ */
+export function openTunnelTun(name: string): Promise<TunDevice> {
+  return openTun({ name: `${name}%d`, ...TUN_OPTIONS });
+}
+
 export type TunnelEvent =
   | { kind: "progress"; message: string }
   | { kind: "up"; status: TunnelStatus }
@@ -94,10 +103,15 @@ export class Tunnel {
   private resolveDone!: (o: TunnelOutcome) => void;
   readonly done: Promise<TunnelOutcome>;
 
+  /**
+   * `tun`: the TUN device opened for this tunnel already (openTunnelTun), which it then owns: taken down
+   * with it, or by release() when it never starts.
+   */
   constructor(
     private readonly req: ConnectRequest,
     private readonly onEvent: (e: TunnelEvent) => void,
     readonly name = "roam",
+    tun?: Promise<TunDevice>,
   ) {
     this.host = new HostConfig(`${STATE_DIR}/${name}.json`);
     this.link = new GatewayLink(req.gatewayPort, {
@@ -115,6 +129,27 @@ export class Tunnel {
     });
     this.done = new Promise((r) => (this.resolveDone = r));
     this.gateways = new GatewayChoice([req.gatewayHost, ...(req.moreGateways ?? [])]);
+    if (tun !== undefined) this.adoptTun(tun);
+  }
+
+  /** The TUN being opened becomes this tunnel's; its MTU and link state are set once IKE_AUTH has left. */
+  private adoptTun(opening: Promise<TunDevice>): void {
+    this.tunOpening = opening;
+    // A failure is reported by bringUp(), which awaits it.
+    opening.then((tun) => {
+      this.openedTun = { tun, opening };
+      this.prepareTunSoon();
+    }, () => {});
+  }
+
+  /** Closes the TUN of a tunnel whose start() failed or never ran (a started one is taken down by stop()). */
+  async release(): Promise<void> {
+    this.ended = true;
+    const opening = this.tunOpening;
+    this.tunOpening = null;
+    this.openedTun = null;
+    if (this.tun) await this.tun.close();
+    else await opening?.then((t) => t.close(), () => {});
   }
 
   /** Resolves the gateway, opens the socket and starts IKE_SA_INIT. Throws only for host problems. */
@@ -153,18 +188,12 @@ export class Tunnel {
     this.progress(`connecting to ${this.sessionConfig.gatewayName} port ${this.req.gatewayPort} from ${this.localAddress}:${this.link.localPort}`);
     this.startSession();
     // Connect time: the TUN device and its reader worker start while IKE_SA_INIT and IKE_AUTH run;
-    // bringUp() awaits them (the interface exists from now on, without addresses or routes). After
-    // IKE_SA_INIT has left: opening takes ~0.5 ms of this thread (the ioctls, the worker's start message;
-    // 1-5 ms when it allocated its ring), which would otherwise delay it. A tunnel that ended at once
-    // (teardown has run) opens nothing.
+    // bringUp() awaits them (the interface exists from now on, without addresses or routes). In the roam
+    // service it was opened when the connect arrived (openTunEarly). Else after IKE_SA_INIT has left:
+    // opening takes ~0.3 ms of this thread (the worker's messages, the ring; 1-5 ms when it allocated its
+    // ring), which would otherwise delay it. A tunnel that ended at once (teardown has run) opens nothing.
     if (!this.tun && !this.tunOpening && !this.ended) {
-      const opening = openTun({ name: `${this.name}%d`, ...TUN_OPTIONS });
-      this.tunOpening = opening;
-      // A failure is reported by bringUp(), which awaits it.
-      opening.then((tun) => {
-        this.openedTun = { tun, opening };
-        this.prepareTunSoon();
-      }, () => {});
+      this.adoptTun(openTunnelTun(this.name));
     }
   }
 
@@ -448,7 +477,7 @@ export class Tunnel {
       if (!this.tun) {
         const opening = this.tunOpening; // taken once: after a failure, a later attempt opens afresh
         this.tunOpening = null;
-        this.tun = await (opening ?? openTun({ name: `${this.name}%d`, ...TUN_OPTIONS }));
+        this.tun = await (opening ?? openTunnelTun(this.name));
         this.tun.onError((e) => void this.teardown({ ok: false, failure: { code: "host", message: `TUN device failed: ${e.message}` } }));
       }
       const tun = this.tun;

@@ -13,6 +13,7 @@ import { ptr } from "bun:ffi";
 import * as libc from "./libc.ts";
 import type { BatchShape, FromReader, ToReader } from "../tun-batch.ts";
 import { dataStart, FREE, FULL, READER_STATS } from "../tun-batch.ts";
+import { setOffload } from "./tun-offload.ts";
 import { completeChecksum, segmentCount, tcpHeadersLength, writeTcpSegment } from "../../core/net/gso.ts";
 import { readVnetHdr, VNET_F_NEEDS_CSUM, VNET_GSO_NONE, VNET_GSO_TCPV4, VNET_GSO_TCPV6, VNET_HDR_LEN, type VnetHdr } from "../../core/net/vnet.ts";
 
@@ -180,8 +181,28 @@ function stop(): void {
   post({ type: "stopped" });
 }
 
+/** Opens the TUN device for the main thread (tun.ts openTun), which owns the fd once it is "opened". */
+function openDevice(ifreq: Uint8Array, offloadFlags: number | null): FromReader {
+  const fd = libc.open("/dev/net/tun", libc.O_RDWR | libc.O_CLOEXEC);
+  if (fd < 0) return { type: "open-failed", step: "open", errno: libc.errno() };
+  const failed = (step: "TUNSETIFF" | "O_NONBLOCK"): FromReader => {
+    const errno = libc.errno();
+    libc.close(fd);
+    return { type: "open-failed", step, errno };
+  };
+  if (libc.ioctl(fd, libc.TUNSETIFF, ifreq) < 0) return failed("TUNSETIFF");
+  // A refusal (an old kernel, or flags it does not know) leaves the virtio_net_hdr on, without offloads.
+  const offloads = offloadFlags !== null && setOffload(fd, offloadFlags) === 0;
+  if (!libc.setNonBlocking(fd)) return failed("O_NONBLOCK");
+  return { type: "opened", fd, ifreq, offloads };
+}
+
 self.onmessage = (ev: MessageEvent<ToReader>) => {
   const msg = ev.data;
+  if (msg.type === "open" && !running) {
+    post(openDevice(msg.ifreq, msg.offloadFlags));
+    return;
+  }
   if (msg.type === "start" && !running) {
     tunFd = msg.tunFd;
     stopFd = msg.stopFd;

@@ -7,8 +7,8 @@
 import { readFileSync } from "node:fs";
 import type { PacketBatch, TunDevice } from "../types.ts";
 import * as libc from "./libc.ts";
-import { isCompiledExecutable, prestartReaderWorker, recycleReaderWorker, SpareRing, startReaderWorker } from "./reader-worker.ts";
-import { IFF_VNET_HDR, setOffload, TUN_OFFLOADS } from "./tun-offload.ts";
+import { isCompiledExecutable, prestartReaderWorker, recycleReaderWorker, SpareRing, startReaderWorker, takeWorker } from "./reader-worker.ts";
+import { IFF_VNET_HDR, TUN_OFFLOADS } from "./tun-offload.ts";
 import { VNET_HDR_LEN } from "../../core/net/vnet.ts";
 import { BatchView, batchRing, batchShape, FREE, READER_STATS, type BatchRing, type BatchShape, type FromReader, type ToReader } from "../tun-batch.ts";
 
@@ -95,7 +95,12 @@ function nameFromIfreq(ifr: Uint8Array): string {
   return new TextDecoder().decode(ifr.subarray(0, end < 0 || end > libc.IFNAMSIZ ? libc.IFNAMSIZ : end));
 }
 
-/** Opens a TUN device, starts its reader, and resolves once the reader is running. */
+/**
+ * Opens a TUN device, starts its reader, and resolves once the reader is running. The reader worker opens
+ * the device (the "open" message): creating an interface is ~0.5-0.7 ms of kernel work (2026-11-23), which
+ * then runs on the worker's thread while this one goes on (the roam service reads a connect's command line
+ * meanwhile, cli/tunnel/runtime.ts openTunEarly).
+ */
 export async function openTun(opts: OpenTunOptions = {}): Promise<LinuxTunDevice> {
   const wanted = opts.name ?? "roam%d";
   const vnet = opts.offload === true;
@@ -103,37 +108,45 @@ export async function openTun(opts: OpenTunOptions = {}): Promise<LinuxTunDevice
   if (vnet && headroom < VNET_HDR_LEN) throw new TunError(`TUN headroom ${headroom}: offloads need at least ${VNET_HDR_LEN} octets (the virtio_net_hdr is read there)`);
   const ifr = ifreqFor(wanted, libc.IFF_TUN | libc.IFF_NO_PI | (vnet ? IFF_VNET_HDR : 0));
   if (ifr === null) throw new TunError(`TUN name "${wanted}": expected 1 to ${libc.IFNAMSIZ - 1} bytes`);
-  const fd = libc.open("/dev/net/tun", libc.O_RDWR | libc.O_CLOEXEC);
-  if (fd < 0) {
-    const e = libc.errno();
-    throw new TunError(libc.describeErrno("open /dev/net/tun", e), e);
-  }
+  const worker = takeWorker(readerWorkerSpecifier());
+  const opened = await openInReader(worker, ifr, vnet ? (opts.offloadFlags ?? TUN_OFFLOADS) : null, wanted);
   let stopFd = -1;
   try {
-    if (libc.ioctl(fd, libc.TUNSETIFF, ifr) < 0) {
-      const e = libc.errno();
-      throw new TunError(libc.describeErrno(`TUNSETIFF "${wanted}"`, e), e);
-    }
-    // A refusal (an old kernel, or flags it does not know) leaves the virtio_net_hdr on, without offloads.
-    const offloads = vnet && setOffload(fd, opts.offloadFlags ?? TUN_OFFLOADS) === 0;
-    if (!libc.setNonBlocking(fd)) {
-      const e = libc.errno();
-      throw new TunError(libc.describeErrno("fcntl O_NONBLOCK on TUN", e), e);
-    }
     stopFd = libc.eventfd(0, libc.EFD_NONBLOCK | libc.EFD_CLOEXEC);
     if (stopFd < 0) {
       const e = libc.errno();
       throw new TunError(libc.describeErrno("eventfd", e), e);
     }
     const shape = batchShape(opts.batchPackets ?? 256, 1500, opts.maxPacket ?? 65535, headroom, opts.tailroom ?? 64);
-    const dev = new LinuxTun(nameFromIfreq(ifr), fd, stopFd, shape, opts.stopTimeoutMs ?? 1000, vnet, offloads);
-    await dev.start();
+    const dev = new LinuxTun(nameFromIfreq(opened.ifreq), opened.fd, stopFd, shape, opts.stopTimeoutMs ?? 1000, vnet, opened.offloads);
+    await dev.start(worker);
     return dev;
   } catch (e) {
     if (stopFd >= 0) libc.close(stopFd);
-    libc.close(fd);
+    libc.close(opened.fd);
     throw e;
   }
+}
+
+/** The device opened by `worker` (see "open" in tun-batch.ts). A worker that failed is terminated; one that reported a failure serves the next device. */
+function openInReader(worker: Worker, ifreq: Uint8Array, offloadFlags: number | null, wanted: string): Promise<{ fd: number; ifreq: Uint8Array; offloads: boolean }> {
+  return new Promise((resolve, reject) => {
+    worker.onmessage = (ev: MessageEvent<FromReader>) => {
+      const m = ev.data;
+      if (m.type === "opened") {
+        resolve(m);
+      } else if (m.type === "open-failed") {
+        recycleReaderWorker(readerWorkerSpecifier(), worker);
+        const step = m.step === "open" ? "open /dev/net/tun" : m.step === "TUNSETIFF" ? `TUNSETIFF "${wanted}"` : "fcntl O_NONBLOCK on TUN";
+        reject(new TunError(libc.describeErrno(step, m.errno), m.errno));
+      }
+    };
+    worker.onerror = (ev: ErrorEvent) => {
+      worker.terminate();
+      reject(new TunError(`TUN reader worker failed: ${ev.message}`));
+    };
+    worker.postMessage({ type: "open", ifreq, offloadFlags } satisfies ToReader);
+  });
 }
 
 class LinuxTun implements LinuxTunDevice {
@@ -171,7 +184,8 @@ class LinuxTun implements LinuxTunDevice {
     }
   }
 
-  start(): Promise<void> {
+  /** Starts the reader on `worker`, which opened the device. */
+  start(worker: Worker): Promise<void> {
     const ring = spareRing.take(RING_BUFFERS, this.shape.bytes) ?? batchRing(this.shape, RING_BUFFERS);
     this.ring = ring;
     this.state = new Int32Array(ring.state);
@@ -180,7 +194,7 @@ class LinuxTun implements LinuxTunDevice {
     const buffers = ring.buffers;
     const start: ToReader = { type: "start", tunFd: this.fd, stopFd: this.stopFd, shape: this.shape, ring, vnetHdr: this.vnet };
     const reader = startReaderWorker<FromReader>(
-      readerWorkerSpecifier(),
+      worker,
       start,
       (msg) => {
         switch (msg.type) {

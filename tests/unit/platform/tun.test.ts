@@ -55,6 +55,21 @@ test.skipIf(!isRoot)("a closed TUN's reader and ring serve the next TUN: the sam
   });
 });
 
+test.skipIf(!isRoot)("the reader worker opens the device: a name in use fails with TUNSETIFF's error, and the next device opens", async () => {
+  await withNetns((ns) => {
+    const r = bunInNs(ns, fixture("tun-open-fail.ts"), [], 20_000);
+    if (r.exitCode !== 0) console.error(r.stdout, r.stderr);
+    const res = JSON.parse(r.stdout.trim().split("\n").at(-1) ?? "{}");
+    expect(res.first).toBe("roamdup");
+    expect(res.error).toBe('TUNSETIFF "roamdup": Device or resource busy (errno 16)');
+    expect(res.errno).toBe(16);
+    expect(res.second).toBe("roamt0");
+    expect(res.link).toBe(true);
+    expect(r.exitCode).toBe(0);
+    expect(run(inNs(ns, ["ip", "link", "show", "dev", "roamdup"])).exitCode).not.toBe(0);
+  });
+});
+
 for (const [mode, env, accepted] of [
   ["accepted", "on", true],
   ["refused (a flag the kernel does not know): falls back to plain packets behind the header", "0x10000", false],
