@@ -83,29 +83,28 @@ export function batchRing(shape: BatchShape, count: number): BatchRing {
   return { buffers, state: new SharedArrayBuffer(4 * count), stats: new SharedArrayBuffer(4 * 3) };
 }
 
-/** Main thread → worker. */
-export type ToReader =
-  | {
-      type: "start";
-      tunFd: number;
-      stopFd: number;
-      shape: BatchShape;
-      ring: BatchRing;
-      /** Reads start with a virtio_net_hdr (IFF_VNET_HDR): TCP super-packets are segmented by the reader. */
-      vnetHdr: boolean;
-    }
-  /**
-   * Before "start", on Linux: open the device on the worker's thread (/dev/net/tun, TUNSETIFF with this
-   * struct ifreq, TUNSETOFFLOAD with `offloadFlags` unless null, O_NONBLOCK). Answered by "opened" or
-   * "open-failed".
-   */
-  | { type: "open"; ifreq: Uint8Array; offloadFlags: number | null };
+/** What a reader needs to run: the device, the eventfd that stops it, and the ring it reads into. */
+export interface ReaderStart {
+  tunFd: number;
+  stopFd: number;
+  shape: BatchShape;
+  ring: BatchRing;
+  /** Reads start with a virtio_net_hdr (IFF_VNET_HDR): TCP super-packets are segmented by the reader. */
+  vnetHdr: boolean;
+}
+
+/**
+ * Main thread → worker, Linux: open the device on the worker's thread (/dev/net/tun, TUNSETIFF with this
+ * struct ifreq, TUNSETOFFLOAD with `offloadFlags` unless null, O_NONBLOCK), answer "opened" (or
+ * "open-failed"), and start reading it (`then`, with the device's fd): "ready".
+ */
+export type ToReader = { type: "open"; ifreq: Uint8Array; offloadFlags: number | null; then: Omit<ReaderStart, "tunFd"> };
 
 /** Worker → main thread. */
 export type FromReader =
   /** The device is open; the main thread owns `fd` from now on. `ifreq` holds the name the kernel gave it. */
   | { type: "opened"; fd: number; ifreq: Uint8Array; offloads: boolean }
-  /** Opening failed at `step` with `errno`; nothing is left open. */
+  /** Opening failed at `step` with `errno`; nothing is left open, and the worker reads nothing. */
   | { type: "open-failed"; step: "open" | "TUNSETIFF" | "O_NONBLOCK"; errno: number }
   | { type: "ready" }
   /** ring.buffers[index] is FULL. */

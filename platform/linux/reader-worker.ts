@@ -77,8 +77,8 @@ export class SpareRing<R extends { readonly buffers: SharedArrayBuffer[]; readon
   }
 }
 
-/** A prestarted (or recycled) worker for `specifier` that has not failed, or a new one; the caller owns it. */
-export function takeWorker(specifier: string): Worker {
+/** A prestarted (or recycled) worker for `specifier` that has not failed, or a new one. */
+function takeWorker(specifier: string): Worker {
   const pre = prestarted.get(specifier);
   prestarted.delete(specifier);
   if (pre !== undefined && pre.error === null) {
@@ -89,11 +89,11 @@ export function takeWorker(specifier: string): Worker {
   return new Worker(specifier);
 }
 
-/** Takes the reader worker at `specifier` (or `worker`, taken already), hands every message to `onMessage`,
- *  and posts `start`. `ready` resolves after the "ready" message has been handled; if the worker itself
- *  fails, `ready` rejects with `failure(message)`, which is then also given to `report`. */
+/** Spawns the reader worker at `specifier`, hands every message to `onMessage`, and posts `start`. `ready`
+ *  resolves after the "ready" message has been handled; if the worker itself fails, `ready` rejects with
+ *  `failure(message)`, which is then also given to `report`. */
 export function startReaderWorker<M extends { type: string }>(
-  specifier: string | Worker,
+  specifier: string,
   start: unknown,
   onMessage: (msg: M) => void,
   failure: (message: string) => Error,
@@ -102,7 +102,7 @@ export function startReaderWorker<M extends { type: string }>(
   let worker: Worker | null = null;
   // Inside the executor, as each owner had it: a Worker that cannot be made rejects `ready` (worker stays null).
   const ready = new Promise<void>((resolve, reject) => {
-    const w = typeof specifier === "string" ? takeWorker(specifier) : specifier;
+    const w = takeWorker(specifier);
     worker = w;
     w.onmessage = (ev: MessageEvent<M>) => {
       onMessage(ev.data);

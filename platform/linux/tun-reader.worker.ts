@@ -4,14 +4,16 @@
 //        ▲                                         │
 //        └──── next event-loop turn ◄── mark it FULL, postMessage(its index)  (tun-batch.ts)
 //
-// The worker blocks in poll() (bun:ffi has no async calls, so blocking is only acceptable off the main
-// thread). The main thread stops it by writing the eventfd; the worker never closes the fds it was
-// given (the main thread owns them and closes them after "stopped", so no fd number is reused while
-// this thread can still read it). Buffers come back by their FREE flag; none free means wait.
+// The worker opens the device itself (the "open" message, tun.ts openTun: the kernel's work of making the
+// interface runs on this thread) and then reads it. It blocks in poll() (bun:ffi has no async calls, so
+// blocking is only acceptable off the main thread). The main thread stops it by writing the eventfd; the
+// worker never closes the fds (the main thread owns them from "opened" on and closes them after
+// "stopped", so no fd number is reused while this thread can still read it). Buffers come back by their
+// FREE flag; none free means wait.
 
 import { ptr } from "bun:ffi";
 import * as libc from "./libc.ts";
-import type { BatchShape, FromReader, ToReader } from "../tun-batch.ts";
+import type { BatchShape, FromReader, ReaderStart, ToReader } from "../tun-batch.ts";
 import { dataStart, FREE, FULL, READER_STATS } from "../tun-batch.ts";
 import { setOffload } from "./tun-offload.ts";
 import { completeChecksum, segmentCount, tcpHeadersLength, writeTcpSegment } from "../../core/net/gso.ts";
@@ -169,7 +171,7 @@ function cycle(): void {
 
 /**
  * The loop is over: the owner may close the fds and hand this worker to the next device
- * (reader-worker.ts recycleReaderWorker), which sends "start" again. The last device's buffers are let go.
+ * (reader-worker.ts recycleReaderWorker), which sends "open" again. The last device's buffers are let go.
  */
 function stop(): void {
   running = false;
@@ -197,23 +199,25 @@ function openDevice(ifreq: Uint8Array, offloadFlags: number | null): FromReader 
   return { type: "opened", fd, ifreq, offloads };
 }
 
+/** Starts the loop on the device "open" has opened. */
+function begin(msg: ReaderStart): void {
+  tunFd = msg.tunFd;
+  stopFd = msg.stopFd;
+  shape = msg.shape;
+  ring = msg.ring.buffers.map((b) => new Uint8Array(b));
+  state = new Int32Array(msg.ring.state);
+  vnet = msg.vnetHdr;
+  stats = new Uint32Array(msg.ring.stats);
+  if (vnet) scratch = new Uint8Array(msg.shape.maxPacket);
+  running = true;
+  post({ type: "ready" });
+  setImmediate(cycle);
+}
+
 self.onmessage = (ev: MessageEvent<ToReader>) => {
   const msg = ev.data;
-  if (msg.type === "open" && !running) {
-    post(openDevice(msg.ifreq, msg.offloadFlags));
-    return;
-  }
-  if (msg.type === "start" && !running) {
-    tunFd = msg.tunFd;
-    stopFd = msg.stopFd;
-    shape = msg.shape;
-    ring = msg.ring.buffers.map((b) => new Uint8Array(b));
-    state = new Int32Array(msg.ring.state);
-    vnet = msg.vnetHdr;
-    stats = new Uint32Array(msg.ring.stats);
-    if (vnet) scratch = new Uint8Array(msg.shape.maxPacket);
-    running = true;
-    post({ type: "ready" });
-    setImmediate(cycle);
-  }
+  if (running || msg.type !== "open") return;
+  const opened = openDevice(msg.ifreq, msg.offloadFlags);
+  post(opened);
+  if (opened.type === "opened") begin({ ...msg.then, tunFd: opened.fd });
 };

@@ -7,7 +7,7 @@
 import { readFileSync } from "node:fs";
 import type { PacketBatch, TunDevice } from "../types.ts";
 import * as libc from "./libc.ts";
-import { isCompiledExecutable, prestartReaderWorker, recycleReaderWorker, SpareRing, startReaderWorker, takeWorker } from "./reader-worker.ts";
+import { isCompiledExecutable, prestartReaderWorker, recycleReaderWorker, SpareRing, startReaderWorker } from "./reader-worker.ts";
 import { IFF_VNET_HDR, TUN_OFFLOADS } from "./tun-offload.ts";
 import { VNET_HDR_LEN } from "../../core/net/vnet.ts";
 import { BatchView, batchRing, batchShape, FREE, READER_STATS, type BatchRing, type BatchShape, type FromReader, type ToReader } from "../tun-batch.ts";
@@ -97,9 +97,10 @@ function nameFromIfreq(ifr: Uint8Array): string {
 
 /**
  * Opens a TUN device, starts its reader, and resolves once the reader is running. The reader worker opens
- * the device (the "open" message): creating an interface is ~0.5-0.7 ms of kernel work (2026-11-23), which
- * then runs on the worker's thread while this one goes on (the roam service reads a connect's command line
- * meanwhile, cli/tunnel/runtime.ts openTunEarly).
+ * the device and starts reading it at once (the "open" message): creating an interface is ~0.5-0.7 ms of
+ * kernel work (2026-11-23), which then runs on the worker's thread while this one goes on (the roam
+ * service reads a connect's command line meanwhile, cli/tunnel/runtime.ts openTunnelTun), and the reader
+ * is running before IKE_SA_INIT leaves instead of starting beside the gateway's answer.
  */
 export async function openTun(opts: OpenTunOptions = {}): Promise<LinuxTunDevice> {
   const wanted = opts.name ?? "roam%d";
@@ -108,44 +109,50 @@ export async function openTun(opts: OpenTunOptions = {}): Promise<LinuxTunDevice
   if (vnet && headroom < VNET_HDR_LEN) throw new TunError(`TUN headroom ${headroom}: offloads need at least ${VNET_HDR_LEN} octets (the virtio_net_hdr is read there)`);
   const ifr = ifreqFor(wanted, libc.IFF_TUN | libc.IFF_NO_PI | (vnet ? IFF_VNET_HDR : 0));
   if (ifr === null) throw new TunError(`TUN name "${wanted}": expected 1 to ${libc.IFNAMSIZ - 1} bytes`);
-  const worker = takeWorker(readerWorkerSpecifier());
-  const opened = await openInReader(worker, ifr, vnet ? (opts.offloadFlags ?? TUN_OFFLOADS) : null, wanted);
-  let stopFd = -1;
-  try {
-    stopFd = libc.eventfd(0, libc.EFD_NONBLOCK | libc.EFD_CLOEXEC);
-    if (stopFd < 0) {
-      const e = libc.errno();
-      throw new TunError(libc.describeErrno("eventfd", e), e);
-    }
-    const shape = batchShape(opts.batchPackets ?? 256, 1500, opts.maxPacket ?? 65535, headroom, opts.tailroom ?? 64);
-    const dev = new LinuxTun(nameFromIfreq(opened.ifreq), opened.fd, stopFd, shape, opts.stopTimeoutMs ?? 1000, vnet, opened.offloads);
-    await dev.start(worker);
-    return dev;
-  } catch (e) {
-    if (stopFd >= 0) libc.close(stopFd);
-    libc.close(opened.fd);
-    throw e;
+  const stopFd = libc.eventfd(0, libc.EFD_NONBLOCK | libc.EFD_CLOEXEC);
+  if (stopFd < 0) {
+    const e = libc.errno();
+    throw new TunError(libc.describeErrno("eventfd", e), e);
   }
-}
-
-/** The device opened by `worker` (see "open" in tun-batch.ts). A worker that failed is terminated; one that reported a failure serves the next device. */
-function openInReader(worker: Worker, ifreq: Uint8Array, offloadFlags: number | null, wanted: string): Promise<{ fd: number; ifreq: Uint8Array; offloads: boolean }> {
-  return new Promise((resolve, reject) => {
-    worker.onmessage = (ev: MessageEvent<FromReader>) => {
-      const m = ev.data;
-      if (m.type === "opened") {
-        resolve(m);
-      } else if (m.type === "open-failed") {
-        recycleReaderWorker(readerWorkerSpecifier(), worker);
-        const step = m.step === "open" ? "open /dev/net/tun" : m.step === "TUNSETIFF" ? `TUNSETIFF "${wanted}"` : "fcntl O_NONBLOCK on TUN";
-        reject(new TunError(libc.describeErrno(step, m.errno), m.errno));
-      }
-    };
-    worker.onerror = (ev: ErrorEvent) => {
-      worker.terminate();
-      reject(new TunError(`TUN reader worker failed: ${ev.message}`));
-    };
-    worker.postMessage({ type: "open", ifreq, offloadFlags } satisfies ToReader);
+  const shape = batchShape(opts.batchPackets ?? 256, 1500, opts.maxPacket ?? 65535, headroom, opts.tailroom ?? 64);
+  const ring = spareRing.take(RING_BUFFERS, shape.bytes) ?? batchRing(shape, RING_BUFFERS);
+  new Uint32Array(ring.stats).fill(0);
+  const open: ToReader = { type: "open", ifreq: ifr, offloadFlags: vnet ? (opts.offloadFlags ?? TUN_OFFLOADS) : null, then: { stopFd, shape, ring, vnetHdr: vnet } };
+  return await new Promise<LinuxTunDevice>((resolve, reject) => {
+    let dev: LinuxTun | null = null;
+    let failed = false;
+    const reader = startReaderWorker<FromReader>(
+      readerWorkerSpecifier(),
+      open,
+      (msg) => {
+        if (msg.type === "opened") {
+          dev = new LinuxTun(nameFromIfreq(msg.ifreq), msg.fd, stopFd, shape, opts.stopTimeoutMs ?? 1000, vnet, msg.offloads, reader.worker!, ring);
+        } else if (msg.type === "open-failed") {
+          // Nothing was opened and the worker reads nothing: it and the ring serve the next device.
+          failed = true;
+          libc.close(stopFd);
+          spareRing.keep(ring);
+          recycleReaderWorker(readerWorkerSpecifier(), reader.worker!);
+          const step = msg.step === "open" ? "open /dev/net/tun" : msg.step === "TUNSETIFF" ? `TUNSETIFF "${wanted}"` : "fcntl O_NONBLOCK on TUN";
+          reject(new TunError(libc.describeErrno(step, msg.errno), msg.errno));
+        } else {
+          dev?.onReaderMessage(msg);
+        }
+      },
+      (message) => new TunError(`TUN reader worker failed: ${message}`),
+      (err) => dev?.onReaderFailure(err),
+    );
+    reader.ready.then(
+      () => resolve(dev!), // "ready" comes after "opened"
+      (err: unknown) => {
+        if (failed) return;
+        // The worker failed: it is gone, and with it whatever it was doing with the device.
+        reader.worker?.terminate();
+        if (dev !== null) void dev.close();
+        else libc.close(stopFd);
+        reject(err);
+      },
+    );
   });
 }
 
@@ -161,6 +168,7 @@ class LinuxTun implements LinuxTunDevice {
   private stats: Uint32Array<ArrayBufferLike> = new Uint32Array(3);
   private ring: BatchRing | null = null;
 
+  /** A device opened by `worker`, which reads it into `ring` (openTun). */
   constructor(
     readonly name: string,
     private fd: number,
@@ -169,7 +177,14 @@ class LinuxTun implements LinuxTunDevice {
     private readonly stopTimeoutMs: number,
     private readonly vnet: boolean,
     readonly offloads: boolean,
-  ) {}
+    worker: Worker,
+    ring: BatchRing,
+  ) {
+    this.worker = worker;
+    this.ring = ring;
+    this.state = new Int32Array(ring.state);
+    this.stats = new Uint32Array(ring.stats);
+  }
 
   /** The octets a virtio_net_hdr write overwrites in the caller's buffer, put back afterwards. */
   private readonly saved = new Uint8Array(VNET_HDR_LEN);
@@ -184,39 +199,28 @@ class LinuxTun implements LinuxTunDevice {
     }
   }
 
-  /** Starts the reader on `worker`, which opened the device. */
-  start(worker: Worker): Promise<void> {
-    const ring = spareRing.take(RING_BUFFERS, this.shape.bytes) ?? batchRing(this.shape, RING_BUFFERS);
-    this.ring = ring;
-    this.state = new Int32Array(ring.state);
-    this.stats = new Uint32Array(ring.stats);
-    this.stats.fill(0);
-    const buffers = ring.buffers;
-    const start: ToReader = { type: "start", tunFd: this.fd, stopFd: this.stopFd, shape: this.shape, ring, vnetHdr: this.vnet };
-    const reader = startReaderWorker<FromReader>(
-      worker,
-      start,
-      (msg) => {
-        switch (msg.type) {
-          case "ready":
-            this.readerAlive = true;
-            return;
-          case "batch":
-            return this.deliver(buffers, msg.index);
-          case "error":
-            this.readerAlive = false;
-            return this.raise(new TunError(`TUN ${this.name} reader: ${msg.message}`));
-          case "stopped":
-            this.readerAlive = false;
-            this.stoppedResolve?.();
-            return;
-        }
-      },
-      (message) => new TunError(`TUN ${this.name} reader worker failed: ${message}`),
-      (err) => this.raise(err),
-    );
-    this.worker = reader.worker;
-    return reader.ready;
+  /** A message of the reader worker after "opened". */
+  onReaderMessage(msg: FromReader): void {
+    switch (msg.type) {
+      case "ready":
+        this.readerAlive = true;
+        return;
+      case "batch":
+        return this.deliver(this.ring!.buffers, msg.index);
+      case "error":
+        this.readerAlive = false;
+        return this.raise(new TunError(`TUN ${this.name} reader: ${msg.message}`));
+      case "stopped":
+        this.readerAlive = false;
+        this.stoppedResolve?.();
+        return;
+    }
+  }
+
+  /** The reader worker itself failed (an uncaught error in it). */
+  onReaderFailure(err: Error): void {
+    this.readerAlive = false;
+    this.raise(new TunError(`TUN ${this.name} ${err.message.replace(/^TUN /, "")}`));
   }
 
   private deliver(buffers: SharedArrayBuffer[], index: number): void {
