@@ -142,12 +142,13 @@ export class Tunnel {
     }, () => {});
   }
 
-  /** Closes the TUN of a tunnel whose start() failed or never ran (a started one is taken down by stop()). */
+  /** Closes the TUN and the socket of a tunnel whose start() failed or never ran (a started one is taken down by stop()). */
   async release(): Promise<void> {
     this.ended = true;
     const opening = this.tunOpening;
     this.tunOpening = null;
     this.openedTun = null;
+    this.link.close();
     if (this.tun) await this.tun.close();
     else await opening?.then((t) => t.close(), () => {});
   }

@@ -66,6 +66,10 @@ describe.skipIf(unavailable !== undefined)("roam service against a strongSwan ga
     await p.exited;
   };
 
+  /** The UDP sockets process `pid` holds in the client's namespace (`ss` lines). */
+  const udpSocketsOf = (pid: number): string[] =>
+    stage.topo.mustExec(stage.topo.names.client, ["ss", "-uanp"]).split("\n").filter((l) => l.includes(`pid=${pid},`));
+
   const expectClean = () => {
     expect(hostState(stage.topo)).toEqual(clean);
     expect(existsSync(`${runDir}/roam.json`)).toBe(false);
@@ -96,8 +100,9 @@ describe.skipIf(unavailable !== undefined)("roam service against a strongSwan ga
       const up = roam(pskArgs());
       expect(up.code, `connect ${i}: ${up.stderr}`).toBe(0);
       expect(up.stderr).toContain("tunnel up on roam0");
-      // No --background child: the service runs the tunnel.
+      // No --background child: the service runs the tunnel, on one UDP socket.
       expect(ourChildren()).toEqual([]);
+      expect(udpSocketsOf(svc.pid).length).toBe(1);
       expect(ping()).toBe(true);
       const s = JSON.parse(roam(["status", "--json"]).stdout);
       expect(s.state).toBe("connected");
@@ -241,8 +246,10 @@ describe.skipIf(unavailable !== undefined)("roam service against a strongSwan ga
       pskArgs().map((a) => (a === NET.gateway ? "192.0.2.1 extra" : a)),
     ]) {
       const viaService = roam(bad);
-      // The TUN the service opened when the connect arrived is gone by the time the client has its answer.
+      // The TUN the service opened when the connect arrived is gone by the time the client has its answer,
+      // and no socket is left either.
       expect(hostState(stage.topo).links).toBe(clean.links);
+      expect(udpSocketsOf(service!.pid)).toEqual([]);
       const alone = stage.topo.exec(client, ["env", `ROAM_RUN_DIR=${noService}`, ROAM, ...bad], { timeoutMs: 60_000 });
       expect(viaService.code, viaService.stderr).toBe(2);
       expect({ code: viaService.code, stdout: viaService.stdout, stderr: viaService.stderr }).toEqual({ code: alone.code, stdout: alone.stdout, stderr: alone.stderr });
